@@ -1,0 +1,37 @@
+# metafuse: `make analysis` and `make test` do all set-up on a fresh machine.
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $@
+
+## install  : create .venv (if missing) and install metafuse with pinned dependencies
+install: $(STAMP)
+
+## analysis : rebuild results/ from every spec in analyses/
+analysis: $(STAMP)
+	$(BIN)/metafuse analysis analyses --out results
+
+## test     : lint and run the test suite (pytest exit 5, "no tests", counts as failure-free)
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q || [ $$? -eq 5 ]
+
+## bench    : run the convergence simulation (100,000+ meta-analyses) and print its report
+bench: $(STAMP)
+	$(BIN)/python bench/convergence.py
+
+## reference: regenerate tests/reference/metafor_reference.json (needs R with metafor; not run in CI)
+reference:
+	Rscript tests/reference/run_metafor.R
+
+## help     : show this message
+help:
+	@grep '^##' Makefile | sed 's/^## //'
+
+.PHONY: install analysis test bench reference help

@@ -1,0 +1,138 @@
+"""Command-line interface (``metafuse``, ``python -m metafuse``): a thin wrapper over the library.
+
+Errors in the input are printed as one line naming the file, row and column, with exit code 1;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from metafuse._version import __version__
+from metafuse.exceptions import DataError, MetafuseError
+from metafuse.io import read_table, to_json
+from metafuse.measures import MEASURES, METHODS
+from metafuse.pooling import pool
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn library errors into one-line messages (exit 1) and warnings into 'warning:' lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except (MetafuseError, ValueError) as err:
+            _echo_warnings(caught)
+            raise click.ClickException(str(err)) from None
+    _echo_warnings(caught)
+
+
+def _echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+
+
+def _model_options(func: F) -> F:
+    """Options shared by every command that fits a model to one CSV."""
+    options = [
+        click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
+        click.option(
+            "--measure",
+            required=True,
+            type=click.Choice(MEASURES, case_sensitive=False),
+            help="Effect measure.",
+        ),
+        click.option(
+            "--method",
+            default="REML",
+            show_default=True,
+            type=click.Choice(METHODS, case_sensitive=False),
+            help="FE/EE, MH, PETO, or a random-effects tau^2 estimator.",
+        ),
+        click.option("--hksj", is_flag=True, help="Hartung-Knapp-Sidik-Jonkman adjustment."),
+        click.option(
+            "--add",
+            default=0.5,
+            show_default=True,
+            type=float,
+            help="Continuity correction added to 2x2 cells.",
+        ),
+        click.option(
+            "--to",
+            "to",
+            default="only0",
+            show_default=True,
+            type=click.Choice(["only0", "all", "if0all", "none"]),
+            help="Which 2x2 tables get the correction.",
+        ),
+        click.option(
+            "--drop00/--keep00",
+            default=None,
+            help="Drop double-zero studies (default: yes for RR/OR, no for RD).",
+        ),
+        click.option(
+            "--ratio",
+            is_flag=True,
+            help="GEN rows given as estimate/CI are ratios (log-transformed).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def fit_file(file: Path, measure: str, method: str, hksj: bool, **options: Any):
+    """Read a study CSV and pool it; data errors are located in the file."""
+    frame = read_table(file)
+    try:
+        return pool(frame, measure, method, hksj, **options)
+    except DataError as err:
+        raise err.with_source(str(file)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="metafuse")
+def main() -> None:
+    """metafuse: meta-analysis of study CSVs, validated against R metafor."""
+
+
+@main.command("pool")
+@_model_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (to_dict()).")
+def pool_command(
+    file: Path, measure: str, method: str, hksj: bool, as_json: bool, **options: Any
+) -> None:
+    """Pool the studies in FILE and print a summary (or JSON)."""
+    with _user_errors():
+        result = fit_file(file, measure, method, hksj, **options)
+    click.echo(to_json(result.to_dict()) if as_json else str(result), nl=not as_json)
+
+
+@main.command("analysis")
+@click.argument(
+    "spec_dir", default="analyses", type=click.Path(file_okay=False, exists=True, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder.",
+)
+def analysis_command(spec_dir: Path, out_dir: Path) -> None:
+    """Run every analysis spec (*.toml) in SPEC_DIR and write results to --out."""
+    from metafuse.analysis import run_all
+
+    with _user_errors():
+        for path in run_all(spec_dir, out_dir):
+            click.echo(str(path))

@@ -1,0 +1,63 @@
+"""Names of effect measures, pooling methods and the input columns each needs.
+
+Codes follow metafor's (Viechtbauer 2010, J Stat Softw 36(3)), so users can move between them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Two-arm binary outcomes: events and totals per arm.
+BINARY_MEASURES: Final = ("RR", "OR", "RD")
+#: Two-arm continuous outcomes: mean, SD and total per arm.
+CONTINUOUS_MEASURES: Final = ("MD", "SMD")
+#: Generic inverse variance: a contrast with its standard error, or an estimate with its 95% CI.
+GENERIC_MEASURES: Final = ("GEN",)
+MEASURES: Final = BINARY_MEASURES + CONTINUOUS_MEASURES + GENERIC_MEASURES
+
+#: Measures analysed on the log scale and shown on the ratio scale.
+RATIO_MEASURES: Final = frozenset({"RR", "OR"})
+
+#: Inverse-variance fixed (common) effect. "EE" is metafor's name for the same model.
+FIXED_METHODS: Final = ("FE", "EE")
+#: Mantel-Haenszel and Peto fixed-effect methods for 2x2 tables (raw counts).
+TABLE_METHODS: Final = ("MH", "PETO")
+#: Random-effects models, named by their tau^2 estimator.
+RANDOM_METHODS: Final = ("DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
+METHODS: Final = FIXED_METHODS + TABLE_METHODS + RANDOM_METHODS
+
+#: Which measures each 2x2-table method can pool.
+TABLE_METHOD_MEASURES: Final = {"MH": ("RR", "OR", "RD"), "PETO": ("OR",)}
+
+#: Required columns per input kind.
+BINARY_COLUMNS: Final = ("events_exp", "n_exp", "events_ctrl", "n_ctrl")
+CONTINUOUS_COLUMNS: Final = ("mean_exp", "sd_exp", "n_exp", "mean_ctrl", "sd_ctrl", "n_ctrl")
+GENERIC_SE_COLUMNS: Final = ("yi", "sei")
+GENERIC_CI_COLUMNS: Final = ("estimate", "ci_low", "ci_high")
+
+#: Coverage of every confidence and prediction interval.
+LEVEL: Final = 0.95
+
+
+def normalise_measure(measure: str) -> str:
+    """Upper-case a measure code and check it is known."""
+    code = str(measure).strip().upper()
+    if code not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
+    return code
+
+
+def normalise_method(method: str, measure: str) -> str:
+    """Upper-case a method code, check it is known and fits the measure.
+
+    ``EE`` is accepted as an alias and reported as ``FE``.
+    """
+    code = str(method).strip().upper()
+    if code not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if code == "EE":
+        code = "FE"
+    if code in TABLE_METHODS and measure not in TABLE_METHOD_MEASURES[code]:
+        allowed = ", ".join(TABLE_METHOD_MEASURES[code])
+        raise ValueError(f"method {code} pools only {allowed}, not {measure}")
+    return code
