@@ -46,6 +46,8 @@ MAX_SCORING_ITERATIONS: Final = 100
 #: default threshold (1e-5), so that our values are the exact root to about 12 significant digits.
 REL_TOL: Final = 1e-12
 ABS_TOL: Final = 1e-15
+#: Log-likelihoods closer than this (relative) are ties; a tie with tau^2 = 0 is resolved to 0.
+LL_TIE: Final = 1e-13
 #: Bisection steps of the bracketing fallback; 200 halvings shrink any bracket below REL_TOL.
 MAX_BRACKET_ITERATIONS: Final = 400
 
@@ -245,11 +247,12 @@ def _solve_likelihood(yi: FloatArray, vi: FloatArray, *, reml: bool) -> Tau2Fit:
         t_b, conv_b = _bracket_root(score, fallback, np.where(fallback, start, 0.0))
         t = np.where(fallback, t_b, t)
         done = np.where(fallback, conv_b, done)
-    # like metafor's ll0check: the boundary tau^2 = 0 wins when its likelihood is higher
+    # like metafor's ll0check: the boundary tau^2 = 0 wins when its likelihood is at least as high
+    # (to rounding), which also turns an iterate creeping towards the boundary into an exact 0
     zero = np.zeros_like(t)
     ll_hat = _log_likelihood(yi, vi, t, reml=reml)
     ll_zero = _log_likelihood(yi, vi, zero, reml=reml)
-    t = np.where(ll_zero > ll_hat + 1e-12 * np.abs(ll_hat), 0.0, t)
+    t = np.where(ll_zero >= ll_hat - LL_TIE * np.maximum(1.0, np.abs(ll_hat)), 0.0, t)
     return Tau2Fit(tau2=t, used_fallback=fallback, converged=done)
 
 

@@ -1,0 +1,33 @@
+"""Shared fixtures: the committed metafor reference and the bundled example data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "tests" / "reference" / "metafor_reference.json"
+
+
+def load_reference() -> dict:
+    """The metafor reference JSON written by tests/reference/run_metafor.R."""
+    return json.loads(REFERENCE.read_text(encoding="utf-8"))
+
+
+def reference_frame(reference: dict, dataset: str) -> pd.DataFrame:
+    """One reference dataset as the DataFrame that metafuse.pool takes."""
+    return pd.DataFrame(reference["datasets"][dataset]["rows"])
+
+
+@pytest.fixture(scope="session")
+def reference() -> dict:
+    return load_reference()
+
+
+@pytest.fixture
+def bcg() -> pd.DataFrame:
+    """BCG vaccine trials (Colditz et al. 1994), as bundled in examples/bcg.csv."""
+    return pd.read_csv(ROOT / "examples" / "bcg.csv")

@@ -1,0 +1,31 @@
+"""Every numerical tolerance used by the tests, in one place, each with its reason.
+
+Use as ``pytest.approx(expected, **CLOSED_FORM)``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Closed-form results (effect sizes, FE/MH/Peto, DL/HE/SJ/HS, Q, I^2 under them) against metafor's
+#: output printed with 15 significant digits: both sides evaluate the same formulas in double
+#: precision; differences come from summation order and the 15-digit print only.
+CLOSED_FORM: Final = {"rel": 1e-10, "abs": 1e-12}
+
+#: Iterative results (REML, ML, PM/EB tau^2 and everything computed from it; Q-profile limits).
+#: metafor's references were solved with threshold 1e-13 (a few cases needed 1e-12) and uniroot
+#: tol 1e-13; metafuse solves to ~1e-12 relative. The issue's bound for iterative results is 1e-6;
+#: the realised agreement is far closer, which the assertion would show if it regressed.
+ITERATIVE: Final = {"rel": 1e-6, "abs": 1e-9}
+
+
+#: Values printed in a published table to d decimals: half a unit in the last printed place.
+def printed(decimals: int) -> dict[str, float]:
+    """Tolerance for a number printed with ``decimals`` decimals (rounding error only)."""
+    return {"rel": 0.0, "abs": 0.5 * 10.0**-decimals + 1e-12}
+
+
+#: DerSimonian & Kacker (2007) Table 3, ML row: the printed mu/se were computed at tau = 0.0023,
+#: where their iteration stopped, instead of at the maximum tau = 0; at 4 decimals this moves mu by
+#: 5e-5 (-0.19738 vs -0.19735) and se by less. One unit in the 4th decimal covers that shift.
+STOPPED_ITERATION: Final = {"rel": 0.0, "abs": 1e-4}
