@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metafuse.exceptions import DataError, SpecError
-from metafuse.io import read_table, to_json, write_text_atomic
+from metafuse.io import locate, read_table, to_json, write_text_atomic
 from metafuse.measures import normalise_measure, normalise_method
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
@@ -73,7 +73,7 @@ def run_spec(spec: AnalysisSpec) -> PooledResult:
     try:
         return pool(frame, spec.measure, spec.method, spec.hksj)
     except DataError as err:
-        raise err.with_source(str(spec.data)) from None
+        raise locate(err, frame) from None
 
 
 def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:

@@ -16,7 +16,7 @@ import click
 
 from metafuse._version import __version__
 from metafuse.exceptions import DataError, MetafuseError
-from metafuse.io import read_table, to_json
+from metafuse.io import locate, read_table, to_json
 from metafuse.measures import MEASURES, METHODS
 from metafuse.pooling import pool
 
@@ -96,7 +96,7 @@ def fit_file(file: Path, measure: str, method: str, hksj: bool, **options: Any):
     try:
         return pool(frame, measure, method, hksj, **options)
     except DataError as err:
-        raise err.with_source(str(file)) from None
+        raise locate(err, frame) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -6,6 +6,8 @@ fix the record without reading a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class MetafuseError(Exception):
     """Base class for all metafuse errors."""
@@ -24,10 +26,13 @@ class DataError(MetafuseError, ValueError):
         Name of the offending column (``None`` when not tied to one column).
     study
         Study label of the row, when known.
+    related_row
+        0-based position of another row involved (the first use of a duplicated label).
     source
         File the data came from, when known.
-    first_line
-        Line number of the first data row in ``source`` (2 for a CSV file with a header row).
+    lines
+        File line number of each data row (from :func:`metafuse.io.read_table`); without it a
+        CSV with a header row is assumed (data row ``i`` on line ``i + 2``).
     """
 
     def __init__(
@@ -37,46 +42,59 @@ class DataError(MetafuseError, ValueError):
         row: int | None = None,
         column: str | None = None,
         study: str | None = None,
+        related_row: int | None = None,
         source: str | None = None,
-        first_line: int | None = None,
+        lines: Sequence[int] | None = None,
     ) -> None:
         self.message = message
         self.row = row
         self.column = column
         self.study = study
+        self.related_row = related_row
         self.source = source
-        self.first_line = first_line if first_line is not None else (2 if source else 1)
+        self.lines = tuple(lines) if lines is not None else None
         super().__init__(self.describe())
 
     def __str__(self) -> str:
         return self.describe()
 
-    def with_source(self, source: str, first_line: int = 2) -> DataError:
-        """The same error, located in a file whose first data row is on line ``first_line``."""
+    def with_source(self, source: str, lines: Sequence[int] | None = None) -> DataError:
+        """The same error, located in file ``source`` (with the line number of each data row)."""
         return DataError(
             self.message,
             row=self.row,
             column=self.column,
             study=self.study,
+            related_row=self.related_row,
             source=source,
-            first_line=first_line,
+            lines=lines,
         )
 
+    def _where(self, row: int) -> str:
+        if self.source is None:
+            return f"row {row + 1}"
+        if self.lines is not None and row < len(self.lines):
+            return f"line {self.lines[row]}"
+        return f"line {row + 2}"
+
+    def line(self) -> int | None:
+        """File line number of the offending row, when the error is located in a file."""
+        if self.source is None or self.row is None:
+            return None
+        return int(self._where(self.row).split()[1])
+
     def describe(self) -> str:
-        """One line: ``source:line: column: message`` (``row N`` when there is no source)."""
-        source, first_line = self.source, self.first_line
-        parts = []
-        if source is not None:
-            loc = source if self.row is None else f"{source}:{self.row + first_line}"
-            parts.append(loc)
-        elif self.row is not None:
-            parts.append(f"row {self.row + first_line}")
-        if self.study is not None and self.row is not None:
-            parts[-1] += f" (study {self.study!r})"
-        if self.column is not None:
-            parts.append(self.column)
-        parts.append(self.message)
-        return ": ".join(parts)
+        """One line: ``source:line (study 'X'): column: message`` (``row N`` without a source)."""
+        if self.source is not None:
+            loc = self.source if self.row is None else f"{self.source}:{self.line()}"
+        else:
+            loc = None if self.row is None else self._where(self.row)
+        if loc is not None and self.study is not None and self.row is not None:
+            loc += f" (study {self.study!r})"
+        message = self.message
+        if self.related_row is not None:
+            message += f" (also at {self._where(self.related_row)})"
+        return ": ".join(p for p in (loc, self.column, message) if p is not None)
 
 
 class SpecError(MetafuseError, ValueError):

@@ -144,8 +144,9 @@ def prepare_studies(data: pd.DataFrame, measure: str, *, ratio: bool = False) ->
         if empty[i]:
             name = labels[i] or f"row {i + 1}"
             excluded.append((name, "no data"))
+            who = f"study {name!r}" if labels[i] else f"unlabelled {name}"
             warnings.warn(
-                f"study {name!r} (row {i + 1}) has no data for {measure} and is excluded",
+                f"{who} has no data for {measure} and is excluded",
                 ExcludedStudyWarning,
                 stacklevel=2,
             )
@@ -159,9 +160,11 @@ def prepare_studies(data: pd.DataFrame, measure: str, *, ratio: bool = False) ->
     for i in keep:
         if labels[i] in seen:
             raise DataError(
-                f"duplicate study label {labels[i]!r} (also in row {seen[labels[i]] + 1})",
+                f"duplicate study label {labels[i]!r}",
                 row=i,
                 column="study",
+                study=labels[i],
+                related_row=seen[labels[i]],
             )
         seen[labels[i]] = i
 

@@ -28,7 +28,9 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV file as a DataFrame of strings (missing cells as NaN).
 
     Raises :class:`DataError` (naming the file) for a missing, unreadable, binary, non-UTF-8,
-    empty or malformed file, or a header with empty or duplicated column names.
+    empty or malformed file (a row with more or fewer fields than the header, as a truncated file
+    has), or a header with empty or duplicated column names. Blank lines are skipped, and line
+    numbers in errors count them, as an editor does.
     """
     p = Path(path)
     src = str(p)
@@ -48,27 +50,47 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise fail(f"not UTF-8 text (invalid byte at offset {err.start})") from None
     if not text.strip():
         raise fail("empty file (no header row)")
-    header = next(csv.reader(io.StringIO(text)))
-    names = [h.strip() for h in header]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        for row in reader:
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as err:
+        raise DataError(f"malformed CSV: {err}", source=src) from None
+    names = [h.strip() for h in rows[0]]
     for j, name in enumerate(names):
         if not name:
             raise fail(f"header: column {j + 1} has no name")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise fail(f"header: duplicated column name {dupes[0]!r}")
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            na_values=MISSING_TEXTS,
-            skipinitialspace=True,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as err:
-        msg = " ".join(str(err).split())
-        raise fail(f"malformed CSV: {msg}") from None
-    frame.columns = names
+    body, body_lines = [], []
+    for row, line in zip(rows[1:], lines[1:], strict=True):
+        if len(row) <= 1 and not "".join(row).strip():
+            continue  # a blank line
+        if len(row) != len(names):
+            raise DataError(
+                f"malformed CSV: expected {len(names)} fields as in the header, found {len(row)}",
+                row=0,
+                source=src,
+                lines=[line],
+            )
+        body.append([None if cell.strip() in MISSING_TEXTS else cell.strip() for cell in row])
+        body_lines.append(line)
+    frame = pd.DataFrame(body, columns=names, dtype=object)
+    frame.attrs["source"] = src
+    frame.attrs["lines"] = body_lines
     return frame
+
+
+def locate(error: DataError, frame: pd.DataFrame) -> DataError:
+    """Locate a :class:`DataError` raised on ``frame`` in the file it was read from."""
+    source = frame.attrs.get("source")
+    if source is None:
+        return error
+    return error.with_source(source, frame.attrs.get("lines"))
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

@@ -1,0 +1,104 @@
+"""The CLI: summaries, JSON, and one-line errors with exit code 1 (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from metafuse.cli import main
+from metafuse.results import RESULT_KEYS
+from tests.conftest import ROOT
+
+BCG = str(ROOT / "examples" / "bcg.csv")
+HEADER = "study,events_exp,n_exp,events_ctrl,n_ctrl\n"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_pool_summary_and_json() -> None:
+    res = run("pool", BCG, "--measure", "RR", "--method", "REML")
+    assert res.exit_code == 0, res.output
+    assert "Pooled RR" in res.output
+    assert "tau^2" in res.output
+    res = run("pool", BCG, "--measure", "rr", "--method", "dl", "--hksj", "--json")
+    data = json.loads(res.output)
+    assert set(data) == {*RESULT_KEYS, "studies", "exp"}
+    assert data["method"] == "DL"
+    assert data["hksj"] is True
+    assert data["k"] == 13
+
+
+def test_python_dash_m_is_the_same_cli() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "metafuse", "pool", BCG, "--measure", "OR", "--method", "MH",
+         "--json"], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(out.stdout)["method"] == "MH"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (HEADER + "A,12,10,3,10\n", "bad.csv:2 (study 'A'): events_exp: events_exp (12) exceeds"),
+        (HEADER + "A,2,10,3,10\nB,1,x,3,10\n", "bad.csv:3 (study 'B'): n_exp: not a number"),
+        (HEADER + "A,2,10,-3,10\n", "bad.csv:2 (study 'A'): events_ctrl:"),
+        (
+            HEADER + "A,2,10,3,10\nA,2,10,3,10\n",
+            "bad.csv:3 (study 'A'): study: duplicate study label 'A' (also at line 2)",
+        ),
+        (
+            HEADER + "A,2,10,3\n",
+            "bad.csv:2: malformed CSV: expected 5 fields as in the header, found 4",
+        ),
+        (HEADER + "A,2,10,3,\n", "bad.csv:2 (study 'A'): n_ctrl: missing value"),
+        (
+            HEADER + "A,2,10,3,10,9\n",
+            "bad.csv:2: malformed CSV: expected 5 fields as in the header, found 6",
+        ),
+        ("study,events_exp,n_exp\nA,1,2\n", "bad.csv: events_ctrl: missing required column"),
+        ("", "bad.csv: empty file"),
+        ("\x00\x01binary", "bad.csv: binary file"),
+        ("study,study\n1,2\n", "bad.csv: header: duplicated column name 'study'"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_1(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    before = path.read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-m", "metafuse", "pool", str(path), "--measure", "RR"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].replace(str(tmp_path) + "/", "").startswith("Error: " + expected)
+    assert path.read_bytes() == before  # inputs are never modified
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes((HEADER + "Müller,1,10,2,10\n").encode("latin-1"))
+    res = run("pool", str(path), "--measure", "RR")
+    assert res.exit_code == 1
+    assert "not UTF-8" in res.output
+
+
+def test_excluded_study_is_announced(tmp_path: Path) -> None:
+    path = tmp_path / "gap.csv"
+    path.write_text(HEADER + "A,2,10,3,10\nB,,,,\nC,1,10,4,12\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "metafuse", "pool", str(path), "--measure", "OR", "--method", "FE"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0
+    assert "warning: study 'B' has no data" in proc.stderr
+    assert "Excluded: B: no data" in proc.stdout
