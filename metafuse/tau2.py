@@ -201,8 +201,9 @@ def _bracket_root(
 ) -> tuple[FloatArray, BoolArray]:
     """Root of a score that is positive at 0 and negative for large tau^2 (where ``active``).
 
-    Safeguarded Newton-bisection: the bracket [lo, hi] always contains a sign change, a Newton
-    step is taken when it falls inside the bracket, and bisection otherwise. Entries that are not
+    Safeguarded Newton-bisection: the bracket [lo, hi] always contains a sign change; a Newton
+    step is taken when it falls inside the bracket and the bracket has halved since the last
+    check, bisection otherwise, so the bracket at least halves every two steps. Entries that are not
     active, or whose score at 0 is already <= 0, return 0.
     """
     shape = start.shape
@@ -220,18 +221,24 @@ def _bracket_root(
         hi = np.where(grow, hi * 4.0, hi)
     x = np.where(need, 0.5 * (lo + hi), 0.0)
     converged = ~need
+    reference = hi - lo  # bracket width the next step must halve, or else bisect
     for _ in range(MAX_BRACKET_ITERATIONS):
         u, info = score(np.where(need, x, 1.0))
         pos = u > 0
         lo = np.where(need & pos, x, lo)
         hi = np.where(need & ~pos, x, hi)
+        width = hi - lo
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = x + u / info
+        # Newton only while it lands inside the bracket and the bracket keeps halving
+        # (rtsafe's safeguard, Press et al., Numerical Recipes 9.4); bisection otherwise
         inside = np.isfinite(newton) & (newton > lo) & (newton < hi)
-        new = np.where(inside, newton, 0.5 * (lo + hi))
-        width_ok = (hi - lo) <= ABS_TOL + REL_TOL * hi
-        step_ok = np.abs(new - x) <= ABS_TOL + 1e-3 * REL_TOL * np.abs(x)
-        converged |= need & (width_ok | step_ok | (u == 0))
+        halving = width <= 0.5 * reference
+        new = np.where(inside & halving, newton, 0.5 * (lo + hi))
+        reference = np.where(halving | ~inside, width, reference)
+        tiny_step = inside & (np.abs(newton - x) <= ABS_TOL + REL_TOL * np.abs(x))
+        converged |= need & ((width <= ABS_TOL + REL_TOL * hi) | (u == 0) | tiny_step)
+        x = np.where(need & tiny_step, newton, x)
         x = np.where(need & ~converged, new, x)
         if converged.all():
             break
