@@ -136,3 +136,33 @@ def analysis_command(spec_dir: Path, out_dir: Path) -> None:
     with _user_errors():
         for path in run_all(spec_dir, out_dir):
             click.echo(str(path))
+
+
+@main.command("validate")
+@click.argument("studies_dir", default="studies", type=click.Path(path_type=Path))
+def validate_command(studies_dir: Path) -> None:
+    """Check the study records in STUDIES_DIR (default: studies/); list every problem."""
+    from metafuse.studies import validate_studies
+
+    problems = validate_studies(studies_dir)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise click.exceptions.Exit(1)
+    click.echo(f"{studies_dir}: OK")
+
+
+@main.command("gaps")
+@click.argument("studies_dir", default="studies", type=click.Path(path_type=Path))
+def gaps_command(studies_dir: Path) -> None:
+    """Report which trial x outcome x time point has data, is missing, or rests on a weak source."""
+    from metafuse.evidence import format_gaps
+    from metafuse.studies import StudiesError, load_studies
+
+    try:
+        records = load_studies(studies_dir)
+    except StudiesError as err:
+        raise click.ClickException(
+            f"{studies_dir} has problems; run metafuse validate\n{err}"
+        ) from None
+    click.echo(format_gaps(records))
