@@ -1,8 +1,10 @@
 """Running analysis specs (``analyses/*.toml``) into ``results/``.
 
-A spec names its data file (relative to the spec's repository root, i.e. the parent of the spec
-folder), the measure, the method and HKSJ. Each analysis writes ``results/<name>/pooled.json`` and
-``summary.txt`` atomically; outputs are deterministic (sorted keys, no timestamps).
+A spec either names a CSV file of study rows (``data`` + ``measure``) or selects from the curated
+records (``studies`` + ``comparison`` + ``outcome`` + ``window``); paths are relative to the
+repository root (the parent of the spec folder). Each analysis writes ``results/<name>/pooled.json``
+(the :meth:`~metafuse.results.PooledResult.to_dict` contract) and ``summary.txt`` atomically, only
+after every spec has been read and fitted; outputs are deterministic (sorted keys, no timestamps).
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from metafuse.evidence import AnalysisData, analysis_data
 from metafuse.exceptions import DataError, SpecError
 from metafuse.io import locate, read_table, to_json, write_text_atomic
 from metafuse.measures import normalise_measure, normalise_method
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
+from metafuse.studies import COMPARISONS, OUTCOMES, WINDOW_LABELS, load_studies
 
-SPEC_KEYS = {"title", "data", "measure", "method", "hksj"}
+SPEC_KEYS = {"title", "data", "measure", "method", "hksj", "studies", "comparison", "outcome",
+             "window"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,23 @@ class AnalysisSpec:
     name: str
     path: Path
     title: str
-    data: Path
-    measure: str
     method: str
     hksj: bool
+    data: Path | None = None
+    measure: str | None = None
+    studies: Path | None = None
+    comparison: str | None = None
+    outcome: str | None = None
+    window: str | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """A fitted spec: the pooled result (None when no trial has usable data) and its data."""
+
+    spec: AnalysisSpec
+    result: PooledResult | None
+    data: AnalysisData | None = None
 
 
 def read_spec(path: Path, root: Path) -> AnalysisSpec:
@@ -39,41 +57,89 @@ def read_spec(path: Path, root: Path) -> AnalysisSpec:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise SpecError(f"{path}: cannot read spec: {err}") from None
+
+    def fail(key: str, message: str) -> SpecError:
+        return SpecError(f"{path}: {key}: {message}")
+
     unknown = sorted(set(raw) - SPEC_KEYS)
     if unknown:
-        raise SpecError(f"{path}: {unknown[0]}: unknown key")
-    for key in ("data", "measure"):
-        if key not in raw:
-            raise SpecError(f"{path}: {key}: missing required key")
-    try:
-        measure = normalise_measure(raw["measure"])
-    except ValueError as err:
-        raise SpecError(f"{path}: measure: {err}") from None
-    try:
-        method = normalise_method(raw.get("method", "REML"), measure)
-    except ValueError as err:
-        raise SpecError(f"{path}: method: {err}") from None
+        raise fail(unknown[0], "unknown key")
+    if ("data" in raw) == ("studies" in raw):
+        raise fail("data", "give either data (a CSV file) or studies (the curated records)")
     hksj = raw.get("hksj", False)
     if not isinstance(hksj, bool):
-        raise SpecError(f"{path}: hksj: must be true or false")
-    return AnalysisSpec(
-        name=path.stem,
-        path=path,
-        title=str(raw.get("title", path.stem)),
-        data=root / str(raw["data"]),
-        measure=measure,
-        method=method,
-        hksj=hksj,
-    )
-
-
-def run_spec(spec: AnalysisSpec) -> PooledResult:
-    """Pool the data of one spec."""
-    frame = read_table(spec.data)
+        raise fail("hksj", "must be true or false")
+    common = {"name": path.stem, "path": path, "title": str(raw.get("title", path.stem)),
+              "hksj": hksj}  # fmt: skip
+    if "data" in raw:
+        if "measure" not in raw:
+            raise fail("measure", "missing required key")
+        try:
+            measure = normalise_measure(raw["measure"])
+        except ValueError as err:
+            raise fail("measure", str(err)) from None
+        try:
+            method = normalise_method(raw.get("method", "REML"), measure)
+        except ValueError as err:
+            raise fail("method", str(err)) from None
+        return AnalysisSpec(**common, method=method, data=root / str(raw["data"]), measure=measure)
+    for key, allowed in (("comparison", COMPARISONS), ("outcome", OUTCOMES),
+                         ("window", WINDOW_LABELS)):  # fmt: skip
+        if key not in raw:
+            raise fail(key, "missing required key")
+        if raw[key] not in allowed:
+            raise fail(key, f"{raw[key]!r} is not one of {', '.join(allowed)}")
+    method = str(raw.get("method", "REML")).upper()
     try:
-        return pool(frame, spec.measure, spec.method, spec.hksj)
-    except DataError as err:
-        raise locate(err, frame) from None
+        normalise_method(method, "GEN")
+    except ValueError as err:
+        raise fail("method", str(err)) from None
+    if "measure" in raw:
+        raise fail("measure", "is chosen from the records (RR or MD); do not set it")
+    return AnalysisSpec(
+        **common, method=method, studies=root / str(raw["studies"]),
+        comparison=raw["comparison"], outcome=raw["outcome"], window=raw["window"],
+    )  # fmt: skip
+
+
+def run_spec(spec: AnalysisSpec) -> AnalysisOutcome:
+    """Pool the data of one spec."""
+    if spec.data is not None:
+        frame = read_table(spec.data)
+        try:
+            result = pool(frame, spec.measure or "GEN", spec.method, spec.hksj)
+        except DataError as err:
+            raise locate(err, frame) from None
+        return AnalysisOutcome(spec, result)
+    records = load_studies(spec.studies or "studies")
+    data = analysis_data(records, str(spec.comparison), str(spec.outcome), str(spec.window))
+    if data.frame.empty:
+        return AnalysisOutcome(spec, None, data)
+    result = pool(data.frame, data.measure, spec.method, spec.hksj)
+    return AnalysisOutcome(spec, result, data)
+
+
+def summary_text(outcome: AnalysisOutcome) -> str:
+    """The human-readable summary of one analysis."""
+    spec, data = outcome.spec, outcome.data
+    lines = [spec.title, ""]
+    if data is not None:
+        lines.append(f"Comparison {data.comparison}: {COMPARISONS[data.comparison]}")
+        lines.append(f"Outcome: {OUTCOMES[data.outcome]}; {WINDOW_LABELS[data.window]}")
+        if data.measure == "GEN":
+            scale = "log risk ratio" if data.ratio else "mean difference"
+            lines.append(f"Generic inverse variance on the {scale} scale (arm-level and "
+                         "contrast-only trials together)")  # fmt: skip
+        lines.append("")
+    lines.append(str(outcome.result) if outcome.result is not None else "No trial has usable data.")
+    if data is not None:
+        for label, reason in data.incomplete:
+            lines.append(f"Not pooled: {label}: {reason}")
+        if data.weak:
+            lines.append("Weak sources: " + ", ".join(data.weak))
+        if data.derived:
+            lines.append("Derived numbers (see studies/outcomes.csv): " + ", ".join(data.derived))
+    return "\n".join(lines) + "\n"
 
 
 def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:
@@ -84,13 +150,14 @@ def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:
     """
     root = spec_dir.resolve().parent
     specs = [read_spec(p, root) for p in sorted(spec_dir.glob("*.toml"))]
-    fitted = [(spec, run_spec(spec)) for spec in specs]
+    fitted = [run_spec(spec) for spec in specs]
     written = []
-    for spec, result in fitted:
-        folder = out_dir / spec.name
+    for outcome in fitted:
+        folder = out_dir / outcome.spec.name
         pooled = folder / "pooled.json"
         summary = folder / "summary.txt"
-        write_text_atomic(pooled, to_json(result.to_dict()))
-        write_text_atomic(summary, f"{spec.title}\n\n{result}\n")
+        payload = outcome.result.to_dict() if outcome.result is not None else {"k": 0}
+        write_text_atomic(pooled, to_json(payload))
+        write_text_atomic(summary, summary_text(outcome))
         written += [pooled, summary]
     return written

@@ -231,6 +231,12 @@ def _schema_problems(
         elif check.startswith("isin"):
             allowed = check[len("isin(") : -1]
             message = f"{value!r} is not one of {allowed}"
+        elif check.startswith(("greater_than", "in_range")):
+            bound = check[check.index("(") + 1 : -1].replace(", ", " to ")
+            relation = {"greater_than(": "> ", "greater_than_or_equal_to(": ">= "}.get(
+                check[: check.index("(") + 1], "within "
+            )
+            message = f"must be {relation}{bound}, got {value!r}"
         else:
             message = f"{value!r} fails {check}"
         problems.add(Problem(path, line, col, message))
