@@ -3,8 +3,9 @@
 A spec either names a CSV file of study rows (``data`` + ``measure``) or selects from the curated
 records (``studies`` + ``comparison`` + ``outcome`` + ``window``); paths are relative to the
 repository root (the parent of the spec folder). Each analysis writes ``results/<name>/pooled.json``
-(the :meth:`~metafuse.results.PooledResult.to_dict` contract) and ``summary.txt`` atomically, only
-after every spec has been read and fitted; outputs are deterministic (sorted keys, no timestamps).
+(the :meth:`~metafuse.results.PooledResult.to_dict` contract), ``summary.txt``, ``forest.png``,
+``forest.svg`` and ``funnel.png`` atomically, only after every spec has been read and fitted;
+outputs are deterministic (sorted keys, no timestamps, pinned fonts).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from metafuse.measures import normalise_measure, normalise_method
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
 from metafuse.studies import COMPARISONS, OUTCOMES, WINDOW_LABELS, load_studies
+
+#: Arm labels of each comparison (experimental, control), as the forest plot columns show them.
+ARM_LABELS = {"A": ("Decompression + fusion", "Decompression alone"),
+              "B": ("Fusion", "Conservative care")}  # fmt: skip
+#: Outcomes where a larger value is better (the forest plot's "Favours" sides swap).
+HIGHER_IS_BETTER = frozenset({"odi_responder"})
 
 SPEC_KEYS = {"title", "data", "measure", "method", "hksj", "studies", "comparison", "outcome",
              "window"}  # fmt: skip
@@ -160,4 +167,26 @@ def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:
         write_text_atomic(pooled, to_json(payload))
         write_text_atomic(summary, summary_text(outcome))
         written += [pooled, summary]
+        if outcome.result is not None:
+            written += _plots(outcome, folder)
     return written
+
+
+def _plots(outcome: AnalysisOutcome, folder: Path) -> list[Path]:
+    from metafuse.plots import forest_plot, funnel_plot, save_plot
+
+    spec, data = outcome.spec, outcome.data
+    labels: dict[str, str] = {}
+    if data is not None:
+        exp, ctrl = ARM_LABELS[data.comparison]
+        labels = {"label_exp": exp, "label_ctrl": ctrl}
+        if data.outcome in HIGHER_IS_BETTER:
+            labels |= {"favours_exp": f"Favours [{ctrl}]", "favours_ctrl": f"Favours [{exp}]"}
+    assert outcome.result is not None
+    if data is not None and data.measure == "GEN":
+        labels |= {"ratio": data.ratio, "measure_label": "Risk Ratio" if data.ratio
+                   else "Mean Difference"}  # fmt: skip
+    forest = forest_plot(outcome.result, title=spec.title, **labels)
+    paths = [save_plot(forest, folder / "forest.png"), save_plot(forest, folder / "forest.svg")]
+    paths.append(save_plot(funnel_plot(outcome.result, title=spec.title), folder / "funnel.png"))
+    return paths

@@ -166,3 +166,95 @@ def gaps_command(studies_dir: Path) -> None:
             f"{studies_dir} has problems; run metafuse validate\n{err}"
         ) from None
     click.echo(format_gaps(records))
+
+
+@main.command("forest")
+@_model_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file: .png (300 dpi), .svg or .pdf.",
+)
+@click.option(
+    "--order",
+    type=click.Choice(["year", "weight", "effect"]),
+    default=None,
+    help="Order studies by year (in the label), weight or effect.",
+)
+@click.option("--fixed", is_flag=True, help="Also show the fixed-effect diamond.")
+@click.option("--no-prediction", is_flag=True, help="Hide the prediction interval.")
+@click.option("--label-exp", default="Experimental", show_default=True)
+@click.option("--label-ctrl", default="Control", show_default=True)
+@click.option("--favours-exp", default=None, help="Left label under the axis.")
+@click.option("--favours-ctrl", default=None, help="Right label under the axis.")
+@click.option(
+    "--subgroup",
+    "subgroup_column",
+    default=None,
+    help="Column of FILE holding each study's subgroup.",
+)
+@click.option("--title", default=None)
+def forest_command(
+    file: Path,
+    measure: str,
+    method: str,
+    hksj: bool,
+    output: Path,
+    order: str | None,
+    fixed: bool,
+    no_prediction: bool,
+    label_exp: str,
+    label_ctrl: str,
+    favours_exp: str | None,
+    favours_ctrl: str | None,
+    subgroup_column: str | None,
+    title: str | None,
+    **options: Any,
+) -> None:
+    """Draw a forest plot (RevMan layout) of the studies in FILE."""
+    from metafuse.plots import forest_plot, save_plot
+
+    with _user_errors():
+        result = fit_file(file, measure, method, hksj, **options)
+        subgroups = None
+        if subgroup_column:
+            frame = read_table(file)
+            if subgroup_column not in frame.columns:
+                raise DataError(f"no column {subgroup_column!r}", source=str(file),
+                                column=subgroup_column)  # fmt: skip
+            subgroups = dict(zip(frame["study"].astype(str).str.strip(),
+                                 frame[subgroup_column].fillna("(none)"), strict=True))  # fmt: skip
+        plot = forest_plot(result, order=order, subgroups=subgroups, fixed=fixed,
+                           prediction=not no_prediction, label_exp=label_exp,
+                           label_ctrl=label_ctrl, favours_exp=favours_exp,
+                           favours_ctrl=favours_ctrl, title=title)  # fmt: skip
+        click.echo(str(save_plot(plot, output)))
+
+
+@main.command("funnel")
+@_model_options
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file: .png (300 dpi), .svg or .pdf.",
+)
+@click.option("--title", default=None)
+def funnel_command(
+    file: Path,
+    measure: str,
+    method: str,
+    hksj: bool,
+    output: Path,
+    title: str | None,
+    **options: Any,
+) -> None:
+    """Draw a contour-enhanced funnel plot of the studies in FILE."""
+    from metafuse.plots import funnel_plot, save_plot
+
+    with _user_errors():
+        result = fit_file(file, measure, method, hksj, **options)
+        click.echo(str(save_plot(funnel_plot(result, title=title), output)))

@@ -1,0 +1,175 @@
+"""Forest and funnel plots: the numbers behind them, rendering smoke tests, and determinism."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from metafuse import ExcludedStudyWarning, pool
+from metafuse.cli import main
+from metafuse.plots import forest_data, forest_plot, funnel_plot, render, subgroup_difference_test
+from metafuse.plots.forest import fmt_p_revman, heterogeneity_text, overall_test_text
+from tests.conftest import ROOT
+from tests.tolerances import CLOSED_FORM
+
+BCG = ROOT / "examples" / "bcg.csv"
+
+
+def continuous(k: int, seed: int = 1, label: str = "Trial") -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "study": [f"{label} {i} ({1990 + i % 30})" for i in range(k)],
+        "mean_exp": rng.normal(30, 5, k).round(1), "sd_exp": rng.uniform(10, 20, k).round(1),
+        "n_exp": rng.integers(20, 200, k), "mean_ctrl": rng.normal(33, 5, k).round(1),
+        "sd_ctrl": rng.uniform(10, 20, k).round(1), "n_ctrl": rng.integers(20, 200, k),
+    })  # fmt: skip
+
+
+def test_forest_data_numbers(bcg: pd.DataFrame) -> None:
+    res = pool(bcg, "RR", "REML")
+    data = forest_data(res)
+    studies = data[data.row_type == "study"]
+    assert len(studies) == 13
+    # Aronson 1948: 4/123 vs 11/139 -> RR = (4/123)/(11/139), 95% CI exp(log RR +/- 1.96 SE)
+    aronson = studies.iloc[0]
+    rr = (4 / 123) / (11 / 139)
+    se = math.sqrt(1 / 4 - 1 / 123 + 1 / 11 - 1 / 139)
+    assert aronson.est == pytest.approx(rr, **CLOSED_FORM)
+    assert aronson.lo == pytest.approx(rr * math.exp(-1.959963984540054 * se), rel=1e-9)
+    assert aronson.effect_text == "0.41 [0.13, 1.26]"
+    assert studies.weight.sum() == pytest.approx(100.0)
+    total = data[data.row_type == "total"].iloc[0]
+    assert total.est == pytest.approx(math.exp(res.estimate), **CLOSED_FORM)
+    assert total.n_exp == bcg.n_exp.sum()
+    events = data[data.row_type == "total_events"].iloc[0]
+    assert events.events_ctrl == bcg.events_ctrl.sum()
+    pi = data[data.row_type == "prediction"].iloc[0]
+    assert pi.lo == pytest.approx(math.exp(res.pi_low), **CLOSED_FORM)
+
+
+def test_forest_data_order_and_fixed(bcg: pd.DataFrame) -> None:
+    res = pool(bcg, "RR", "REML")
+    by_year = forest_data(res, order="year")
+    years = [int(s[-4:]) for s in by_year[by_year.row_type == "study"].label]
+    assert years == sorted(years)
+    by_weight = forest_data(res, order="weight")
+    w = by_weight[by_weight.row_type == "study"].weight.tolist()
+    assert w == sorted(w, reverse=True)
+    fixed = forest_data(res, fixed=True)
+    fe = pool(bcg, "RR", "FE")
+    assert fixed[fixed.row_type == "fixed"].est.iloc[0] == pytest.approx(math.exp(fe.estimate))
+    with pytest.raises(ValueError, match="order"):
+        forest_data(res, order="alphabet")
+
+
+def test_subgroups_and_test_for_differences(bcg: pd.DataFrame) -> None:
+    groups = {s: "early" if int(s[-4:]) < 1960 else "late" for s in bcg.study}
+    data = forest_data(pool(bcg, "RR", "DL"), subgroups=groups)
+    assert list(data[data.row_type == "header"].label) == ["early", "late"]
+    early = pool(bcg[bcg.study.map(groups) == "early"], "RR", "DL")
+    late = pool(bcg[bcg.study.map(groups) == "late"], "RR", "DL")
+    sub = data[data.row_type == "subtotal"]
+    assert sub.est.iloc[0] == pytest.approx(math.exp(early.estimate), **CLOSED_FORM)
+    # RevMan's test for subgroup differences by hand: inverse-variance Q of the two subtotals
+    w = np.array([1 / early.se**2, 1 / late.se**2])
+    y = np.array([early.estimate, late.estimate])
+    q = float((w * (y - (w * y).sum() / w.sum()) ** 2).sum())
+    assert subgroup_difference_test(y, [early.se, late.se])[0] == pytest.approx(q, **CLOSED_FORM)
+    assert any(data.label.str.startswith("Test for subgroup differences: Chi² = "))
+
+
+def test_revman_text(bcg: pd.DataFrame) -> None:
+    res = pool(bcg, "RR", "DL")
+    assert heterogeneity_text(res).startswith("Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12")
+    assert overall_test_text(res).startswith("Test for overall effect: Z = ")
+    assert [fmt_p_revman(p) for p in (1e-6, 5e-5, 0.0004, 0.003, 0.24)] == [
+        "P < 0.00001", "P < 0.0001", "P = 0.0004", "P = 0.003", "P = 0.24"]  # fmt: skip
+
+
+ZERO_CELLS = pd.DataFrame({"study": ["A 2001", "B 2002", "C 2003", "D 2004"],
+                           "events_exp": [0, 2, 0, 5], "n_exp": [20, 25, 15, 40],
+                           "events_ctrl": [3, 0, 0, 9], "n_ctrl": [21, 24, 15, 41]})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "measure", "method", "kwargs"),
+    [
+        ("bcg1", "RR", "REML", {}),
+        ("bcg2", "OR", "MH", {}),
+        ("bcg", "RR", "REML", {"fixed": True, "order": "year"}),
+        ("k60", "MD", "DL", {}),
+        ("k13", "SMD", "REML", {"order": "effect"}),
+        ("zero", "OR", "PETO", {}),
+        ("zero", "RD", "DL", {}),
+        ("bcg", "OR", "DL", {"subgroups": "by_year", "risk_of_bias": True}),
+    ],
+)
+def test_forest_renders(
+    bcg: pd.DataFrame, data: str, measure: str, method: str, kwargs: dict
+) -> None:
+    frames = {"bcg": bcg, "bcg1": bcg.head(1), "bcg2": bcg.head(2), "k60": continuous(60),
+              "k13": continuous(13), "zero": ZERO_CELLS}  # fmt: skip
+    frame = frames[data]
+    if kwargs.get("subgroups") == "by_year":
+        kwargs["subgroups"] = {
+            s: "before 1960" if int(s[-4:]) < 1960 else "later" for s in frame.study
+        }
+    if kwargs.get("risk_of_bias"):
+        kwargs["risk_of_bias"] = {s: {"D1": ["low", "some concerns", "high"][i % 3]}
+                                  for i, s in enumerate(frame.study)}  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExcludedStudyWarning)
+        res = pool(frame, measure, method)
+    png = render(forest_plot(res, **kwargs), "png")
+    assert png.startswith(b"\x89PNG")
+
+
+def test_figure_height_grows_with_k() -> None:
+    heights = []
+    for k in (2, 13, 60):
+        plot = forest_plot(pool(continuous(k), "MD", "DL"))
+        heights.append(plot.theme.getp("figure_size")[1])
+    assert heights == sorted(heights)
+    assert heights[2] > 2 * heights[0]
+
+
+def test_long_labels_are_cut_with_an_ellipsis() -> None:
+    data = forest_data(pool(continuous(3, label="A" * 60), "MD", "DL"))
+    labels = data[data.row_type == "study"].label
+    assert all(len(s) <= 28 for s in labels)
+    assert all(s.endswith("…") for s in labels)
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "png"])
+def test_output_is_deterministic(bcg: pd.DataFrame, fmt: str) -> None:
+    res = pool(bcg, "RR", "REML")
+    first = render(forest_plot(res), fmt)
+    second = render(forest_plot(res), fmt)
+    assert first == second
+    assert render(funnel_plot(res), fmt) == render(funnel_plot(res), fmt)
+    if fmt == "svg":
+        assert b"<dc:date>" not in first
+
+
+def test_cli_forest_and_funnel(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for suffix in ("png", "svg", "pdf"):
+        out = tmp_path / f"forest.{suffix}"
+        result = runner.invoke(main, ["forest", str(BCG), "--measure", "RR", "--method", "REML",
+                                      "--hksj", "-o", str(out), "--order", "year"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 1000
+    result = runner.invoke(main, ["funnel", str(BCG), "--measure", "RR", "-o",
+                                  str(tmp_path / "funnel.png")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bad = runner.invoke(
+        main, ["forest", str(BCG), "--measure", "RR", "-o", str(tmp_path / "x.gif")]
+    )
+    assert bad.exit_code == 1
+    assert "unknown output format" in bad.output
