@@ -14,12 +14,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
+from metafuse.bias import egger_test, rank_test
 from metafuse.evidence import AnalysisData, analysis_data
 from metafuse.exceptions import DataError, SpecError
 from metafuse.io import locate, read_table, to_json, write_text_atomic
 from metafuse.measures import normalise_measure, normalise_method
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
+from metafuse.sensitivity import leave_one_out
 from metafuse.studies import COMPARISONS, OUTCOMES, WINDOW_LABELS, load_studies
 
 #: Arm labels of each comparison (experimental, control), as the forest plot columns show them.
@@ -49,6 +53,10 @@ class AnalysisSpec:
     window: str | None = None
 
 
+#: Small-study tests need at least this many studies (Cochrane Handbook 13.3.5.4; GRADE).
+SMALL_STUDY_MIN_K = 10
+
+
 @dataclass(frozen=True)
 class AnalysisOutcome:
     """A fitted spec: the pooled result (None when no trial has usable data) and its data."""
@@ -56,6 +64,9 @@ class AnalysisOutcome:
     spec: AnalysisSpec
     result: PooledResult | None
     data: AnalysisData | None = None
+    #: Leave-one-out table (k >= 3) and small-study tests (k >= 10), else None.
+    leave_one_out: pd.DataFrame | None = None
+    small_study: dict[str, dict[str, float]] | None = None
 
 
 def read_spec(path: Path, root: Path) -> AnalysisSpec:
@@ -123,7 +134,13 @@ def run_spec(spec: AnalysisSpec) -> AnalysisOutcome:
     if data.frame.empty:
         return AnalysisOutcome(spec, None, data)
     result = pool(data.frame, data.measure, spec.method, spec.hksj)
-    return AnalysisOutcome(spec, result, data)
+    loo = small = None
+    if result.k >= 3:
+        loo = leave_one_out(data.frame, data.measure, spec.method, spec.hksj)
+    if result.k >= SMALL_STUDY_MIN_K:
+        small = {"egger": egger_test(data.frame, data.measure),
+                 "rank": rank_test(data.frame, data.measure)}  # fmt: skip
+    return AnalysisOutcome(spec, result, data, loo, small)
 
 
 def summary_text(outcome: AnalysisOutcome) -> str:
@@ -146,6 +163,22 @@ def summary_text(outcome: AnalysisOutcome) -> str:
             lines.append("Weak sources: " + ", ".join(data.weak))
         if data.derived:
             lines.append("Derived numbers (see studies/outcomes.csv): " + ", ".join(data.derived))
+    if outcome.result is not None and data is not None:
+        k = outcome.result.k
+        lines.append("")
+        if outcome.leave_one_out is not None:
+            lines.append("Leave-one-out (analysis scale):")
+            lines.append(outcome.leave_one_out.to_string(index=False, float_format="{:.4f}".format))
+        else:
+            lines.append(f"Leave-one-out: not informative with k = {k} (needs at least 3 studies).")
+        if outcome.small_study is not None:
+            eg, rk = outcome.small_study["egger"], outcome.small_study["rank"]
+            lines.append(f"Egger's test: t = {eg['statistic']:.3f}, df = {eg['df']}, "
+                         f"p = {eg['pval']:.4f}; rank test: tau = {rk['tau']:.3f}, "
+                         f"p = {rk['pval']:.4f}")  # fmt: skip
+        else:
+            lines.append(f"Small-study effects: not assessable with k = {k} "
+                         f"(tests need at least {SMALL_STUDY_MIN_K} studies).")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -167,6 +200,10 @@ def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:
         write_text_atomic(pooled, to_json(payload))
         write_text_atomic(summary, summary_text(outcome))
         written += [pooled, summary]
+        if outcome.leave_one_out is not None:
+            loo = folder / "leave_one_out.csv"
+            write_text_atomic(loo, outcome.leave_one_out.to_csv(index=False, lineterminator="\n"))
+            written.append(loo)
         if outcome.result is not None:
             written += _plots(outcome, folder)
     return written

@@ -222,14 +222,28 @@ def forest_command(
         if subgroup_column:
             frame = read_table(file)
             if subgroup_column not in frame.columns:
-                raise DataError(f"no column {subgroup_column!r}", source=str(file),
-                                column=subgroup_column)  # fmt: skip
-            subgroups = dict(zip(frame["study"].astype(str).str.strip(),
-                                 frame[subgroup_column].fillna("(none)"), strict=True))  # fmt: skip
-        plot = forest_plot(result, order=order, subgroups=subgroups, fixed=fixed,
-                           prediction=not no_prediction, label_exp=label_exp,
-                           label_ctrl=label_ctrl, favours_exp=favours_exp,
-                           favours_ctrl=favours_ctrl, title=title)  # fmt: skip
+                raise DataError(
+                    f"no column {subgroup_column!r}", source=str(file), column=subgroup_column
+                )
+            subgroups = dict(
+                zip(
+                    frame["study"].astype(str).str.strip(),
+                    frame[subgroup_column].fillna("(none)"),
+                    strict=True,
+                )
+            )
+        plot = forest_plot(
+            result,
+            order=order,
+            subgroups=subgroups,
+            fixed=fixed,
+            prediction=not no_prediction,
+            label_exp=label_exp,
+            label_ctrl=label_ctrl,
+            favours_exp=favours_exp,
+            favours_ctrl=favours_ctrl,
+            title=title,
+        )
         click.echo(str(save_plot(plot, output)))
 
 
@@ -258,3 +272,136 @@ def funnel_command(
     with _user_errors():
         result = fit_file(file, measure, method, hksj, **options)
         click.echo(str(save_plot(funnel_plot(result, title=title), output)))
+
+
+def _emit(value: Any, as_json: bool) -> None:
+    """Print a DataFrame or dict as a readable table, or as JSON."""
+    import pandas as pd
+
+    if as_json:
+        payload = value.to_dict(orient="records") if isinstance(value, pd.DataFrame) else value
+        click.echo(to_json(payload), nl=False)
+    elif isinstance(value, pd.DataFrame):
+        click.echo(value.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    else:
+        for key, item in value.items():
+            click.echo(f"{key}: {item}")
+
+
+def _run_tool(file: Path, as_json: bool, options: dict[str, Any], run: Callable[..., Any]) -> None:
+    """Read FILE, run one toolbox function on it, print the result; errors located in FILE."""
+    if options.get("drop00") is None:
+        options.pop("drop00", None)
+    with _user_errors():
+        frame = read_table(file)
+        try:
+            value = run(frame, options)
+        except DataError as err:
+            raise locate(err, frame) from None
+    _emit(value, as_json)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@main.command("leave-one-out")
+@_model_options
+@json_option
+def leave_one_out_command(file, measure, method, hksj, as_json, **options) -> None:
+    """Refit without each study in turn (metafor's leave1out)."""
+    from metafuse.sensitivity import leave_one_out
+
+    _run_tool(file, as_json, options, lambda f, o: leave_one_out(f, measure, method, hksj, **o))
+
+
+@main.command("cumulative")
+@_model_options
+@json_option
+def cumulative_command(file, measure, method, hksj, as_json, **options) -> None:
+    """Cumulative meta-analysis adding studies in file order (metafor's cumul)."""
+    from metafuse.sensitivity import cumulative
+
+    _run_tool(file, as_json, options, lambda f, o: cumulative(f, measure, method, hksj, **o))
+
+
+@main.command("influence")
+@_model_options
+@json_option
+def influence_command(file, measure, method, hksj, as_json, **options) -> None:
+    """Influence diagnostics: rstudent, DFFITS, Cook's distance, ... (metafor's influence)."""
+    from metafuse.sensitivity import influence
+
+    _run_tool(file, as_json, options, lambda f, o: influence(f, measure, method, hksj, **o))
+
+
+@main.command("egger")
+@_model_options
+@json_option
+def egger_command(file, measure, method, hksj, as_json, **options) -> None:
+    """Egger's regression test for funnel-plot asymmetry (use with 10 or more studies)."""
+    from metafuse.bias import egger_test
+
+    _run_tool(file, as_json, options, lambda f, o: egger_test(f, measure, **o))
+
+
+@main.command("peters")
+@_model_options
+@json_option
+def peters_command(file, measure, method, hksj, as_json, **options) -> None:
+    """Peters' regression test for binary outcomes (use with 10 or more studies)."""
+    from metafuse.bias import peters_test
+
+    _run_tool(file, as_json, options, lambda f, o: peters_test(f, measure, **o))
+
+
+@main.command("rank-test")
+@_model_options
+@json_option
+def rank_test_command(file, measure, method, hksj, as_json, **options) -> None:
+    """Begg and Mazumdar's rank correlation test (use with 10 or more studies)."""
+    from metafuse.bias import rank_test
+
+    _run_tool(file, as_json, options, lambda f, o: rank_test(f, measure, **o))
+
+
+@main.command("trim-and-fill")
+@_model_options
+@json_option
+@click.option("--estimator", type=click.Choice(["L0", "R0"]), default="L0", show_default=True)
+def trim_and_fill_command(file, measure, method, hksj, as_json, estimator, **options) -> None:
+    """Duval and Tweedie's trim-and-fill (metafor's trimfill)."""
+    from metafuse.bias import trim_and_fill
+
+    _run_tool(
+        file,
+        as_json,
+        options,
+        lambda f, o: trim_and_fill(f, measure, method, estimator, **o).to_dict(),
+    )
+
+
+@main.command("subgroup")
+@_model_options
+@json_option
+@click.option("--by", required=True, help="Column holding each study's subgroup.")
+def subgroup_command(file, measure, method, hksj, as_json, by, **options) -> None:
+    """Subgroup estimates and the test for subgroup differences."""
+    from metafuse.regression import subgroup
+
+    _run_tool(file, as_json, options, lambda f, o: subgroup(f, measure, method, by, **o))
+
+
+@main.command("meta-regression")
+@_model_options
+@json_option
+@click.option("--moderator", multiple=True, required=True, help="Moderator column (repeat).")
+def meta_regression_command(file, measure, method, hksj, as_json, moderator, **options) -> None:
+    """Mixed-effects meta-regression; --hksj applies the Knapp-Hartung adjustment."""
+    from metafuse.regression import meta_regression
+
+    _run_tool(
+        file,
+        as_json,
+        options,
+        lambda f, o: meta_regression(f, measure, method, list(moderator), knha=hksj, **o),
+    )

@@ -26,11 +26,13 @@ from metafuse.measures import (
     CONTINUOUS_MEASURES,
     GENERIC_CI_COLUMNS,
     GENERIC_SE_COLUMNS,
+    PROPORTION_COLUMNS,
+    PROPORTION_MEASURES,
 )
 
 FloatArray = npt.NDArray[np.float64]
 
-COUNT_COLUMNS = frozenset({"events_exp", "n_exp", "events_ctrl", "n_ctrl"})
+COUNT_COLUMNS = frozenset({"events_exp", "n_exp", "events_ctrl", "n_ctrl", "events", "n"})
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ def required_columns(measure: str, columns: Sequence[str] = ()) -> tuple[str, ..
         return BINARY_COLUMNS
     if measure in CONTINUOUS_MEASURES:
         return CONTINUOUS_COLUMNS
+    if measure in PROPORTION_MEASURES:
+        return PROPORTION_COLUMNS
     present = [c for c in GENERIC_SE_COLUMNS + GENERIC_CI_COLUMNS if c in columns]
     return tuple(present)
 
@@ -224,9 +228,9 @@ def _check_row(
         x = v[c]
         if c in COUNT_COLUMNS and x != np.floor(x):
             fail(f"count must be a whole number, got {x:g}", c)
-        if c.startswith("n_") and x <= 0:
+        if (c == "n" or c.startswith("n_")) and x <= 0:
             fail(f"number of participants must be > 0, got {x:g}", c)
-        if c.startswith("events_") and x < 0:
+        if c.startswith("events") and x < 0:
             fail(f"number of events must be >= 0, got {x:g}", c)
         if c.startswith("sd_") and x <= 0:
             fail(f"standard deviation must be > 0, got {x:g}", c)
@@ -237,5 +241,7 @@ def _check_row(
                     f"events_{arm} ({v[f'events_{arm}']:g}) exceeds n_{arm} ({v[f'n_{arm}']:g})",
                     f"events_{arm}",
                 )
+    if measure in PROPORTION_MEASURES and v["events"] > v["n"]:
+        fail(f"events ({v['events']:g}) exceed n ({v['n']:g})", "events")
     if measure == "SMD" and v["n_exp"] + v["n_ctrl"] < 4:
         fail("SMD needs at least 4 participants in the two arms together", "n_ctrl")

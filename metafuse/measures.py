@@ -13,7 +13,9 @@ BINARY_MEASURES: Final = ("RR", "OR", "RD")
 CONTINUOUS_MEASURES: Final = ("MD", "SMD")
 #: Generic inverse variance: a contrast with its standard error, or an estimate with its 95% CI.
 GENERIC_MEASURES: Final = ("GEN",)
-MEASURES: Final = BINARY_MEASURES + CONTINUOUS_MEASURES + GENERIC_MEASURES
+#: Single-arm proportions: logit (PLO) and Freeman-Tukey double arcsine (PFT).
+PROPORTION_MEASURES: Final = ("PLO", "PFT")
+MEASURES: Final = BINARY_MEASURES + CONTINUOUS_MEASURES + GENERIC_MEASURES + PROPORTION_MEASURES
 
 #: Measures analysed on the log scale and shown on the ratio scale.
 RATIO_MEASURES: Final = frozenset({"RR", "OR"})
@@ -34,6 +36,7 @@ BINARY_COLUMNS: Final = ("events_exp", "n_exp", "events_ctrl", "n_ctrl")
 CONTINUOUS_COLUMNS: Final = ("mean_exp", "sd_exp", "n_exp", "mean_ctrl", "sd_ctrl", "n_ctrl")
 GENERIC_SE_COLUMNS: Final = ("yi", "sei")
 GENERIC_CI_COLUMNS: Final = ("estimate", "ci_low", "ci_high")
+PROPORTION_COLUMNS: Final = ("events", "n")
 
 #: Coverage of every confidence and prediction interval.
 LEVEL: Final = 0.95

@@ -126,7 +126,7 @@ def fit_inverse_variance(
     df: int | None = None
     if hksj:
         if k < 2:
-            se = np.full(batch, np.nan)
+            pass  # one study: no residual df, so the z-based interval is kept (as metafor does)
         else:
             rss = (w * (yi - est[..., None]) ** 2).sum(axis=-1)
             s2w = np.where(rss <= HKSJ_RSS_EPS, 0.0, rss / (k - 1))
@@ -180,6 +180,10 @@ def study_effects(
             m, v("events_exp"), v("n_exp"), v("events_ctrl"), v("n_ctrl"),
             add=add, to=to, drop00=drop00,
         )  # fmt: skip
+    if m == "PLO":
+        return effects.proportion_logit(v("events"), v("n"), add=add, to=to)
+    if m == "PFT":
+        return effects.proportion_freeman_tukey(v("events"), v("n"))
     if m in ("MD", "SMD"):
         fn = effects.mean_difference if m == "MD" else effects.standardized_mean_difference
         return fn(v("mean_exp"), v("sd_exp"), v("n_exp"), v("mean_ctrl"), v("sd_ctrl"), v("n_ctrl"))
@@ -222,9 +226,11 @@ def pool(
     data
         One row per study, with a ``study`` column and either ``events_exp, n_exp, events_ctrl,
         n_ctrl`` (RR, OR, RD), ``mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl`` (MD, SMD),
-        or, for ``GEN``, ``yi, sei`` and/or ``estimate, ci_low, ci_high``.
+        or, for ``GEN``, ``yi, sei`` and/or ``estimate, ci_low, ci_high``; for single-arm
+        proportions (``PLO``, ``PFT``) ``events, n``.
     measure
-        ``RR``, ``OR``, ``RD``, ``MD``, ``SMD`` or ``GEN``.
+        ``RR``, ``OR``, ``RD``, ``MD``, ``SMD``, ``GEN``, ``PLO`` (logit proportion) or ``PFT``
+        (Freeman-Tukey double arcsine); see :meth:`PooledResult.back_transformed`.
     method
         ``FE`` (alias ``EE``), ``MH``, ``PETO`` or a random-effects tau^2 estimator: ``DL``,
         ``REML``, ``ML``, ``PM``, ``HE``, ``SJ``, ``EB``, ``HS``.
@@ -271,7 +277,6 @@ def pool(
         bad = table.study[int(np.flatnonzero(estimable & (vi <= 0))[0])]
         raise DataError(f"study {bad!r} has zero variance; use a continuity correction (to=...)")
     y, v = yi[estimable], vi[estimable]
-    k = int(estimable.sum())
     options = MappingProxyType(
         {"add": add, "to": to, "drop00": drop00, "ratio": ratio, "level": LEVEL}
     )
@@ -280,14 +285,27 @@ def pool(
         fit = _fit_tables(table, estimable, measure, method, y, v)
         weights, df = fit.pop("weights"), None
     else:
-        iv = fit_inverse_variance(y, v, method, hksj)
-        fit = {name: getattr(iv, name) for name in (
-            "estimate", "se", "statistic", "pval", "ci_low", "ci_high", "tau2", "Q", "Q_pval",
-            "I2", "I2_Q", "H2", "tau2_ci_low", "tau2_ci_high", "I2_ci_low", "I2_ci_high",
-            "pi_low", "pi_high")}  # fmt: skip
-        weights, df = iv.weights, iv.df
+        fit, weights, df = _fit_iv(y, v, method, hksj)
+    data_rows = [{c: float(arr[i]) for c, arr in table.values.items()} for i in range(len(yi))]
+    return _assemble(measure, method, hksj, table.study, yi, vi, estimable, weights, fit, df,
+                     data_rows, tuple(excluded), options)  # fmt: skip
 
-    full_w = np.zeros(len(table.study))
+
+IV_FIELDS = ("estimate", "se", "statistic", "pval", "ci_low", "ci_high", "tau2", "Q", "Q_pval",
+             "I2", "I2_Q", "H2", "tau2_ci_low", "tau2_ci_high", "I2_ci_low", "I2_ci_high",
+             "pi_low", "pi_high")  # fmt: skip
+
+
+def _fit_iv(y: FloatArray, v: FloatArray, method: str, hksj: bool):
+    iv = fit_inverse_variance(y, v, method, hksj)
+    return {name: getattr(iv, name) for name in IV_FIELDS}, iv.weights, iv.df
+
+
+def _assemble(
+    measure: str, method: str, hksj: bool, labels, yi, vi, estimable, weights, fit, df,
+    data_rows, excluded, options,
+) -> PooledResult:  # fmt: skip
+    full_w = np.zeros(len(labels))
     full_w[estimable] = 100.0 * np.asarray(weights)
     studies = tuple(
         StudyEstimate(
@@ -295,25 +313,44 @@ def pool(
             yi=_opt(yi[i]) if estimable[i] else None,
             sei=_opt(np.sqrt(vi[i])) if estimable[i] else None,
             weight_percent=float(full_w[i]),
-            data=MappingProxyType({c: float(arr[i]) for c, arr in table.values.items()}),
+            data=MappingProxyType(data_rows[i]),
             note=None if estimable[i] else "not estimable",
         )
-        for i, name in enumerate(table.study)
+        for i, name in enumerate(labels)
     )
+    k = int(np.sum(estimable))
     return PooledResult(
-        measure=measure,
-        method=method,
-        hksj=bool(hksj),
-        k=k,
-        Q_df=k - 1,
-        studies=studies,
-        df=df,
-        excluded=tuple(excluded),
-        options=options,
-        version=__version__,
+        measure=measure, method=method, hksj=bool(hksj), k=k, Q_df=k - 1, studies=studies,
+        df=df, excluded=excluded, options=options, version=__version__,
         **{name: _opt(value) for name, value in fit.items() if name != "statistic"},
         statistic=_opt(fit["statistic"]),
-    )
+    )  # fmt: skip
+
+
+def pool_effects(
+    study: list[str] | tuple[str, ...],
+    yi: npt.ArrayLike,
+    vi: npt.ArrayLike,
+    measure: str,
+    method: str = "REML",
+    hksj: bool = False,
+    data_rows: list[dict[str, float]] | None = None,
+) -> PooledResult:
+    """Inverse-variance pooling of given effect sizes (analysis scale), keeping ``measure``.
+
+    Used by the sensitivity tools (leave-one-out, cumulative, trim-and-fill), which re-fit a
+    model on a subset or an augmented set of the same effect sizes.
+    """
+    method = normalise_method(method, "GEN")
+    if method in TABLE_METHODS:
+        raise ValueError(f"{method} needs 2x2 counts; use pool()")
+    y, v = np.asarray(yi, dtype=np.float64), np.asarray(vi, dtype=np.float64)
+    fit, weights, df = _fit_iv(y, v, method, hksj)
+    rows = data_rows if data_rows is not None else [{"yi": float(a), "sei": float(np.sqrt(b))}
+                                                    for a, b in zip(y, v, strict=True)]  # fmt: skip
+    options = MappingProxyType({"level": LEVEL})
+    return _assemble(measure, method, hksj, tuple(study), y, v, np.ones(len(y), dtype=bool),
+                     weights, fit, df, rows, (), options)  # fmt: skip
 
 
 def _fit_tables(

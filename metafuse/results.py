@@ -125,6 +125,26 @@ class PooledResult:
             }
         return out
 
+    def back_transformed(self) -> dict[str, float | None]:
+        """Estimate, CI and prediction interval on the scale people read.
+
+        RR/OR: ratios (exp); PLO: proportions (inverse logit); PFT: proportions by Miller's (1978)
+        inverse with the harmonic mean of the study sizes; other measures unchanged.
+        """
+        values = {key: getattr(self, key) for key in EXP_KEYS}
+        if self.measure in RATIO_MEASURES:
+            return {k: None if v is None else math.exp(v) for k, v in values.items()}
+        if self.measure == "PLO":
+            return {k: None if v is None else 1 / (1 + math.exp(-v)) for k, v in values.items()}
+        if self.measure == "PFT":
+            from metafuse.effects import inverse_freeman_tukey
+
+            sizes = [s.data["n"] for s in self.studies if s.yi is not None]
+            n_hm = len(sizes) / sum(1 / n for n in sizes)
+            return {k: None if v is None else float(inverse_freeman_tukey(v, n_hm))
+                    for k, v in values.items()}  # fmt: skip
+        return values
+
     def __str__(self) -> str:
         from metafuse.printing import format_result
 

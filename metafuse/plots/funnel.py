@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from scipy import stats
 
+from metafuse.bias import TrimFillResult
 from metafuse.results import PooledResult
 
 if TYPE_CHECKING:
@@ -32,8 +33,15 @@ def funnel_data(result: PooledResult) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["study", "yi", "sei"])
 
 
-def funnel_plot(result: PooledResult, *, title: str | None = None) -> ggplot:
-    """Contour-enhanced funnel plot (analysis scale; ratio axes labelled on the ratio scale)."""
+def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = None) -> ggplot:
+    """Contour-enhanced funnel plot (analysis scale; ratio axes labelled on the ratio scale).
+
+    Given a :class:`~metafuse.bias.TrimFillResult`, the filled studies are drawn as filled
+    circles and the pooled line is the filled model's estimate.
+    """
+    filled: tuple[str, ...] = ()
+    if isinstance(result, TrimFillResult):
+        filled, result = result.filled, result.result
     from plotnine import (
         aes,
         annotate,
@@ -79,7 +87,12 @@ def funnel_plot(result: PooledResult, *, title: str | None = None) -> ggplot:
         )
     p += geom_line(aes("x", "y"), data=limits, linetype="dashed", size=0.4)
     p += annotate("segment", x=est, xend=est, y=0, yend=se_max, size=0.4)
-    p += geom_point(aes("yi", "sei"), data=pts, fill="white", colour="black", size=2, stroke=0.5)
+    observed = pts[~pts["study"].isin(filled)]
+    p += geom_point(aes("yi", "sei"), data=observed, fill="white", colour="black", size=2,
+                    stroke=0.5)  # fmt: skip
+    if filled:
+        p += geom_point(aes("yi", "sei"), data=pts[pts["study"].isin(filled)], fill="black",
+                        colour="black", size=2, stroke=0.5)  # fmt: skip
     xlab = f"log {result.measure}" if result.is_ratio else result.measure
     if result.is_ratio:
         ticks = [
@@ -101,7 +114,8 @@ def funnel_plot(result: PooledResult, *, title: str | None = None) -> ggplot:
         x=xlab,
         y="Standard error",
         title=title,
-        caption="Shaded: p < 0.01 (dark), 0.01 to 0.05, 0.05 to 0.10 (light)\n"
+        caption=("Filled circles: studies added by trim-and-fill\n" if filled else "")
+        + "Shaded: p < 0.01 (dark), 0.01 to 0.05, 0.05 to 0.10 (light)\n"
         "Dashed: pseudo 95% limits around the pooled estimate (solid line)",
     )
     p += theme_bw()
