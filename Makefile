@@ -17,6 +17,10 @@ install: $(STAMP)
 analysis: $(STAMP)
 	$(BIN)/metafuse analysis analyses --out results
 
+## verify   : recompute every result and compare with results/manifest.json
+verify: $(STAMP)
+	$(BIN)/metafuse verify
+
 ## test     : lint and run the test suite (pytest exit 5, "no tests", counts as failure-free)
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,12 +30,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/convergence.py
 
-## reference: regenerate tests/reference/metafor_reference.json (needs R with metafor; not run in CI)
+## reference: regenerate tests/reference/*.json (needs R with metafor; not run in CI)
 reference:
 	Rscript tests/reference/run_metafor.R
+	Rscript tests/reference/run_metafor_toolbox.R
 
 ## help     : show this message
 help:
 	@grep '^##' Makefile | sed 's/^## //'
 
-.PHONY: install analysis test bench reference help
+.PHONY: install analysis verify test bench reference help

@@ -11,8 +11,10 @@ outputs are deterministic (sorted keys, no timestamps, pinned fonts).
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -27,13 +29,34 @@ from metafuse.sensitivity import leave_one_out
 from metafuse.studies import COMPARISONS, OUTCOMES, WINDOW_LABELS, load_studies
 
 #: Arm labels of each comparison (experimental, control), as the forest plot columns show them.
-ARM_LABELS = {"A": ("Decompression + fusion", "Decompression alone"),
-              "B": ("Fusion", "Conservative care")}  # fmt: skip
+ARM_LABELS = {
+    "A": ("Decompression + fusion", "Decompression alone"),
+    "B": ("Fusion", "Conservative care"),
+}
 #: Outcomes where a larger value is better (the forest plot's "Favours" sides swap).
 HIGHER_IS_BETTER = frozenset({"odi_responder"})
 
-SPEC_KEYS = {"title", "data", "measure", "method", "hksj", "studies", "comparison", "outcome",
-             "window"}  # fmt: skip
+SPEC_KEYS = {
+    "title",
+    "data",
+    "measure",
+    "method",
+    "hksj",
+    "studies",
+    "comparison",
+    "outcome",
+    "window",
+    "grade",
+}
+GRADE_SPEC_KEYS = {
+    "mid",
+    "mid_source",
+    "assumed_risk",
+    "assumed_risk_source",
+    "indirectness",
+    "overrides",
+    "comment",
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +74,9 @@ class AnalysisSpec:
     comparison: str | None = None
     outcome: str | None = None
     window: str | None = None
+    #: GRADE inputs: mid/mid_source, assumed_risk/assumed_risk_source, indirectness, overrides,
+    #: comment (see analyses/README.md).
+    grade: Mapping[str, Any] = field(default_factory=dict)
 
 
 #: Small-study tests need at least this many studies (Cochrane Handbook 13.3.5.4; GRADE).
@@ -87,8 +113,12 @@ def read_spec(path: Path, root: Path) -> AnalysisSpec:
     hksj = raw.get("hksj", False)
     if not isinstance(hksj, bool):
         raise fail("hksj", "must be true or false")
-    common = {"name": path.stem, "path": path, "title": str(raw.get("title", path.stem)),
-              "hksj": hksj}  # fmt: skip
+    common = {
+        "name": path.stem,
+        "path": path,
+        "title": str(raw.get("title", path.stem)),
+        "hksj": hksj,
+    }
     if "data" in raw:
         if "measure" not in raw:
             raise fail("measure", "missing required key")
@@ -101,8 +131,11 @@ def read_spec(path: Path, root: Path) -> AnalysisSpec:
         except ValueError as err:
             raise fail("method", str(err)) from None
         return AnalysisSpec(**common, method=method, data=root / str(raw["data"]), measure=measure)
-    for key, allowed in (("comparison", COMPARISONS), ("outcome", OUTCOMES),
-                         ("window", WINDOW_LABELS)):  # fmt: skip
+    for key, allowed in (
+        ("comparison", COMPARISONS),
+        ("outcome", OUTCOMES),
+        ("window", WINDOW_LABELS),
+    ):
         if key not in raw:
             raise fail(key, "missing required key")
         if raw[key] not in allowed:
@@ -115,9 +148,48 @@ def read_spec(path: Path, root: Path) -> AnalysisSpec:
     if "measure" in raw:
         raise fail("measure", "is chosen from the records (RR or MD); do not set it")
     return AnalysisSpec(
-        **common, method=method, studies=root / str(raw["studies"]),
-        comparison=raw["comparison"], outcome=raw["outcome"], window=raw["window"],
-    )  # fmt: skip
+        **common,
+        method=method,
+        studies=root / str(raw["studies"]),
+        comparison=raw["comparison"],
+        outcome=raw["outcome"],
+        window=raw["window"],
+        grade=_read_grade(raw.get("grade", {}), fail),
+    )
+
+
+def _read_grade(raw: Any, fail) -> dict[str, Any]:
+    """Check the [grade] table: judgements need a rating and a reason, numbers need a source."""
+    from metafuse.findings import GRADE_KEYS
+    from metafuse.grade import RATINGS
+
+    if not isinstance(raw, dict):
+        raise fail("grade", "must be a table")
+    unknown = sorted(set(raw) - GRADE_SPEC_KEYS)
+    if unknown:
+        raise fail(f"grade.{unknown[0]}", "unknown key")
+    for number, source in (("mid", "mid_source"), ("assumed_risk", "assumed_risk_source")):
+        if number in raw:
+            if not isinstance(raw[number], int | float) or raw[number] <= 0:
+                raise fail(f"grade.{number}", "must be a positive number")
+            if not str(raw.get(source, "")).strip():
+                raise fail(f"grade.{source}", f"{number} needs its source")
+    if "assumed_risk" in raw and not raw["assumed_risk"] < 1:
+        raise fail("grade.assumed_risk", "must be a proportion below 1")
+
+    def judgement(key: str, value: Any) -> None:
+        if not isinstance(value, dict) or value.get("rating") not in RATINGS:
+            raise fail(key, f"needs rating = one of {', '.join(RATINGS)}")
+        if not str(value.get("reason", "")).strip():
+            raise fail(key, "a judgement must give its reason")
+
+    if "indirectness" in raw:
+        judgement("grade.indirectness", raw["indirectness"])
+    for domain, value in raw.get("overrides", {}).items():
+        if domain not in GRADE_KEYS:
+            raise fail(f"grade.overrides.{domain}", f"unknown domain; use {', '.join(GRADE_KEYS)}")
+        judgement(f"grade.overrides.{domain}", value)
+    return dict(raw)
 
 
 def run_spec(spec: AnalysisSpec) -> AnalysisOutcome:
@@ -138,8 +210,10 @@ def run_spec(spec: AnalysisSpec) -> AnalysisOutcome:
     if result.k >= 3:
         loo = leave_one_out(data.frame, data.measure, spec.method, spec.hksj)
     if result.k >= SMALL_STUDY_MIN_K:
-        small = {"egger": egger_test(data.frame, data.measure),
-                 "rank": rank_test(data.frame, data.measure)}  # fmt: skip
+        small = {
+            "egger": egger_test(data.frame, data.measure),
+            "rank": rank_test(data.frame, data.measure),
+        }
     return AnalysisOutcome(spec, result, data, loo, small)
 
 
@@ -152,8 +226,10 @@ def summary_text(outcome: AnalysisOutcome) -> str:
         lines.append(f"Outcome: {OUTCOMES[data.outcome]}; {WINDOW_LABELS[data.window]}")
         if data.measure == "GEN":
             scale = "log risk ratio" if data.ratio else "mean difference"
-            lines.append(f"Generic inverse variance on the {scale} scale (arm-level and "
-                         "contrast-only trials together)")  # fmt: skip
+            lines.append(
+                f"Generic inverse variance on the {scale} scale (arm-level and "
+                "contrast-only trials together)"
+            )
         lines.append("")
     lines.append(str(outcome.result) if outcome.result is not None else "No trial has usable data.")
     if data is not None:
@@ -173,12 +249,16 @@ def summary_text(outcome: AnalysisOutcome) -> str:
             lines.append(f"Leave-one-out: not informative with k = {k} (needs at least 3 studies).")
         if outcome.small_study is not None:
             eg, rk = outcome.small_study["egger"], outcome.small_study["rank"]
-            lines.append(f"Egger's test: t = {eg['statistic']:.3f}, df = {eg['df']}, "
-                         f"p = {eg['pval']:.4f}; rank test: tau = {rk['tau']:.3f}, "
-                         f"p = {rk['pval']:.4f}")  # fmt: skip
+            lines.append(
+                f"Egger's test: t = {eg['statistic']:.3f}, df = {eg['df']}, "
+                f"p = {eg['pval']:.4f}; rank test: tau = {rk['tau']:.3f}, "
+                f"p = {rk['pval']:.4f}"
+            )
         else:
-            lines.append(f"Small-study effects: not assessable with k = {k} "
-                         f"(tests need at least {SMALL_STUDY_MIN_K} studies).")  # fmt: skip
+            lines.append(
+                f"Small-study effects: not assessable with k = {k} "
+                f"(tests need at least {SMALL_STUDY_MIN_K} studies)."
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -186,11 +266,15 @@ def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:
     """Run every ``*.toml`` spec in ``spec_dir`` (sorted by name); return the files written.
 
     All specs are checked and fitted before anything is written, so an error leaves
-    ``out_dir`` as it was.
+    ``out_dir`` as it was. Besides the per-analysis files, writes the summary-of-findings table
+    and GRADE evidence profile of each comparison (``sof_<A|B>`` and ``evidence_profile_<A|B>``
+    as .md, .csv, .html and .docx) and ``manifest.json`` (versions and SHA-256 of every input and
+    output).
     """
     root = spec_dir.resolve().parent
     specs = [read_spec(p, root) for p in sorted(spec_dir.glob("*.toml"))]
     fitted = [run_spec(spec) for spec in specs]
+    tables = _sof_tables(fitted)
     written = []
     for outcome in fitted:
         folder = out_dir / outcome.spec.name
@@ -206,7 +290,140 @@ def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:
             written.append(loo)
         if outcome.result is not None:
             written += _plots(outcome, folder)
+    written += _write_tables(tables, out_dir)
+    written.append(write_manifest(root, specs, out_dir, written))
     return written
+
+
+def _sof_tables(fitted: list[AnalysisOutcome]):
+    from metafuse.findings import sof_table
+
+    by_dir: dict[Path, list[AnalysisOutcome]] = {}
+    for o in fitted:
+        if o.spec.studies is not None:
+            by_dir.setdefault(o.spec.studies, []).append(o)
+    tables = []
+    for folder, outcomes in by_dir.items():
+        records = load_studies(folder)
+        for comparison in COMPARISONS:
+            tables.append((comparison, sof_table(comparison, outcomes, records)))
+    return tables
+
+
+def _write_tables(tables, out_dir: Path) -> list[Path]:
+    from metafuse.io import write_bytes_atomic
+    from metafuse.sof import render_table
+
+    written = []
+    for comparison, table in tables:
+        for kind, stem in (("sof", "sof"), ("profile", "evidence_profile")):
+            for fmt in ("md", "csv", "html", "docx"):
+                path = out_dir / f"{stem}_{comparison}.{fmt}"
+                write_bytes_atomic(path, render_table(table, kind, fmt))
+                written.append(path)
+    return written
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest(root: Path, specs: list[AnalysisSpec], out_dir: Path, outputs: list[Path]) -> dict:
+    """Versions, and SHA-256 of every input (specs, study files, data files) and output."""
+    from importlib import metadata
+
+    from metafuse._version import __version__
+
+    inputs: set[Path] = set()
+    for spec in specs:
+        inputs.add(spec.path)
+        if spec.data is not None:
+            inputs.add(spec.data)
+        if spec.studies is not None:
+            inputs.update(spec.studies.glob("*.csv"))
+    deps = {}
+    for name in (
+        "numpy",
+        "scipy",
+        "pandas",
+        "statsmodels",
+        "plotnine",
+        "matplotlib",
+        "click",
+        "pandera",
+        "python-docx",
+    ):
+        try:
+            deps[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            deps[name] = "not installed"
+
+    def rel(path: Path, base: Path) -> str:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+
+    return {
+        "metafuse_version": __version__,
+        "dependencies": deps,
+        "inputs": {rel(p, root): _sha256(p) for p in sorted(inputs)},
+        "outputs": {rel(p, out_dir): _sha256(p) for p in sorted(outputs)},
+    }
+
+
+def write_manifest(
+    root: Path, specs: list[AnalysisSpec], out_dir: Path, outputs: list[Path]
+) -> Path:
+    """Write ``out_dir/manifest.json`` (sorted keys, no timestamps)."""
+    path = out_dir / "manifest.json"
+    write_text_atomic(path, to_json(manifest(root, specs, out_dir, outputs)))
+    return path
+
+
+def verify(spec_dir: Path, results_dir: Path) -> list[str]:
+    """Recompute every analysis in a temporary folder and compare with ``results/manifest.json``.
+
+    Returns the differences (empty when the results reproduce): files altered or missing in
+    ``results_dir``, inputs changed since the manifest was written, and outputs whose recomputed
+    bytes differ. Nothing in ``spec_dir``, the studies or ``results_dir`` is modified.
+    """
+    import json
+    import tempfile
+
+    manifest_path = results_dir / "manifest.json"
+    try:
+        recorded = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return [f"{manifest_path}: cannot read manifest ({err})"]
+    problems = []
+    for name, digest in sorted(recorded.get("outputs", {}).items()):
+        path = results_dir / name
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif _sha256(path) != digest:
+            problems.append(f"{path}: altered (SHA-256 differs from the manifest)")
+    root = spec_dir.resolve().parent
+    for name, digest in sorted(recorded.get("inputs", {}).items()):
+        path = root / name
+        if not path.is_file():
+            problems.append(f"{path}: input missing")
+        elif _sha256(path) != digest:
+            problems.append(f"{path}: input changed since the results were built")
+    with tempfile.TemporaryDirectory() as tmp:
+        run_all(spec_dir, Path(tmp))
+        fresh = json.loads((Path(tmp) / "manifest.json").read_text(encoding="utf-8"))
+    for name in sorted(set(recorded.get("outputs", {})) | set(fresh["outputs"])):
+        a, b = recorded.get("outputs", {}).get(name), fresh["outputs"].get(name)
+        if a != b:
+            what = (
+                "not produced any more"
+                if b is None
+                else "new output"
+                if a is None
+                else ("recomputed bytes differ")
+            )
+            problems.append(f"{results_dir / name}: {what}")
+    return problems
 
 
 def _plots(outcome: AnalysisOutcome, folder: Path) -> list[Path]:
@@ -221,8 +438,10 @@ def _plots(outcome: AnalysisOutcome, folder: Path) -> list[Path]:
             labels |= {"favours_exp": f"Favours [{ctrl}]", "favours_ctrl": f"Favours [{exp}]"}
     assert outcome.result is not None
     if data is not None and data.measure == "GEN":
-        labels |= {"ratio": data.ratio, "measure_label": "Risk Ratio" if data.ratio
-                   else "Mean Difference"}  # fmt: skip
+        labels |= {
+            "ratio": data.ratio,
+            "measure_label": "Risk Ratio" if data.ratio else "Mean Difference",
+        }
     forest = forest_plot(outcome.result, title=spec.title, **labels)
     paths = [save_plot(forest, folder / "forest.png"), save_plot(forest, folder / "forest.svg")]
     paths.append(save_plot(funnel_plot(outcome.result, title=spec.title), folder / "funnel.png"))

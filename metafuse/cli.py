@@ -405,3 +405,31 @@ def meta_regression_command(file, measure, method, hksj, as_json, moderator, **o
         options,
         lambda f, o: meta_regression(f, measure, method, list(moderator), knha=hksj, **o),
     )
+
+
+@main.command("verify")
+@click.option(
+    "--analyses",
+    "spec_dir",
+    default="analyses",
+    show_default=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+@click.option(
+    "--results",
+    "results_dir",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+def verify_command(spec_dir: Path, results_dir: Path) -> None:
+    """Recompute everything and compare with results/manifest.json (exit 1 on any difference)."""
+    from metafuse.analysis import verify
+
+    with _user_errors():
+        problems = verify(spec_dir, results_dir)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.exceptions.Exit(1)
+    click.echo(f"{results_dir}: every output reproduces (manifest.json)")

@@ -65,12 +65,14 @@ def _in_window(months: float, window: str) -> bool:
 
 
 def primary_records(
-    records: StudyRecords, comparison: str, outcome: str, window: str
+    records: StudyRecords, comparison: str, outcome: str, window: str, *, merge: bool = True
 ) -> list[pd.DataFrame]:
     """The primary record (its rows) of each trial for this comparison, outcome and window.
 
     Within a window a trial's latest time point is used; ``longest`` takes each trial's longest
     time point (a record without a stated time point counts only when the trial has no other).
+    With ``merge`` (default) a merged report replaces its component trials, or the reverse, so
+    that no patient is counted twice (see :func:`_drop_overlaps`).
     """
     trials = records.trials
     reports = trials.loc[trials["comparison"] == comparison, ["report_id", "trial", "year"]]
@@ -89,8 +91,36 @@ def primary_records(
             pick = inside[inside["timepoint_months"] == inside["timepoint_months"].max()]
         record = pick["record_id"].iloc[0]
         chosen.append(rows[rows["record_id"] == record])
+    if merge:
+        chosen = _drop_overlaps(chosen, trials)
     chosen.sort(key=lambda r: (int(r["year"].iloc[0]), str(r["report_id"].iloc[0])))
     return chosen
+
+
+def _drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.DataFrame]:
+    """Never count a patient twice: where a report merges trials (``includes`` in trials.csv)
+    and both the merged report and a component trial were chosen, keep the later time point
+    (the merged report on a tie) and drop the other."""
+    includes = {
+        r.trial: {p.strip() for p in str(r.includes).split(";") if p.strip()}
+        for r in trials.itertuples(index=False)
+        if isinstance(r.includes, str) and r.includes.strip()
+    }
+    by_trial = {str(r["trial"].iloc[0]): r for r in chosen}
+    drop: set[str] = set()
+    for merged, parts in includes.items():
+        if merged not in by_trial:
+            continue
+        present = [p for p in parts if p in by_trial]
+        if not present:
+            continue
+        t_merged = float(by_trial[merged]["timepoint_months"].iloc[0])
+        t_parts = max(float(by_trial[p]["timepoint_months"].iloc[0]) for p in present)
+        if t_merged >= t_parts or math.isnan(t_parts):
+            drop.update(present)
+        else:
+            drop.add(merged)
+    return [r for r in chosen if str(r["trial"].iloc[0]) not in drop]
 
 
 def _missing_numbers(rows: pd.DataFrame, binary: bool) -> list[str]:
@@ -203,7 +233,8 @@ def gaps(records: StudyRecords) -> dict[str, list[dict[str, str]]]:
         for trial in dict.fromkeys(sub["trial"]):
             for outcome in CORE_OUTCOMES:
                 for window in (*WINDOWS, "longest"):
-                    found = [r for r in primary_records(records, comparison, outcome, window)
+                    found = [r for r in primary_records(records, comparison, outcome, window,
+                                                        merge=False)
                              if r["trial"].iloc[0] == trial]  # fmt: skip
                     if not found:
                         status = "missing"

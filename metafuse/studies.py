@@ -103,6 +103,7 @@ SCHEMAS = {
             "n_randomised_exp": _number(True, pa.Check.gt(0)),
             "n_randomised_ctrl": _number(True, pa.Check.gt(0)),
             "follow_up": _text(nullable=True),
+            "includes": _text(nullable=True),
             "design": _choice(DESIGNS),
             "source_id": _text(nullable=True),
             "location": _text(nullable=True),
@@ -442,6 +443,18 @@ def _cross_problems(tables: dict[str, pd.DataFrame], paths: dict[str, str]) -> l
                         )
                     )
     t = tables["trials"]
+    names = set(t["trial"])
+    for i, r in enumerate(t.itertuples(index=False)):
+        for part in [] if _missing(r.includes) else str(r.includes).split(";"):
+            if part.strip() not in names:
+                problems.append(
+                    Problem(
+                        paths["trials"],
+                        t.attrs["lines"][i],
+                        "includes",
+                        f"unknown trial {part.strip()!r} (not a trial in trials.csv)",
+                    )
+                )
     for i, r in enumerate(t.itertuples(index=False)):
         has_numbers = not (_missing(r.n_randomised_exp) and _missing(r.n_randomised_ctrl))
         if has_numbers and (_missing(r.source_id) or _missing(r.quote)):
