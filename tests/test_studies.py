@@ -102,7 +102,7 @@ def test_reviewer_adds_a_trial(copy: Path) -> None:
                  "primary,invented test record\n")  # fmt: skip
     with (copy / "trials.csv").open("a", encoding="utf-8") as fh:
         fh.write("example2030,Example,Example,2030,Test J,1:1-9,,,B,chronic low back pain,"
-                 "Nowhere,fusion,rehabilitation,40,41,2 years,RCT,example2030,abstract,"
+                 "Nowhere,fusion,rehabilitation,40,41,2 years,,RCT,example2030,abstract,"
                  "40 were assigned to fusion and 41 to rehabilitation,no,\n")  # fmt: skip
     with (copy / "outcomes.csv").open("a", encoding="utf-8") as fh:
         for arm, n, mean, sd in (("exp", 38, 30.0, 18.0), ("ctrl", 39, 33.0, 19.0)):
