@@ -304,64 +304,66 @@ def _run_tool(file: Path, as_json: bool, options: dict[str, Any], run: Callable[
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-@main.command("leave-one-out")
-@_model_options
-@json_option
-def leave_one_out_command(file, measure, method, hksj, as_json, **options) -> None:
-    """Refit without each study in turn (metafor's leave1out)."""
-    from metafuse.sensitivity import leave_one_out
+def _register_tool(name: str, module: str, attr: str, with_model: bool, doc: str) -> None:
+    """A CLI command running ``module.attr`` on FILE: ``(data, measure, method, hksj, **opts)``
+    when ``with_model``, else ``(data, measure, **opts)``."""
 
-    _run_tool(file, as_json, options, lambda f, o: leave_one_out(f, measure, method, hksj, **o))
+    def command(file, measure, method, hksj, as_json, **options) -> None:
+        import importlib
 
+        func = getattr(importlib.import_module(module), attr)
+        args = (measure, method, hksj) if with_model else (measure,)
+        _run_tool(file, as_json, options, lambda f, o: func(f, *args, **o))
 
-@main.command("cumulative")
-@_model_options
-@json_option
-def cumulative_command(file, measure, method, hksj, as_json, **options) -> None:
-    """Cumulative meta-analysis adding studies in file order (metafor's cumul)."""
-    from metafuse.sensitivity import cumulative
-
-    _run_tool(file, as_json, options, lambda f, o: cumulative(f, measure, method, hksj, **o))
+    command.__doc__ = doc
+    main.command(name)(_model_options(json_option(command)))
 
 
-@main.command("influence")
-@_model_options
-@json_option
-def influence_command(file, measure, method, hksj, as_json, **options) -> None:
-    """Influence diagnostics: rstudent, DFFITS, Cook's distance, ... (metafor's influence)."""
-    from metafuse.sensitivity import influence
-
-    _run_tool(file, as_json, options, lambda f, o: influence(f, measure, method, hksj, **o))
-
-
-@main.command("egger")
-@_model_options
-@json_option
-def egger_command(file, measure, method, hksj, as_json, **options) -> None:
-    """Egger's regression test for funnel-plot asymmetry (use with 10 or more studies)."""
-    from metafuse.bias import egger_test
-
-    _run_tool(file, as_json, options, lambda f, o: egger_test(f, measure, **o))
-
-
-@main.command("peters")
-@_model_options
-@json_option
-def peters_command(file, measure, method, hksj, as_json, **options) -> None:
-    """Peters' regression test for binary outcomes (use with 10 or more studies)."""
-    from metafuse.bias import peters_test
-
-    _run_tool(file, as_json, options, lambda f, o: peters_test(f, measure, **o))
-
-
-@main.command("rank-test")
-@_model_options
-@json_option
-def rank_test_command(file, measure, method, hksj, as_json, **options) -> None:
-    """Begg and Mazumdar's rank correlation test (use with 10 or more studies)."""
-    from metafuse.bias import rank_test
-
-    _run_tool(file, as_json, options, lambda f, o: rank_test(f, measure, **o))
+for _name, _module, _attr, _with_model, _doc in (
+    (
+        "leave-one-out",
+        "metafuse.sensitivity",
+        "leave_one_out",
+        True,
+        "Refit without each study in turn (metafor's leave1out).",
+    ),
+    (
+        "cumulative",
+        "metafuse.sensitivity",
+        "cumulative",
+        True,
+        "Cumulative meta-analysis adding studies in file order (metafor's cumul).",
+    ),
+    (
+        "influence",
+        "metafuse.sensitivity",
+        "influence",
+        True,
+        "Influence diagnostics: rstudent, DFFITS, Cook's distance, ... (metafor's influence).",
+    ),
+    (
+        "egger",
+        "metafuse.bias",
+        "egger_test",
+        False,
+        "Egger's regression test for funnel-plot asymmetry (use with 10 or more studies).",
+    ),
+    (
+        "peters",
+        "metafuse.bias",
+        "peters_test",
+        False,
+        "Peters' regression test for binary outcomes (use with 10 or more studies).",
+    ),
+    (
+        "rank-test",
+        "metafuse.bias",
+        "rank_test",
+        False,
+        "Begg and Mazumdar's rank correlation test (use with 10 or more studies).",
+    ),
+):
+    _register_tool(_name, _module, _attr, _with_model, _doc)
 
 
 @main.command("trim-and-fill")

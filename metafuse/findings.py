@@ -33,6 +33,11 @@ GRADE_KEYS = {
 LEVEL_WORDS = {1: "one level", 2: "two levels"}
 
 
+def _empty_row(outcome: str, comment: str) -> SofRow:
+    """A SoF row for an outcome without usable data (listed, not hidden)."""
+    return SofRow(outcome, "—", "—", "—", "—", "—", 0, "—", None, comment)
+
+
 def _when(window: str) -> str:
     label = WINDOW_LABELS[window]
     return label if window == "longest" else f"follow-up {label}"
@@ -102,18 +107,7 @@ def sof_row(outcome: AnalysisOutcome, records: StudyRecords) -> SofRow:
     name = f"{OUTCOMES[data.outcome]}; {_when(data.window)}"
     if result is None:
         reasons = "; ".join(f"{label}: {why}" for label, why in data.incomplete)
-        return SofRow(
-            name,
-            "—",
-            "—",
-            "—",
-            "—",
-            "—",
-            0,
-            "—",
-            None,
-            "No usable data" + (f" ({reasons})" if reasons else ""),
-        )
+        return _empty_row(name, "No usable data" + (f" ({reasons})" if reasons else ""))
     infos = study_infos(outcome, records)
     scale = _scale(records, outcome)
     label = f"{OUTCOMES[data.outcome]}: {scale}; {_when(data.window)}"
@@ -258,16 +252,8 @@ def sof_table(
     for key in CORE_OUTCOMES:
         if key not in covered:
             rows.append(
-                SofRow(
+                _empty_row(
                     f"{OUTCOMES[key]}; any follow-up",
-                    "—",
-                    "—",
-                    "—",
-                    "—",
-                    "—",
-                    0,
-                    "—",
-                    None,
                     "No trial reported usable data (see metafuse gaps)",
                 )
             )
