@@ -77,7 +77,8 @@ def primary_records(
     trials = records.trials
     reports = trials.loc[trials["comparison"] == comparison, ["report_id", "trial", "year"]]
     o = records.outcomes
-    o = o[(o["outcome"] == outcome) & (o["primary"] == "yes")]
+    # baseline records (time point 0) document the trials but never enter an outcome analysis
+    o = o[(o["outcome"] == outcome) & (o["primary"] == "yes") & (o["timepoint_months"] != 0)]
     o = o.merge(reports, on="report_id")
     chosen: list[pd.DataFrame] = []
     for _, rows in o.groupby("trial", sort=False):
