@@ -37,6 +37,10 @@ ARM_LABELS = {
 HIGHER_IS_BETTER = frozenset({"odi_responder"})
 
 SPEC_KEYS = {
+    "exclude",
+    "exclude_weak_sources",
+    "exclude_high_risk_of_bias",
+    "subgroup",
     "title",
     "data",
     "measure",
@@ -77,6 +81,20 @@ class AnalysisSpec:
     #: GRADE inputs: mid/mid_source, assumed_risk/assumed_risk_source, indirectness, overrides,
     #: comment (see analyses/README.md).
     grade: Mapping[str, Any] = field(default_factory=dict)
+    #: Sensitivity analysis: studies left out, each with its reason; and the reasons for leaving
+    #: out all weak-source or all high-risk-of-bias trials.
+    exclude: tuple[tuple[str, str], ...] = ()
+    exclude_weak_sources: str | None = None
+    exclude_high_risk_of_bias: str | None = None
+    #: trials.csv column whose values split the studies into subgroups.
+    subgroup: str | None = None
+
+    @property
+    def is_secondary(self) -> bool:
+        """True for sensitivity (studies left out) and subgroup analyses: reported as footnotes
+        of the main summary-of-findings row, not as rows of their own."""
+        return bool(self.exclude or self.exclude_weak_sources or self.exclude_high_risk_of_bias
+                    or self.subgroup)
 
 
 #: Small-study tests need at least this many studies (Cochrane Handbook 13.3.5.4; GRADE).
@@ -93,6 +111,11 @@ class AnalysisOutcome:
     #: Leave-one-out table (k >= 3) and small-study tests (k >= 10), else None.
     leave_one_out: pd.DataFrame | None = None
     small_study: dict[str, dict[str, float]] | None = None
+    #: Studies the spec left out, with the reason.
+    excluded: tuple[tuple[str, str], ...] = ()
+    #: Study label -> subgroup, and the subgroup analysis, when the spec asks for subgroups.
+    subgroups: dict[str, str] | None = None
+    subgroup_test: dict[str, Any] | None = None
 
 
 def read_spec(path: Path, root: Path) -> AnalysisSpec:
@@ -155,7 +178,32 @@ def read_spec(path: Path, root: Path) -> AnalysisSpec:
         outcome=raw["outcome"],
         window=raw["window"],
         grade=_read_grade(raw.get("grade", {}), fail),
+        exclude=_read_exclusions(raw.get("exclude", []), fail),
+        exclude_weak_sources=_reason(raw, "exclude_weak_sources", fail),
+        exclude_high_risk_of_bias=_reason(raw, "exclude_high_risk_of_bias", fail),
+        subgroup=str(raw["subgroup"]) if "subgroup" in raw else None,
     )
+
+
+def _reason(raw: Mapping[str, Any], key: str, fail) -> str | None:
+    if key not in raw:
+        return None
+    if not isinstance(raw[key], str) or not raw[key].strip():
+        raise fail(key, "give the reason for the exclusion as text")
+    return raw[key]
+
+
+def _read_exclusions(raw: Any, fail) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, list):
+        raise fail("exclude", 'must be a list of { study = "...", reason = "..." }')
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not str(item.get("study", "")).strip():
+            raise fail(f"exclude[{i}]", "needs study = the study label")
+        if not str(item.get("reason", "")).strip():
+            raise fail(f"exclude[{i}]", "an exclusion must give its reason")
+        out.append((str(item["study"]), str(item["reason"])))
+    return tuple(out)
 
 
 def _read_grade(raw: Any, fail) -> dict[str, Any]:
@@ -203,9 +251,13 @@ def run_spec(spec: AnalysisSpec) -> AnalysisOutcome:
         return AnalysisOutcome(spec, result)
     records = load_studies(spec.studies or "studies")
     data = analysis_data(records, str(spec.comparison), str(spec.outcome), str(spec.window))
+    data, excluded = _apply_exclusions(spec, data, records)
     if data.frame.empty:
-        return AnalysisOutcome(spec, None, data)
+        return AnalysisOutcome(spec, None, data, excluded=excluded)
     result = pool(data.frame, data.measure, spec.method, spec.hksj)
+    groups = test = None
+    if spec.subgroup is not None:
+        groups, test = _subgroups(spec, data, records)
     loo = small = None
     if result.k >= 3:
         loo = leave_one_out(data.frame, data.measure, spec.method, spec.hksj)
@@ -214,7 +266,69 @@ def run_spec(spec: AnalysisSpec) -> AnalysisOutcome:
             "egger": egger_test(data.frame, data.measure),
             "rank": rank_test(data.frame, data.measure),
         }
-    return AnalysisOutcome(spec, result, data, loo, small)
+    return AnalysisOutcome(spec, result, data, loo, small, excluded, groups, test)
+
+
+def _report_of(data: AnalysisData, records, label: str) -> str:
+    o = records.outcomes
+    return str(o.loc[o["record_id"] == data.records[label], "report_id"].iloc[0])
+
+
+def _apply_exclusions(spec: AnalysisSpec, data: AnalysisData, records):
+    """Leave out the studies the spec names, or all weak-source / high-risk trials; every
+    exclusion keeps its reason. An excluded label that is not in the analysis is an error."""
+    import dataclasses
+
+    drop: dict[str, str] = {}
+    labels = list(data.frame["study"]) if not data.frame.empty else []
+    for study, reason in spec.exclude:
+        if study not in labels:
+            raise SpecError(
+                f"{spec.path}: exclude: study {study!r} is not in this analysis "
+                f"(its studies: {', '.join(labels) or 'none'})"
+            )
+        drop[study] = reason
+    if spec.exclude_weak_sources:
+        for label in data.weak:
+            drop.setdefault(label, spec.exclude_weak_sources)
+    if spec.exclude_high_risk_of_bias:
+        rob = records.risk_of_bias
+        for label in labels:
+            report = _report_of(data, records, label)
+            high = rob[
+                (rob["report_id"] == report)
+                & (rob["domain"] == "overall")
+                & (rob["judgement"] == "high")
+            ]
+            if not high.empty:
+                drop.setdefault(label, spec.exclude_high_risk_of_bias)
+    if not drop:
+        return data, ()
+    keep = ~data.frame["study"].isin(list(drop))
+    data = dataclasses.replace(
+        data,
+        frame=data.frame[keep].reset_index(drop=True),
+        weak=tuple(w for w in data.weak if w not in drop),
+        derived=tuple(d for d in data.derived if d not in drop),
+        records={k: v for k, v in data.records.items() if k not in drop},
+    )
+    return data, tuple(drop.items())
+
+
+def _subgroups(spec: AnalysisSpec, data: AnalysisData, records):
+    from metafuse.regression import subgroup
+
+    trials = records.trials.set_index("report_id")
+    if spec.subgroup not in trials.columns:
+        raise SpecError(f"{spec.path}: subgroup: {spec.subgroup!r} is not a column of trials.csv")
+    groups = {
+        label: str(trials.at[_report_of(data, records, label), spec.subgroup])
+        for label in data.frame["study"]
+    }
+    if len(set(groups.values())) < 2:
+        return groups, None
+    frame = data.frame.assign(_subgroup=[groups[s] for s in data.frame["study"]])
+    return groups, subgroup(frame, data.measure, spec.method, "_subgroup")
 
 
 def summary_text(outcome: AnalysisOutcome) -> str:
@@ -239,6 +353,15 @@ def summary_text(outcome: AnalysisOutcome) -> str:
             lines.append("Weak sources: " + ", ".join(data.weak))
         if data.derived:
             lines.append("Derived numbers (see studies/outcomes.csv): " + ", ".join(data.derived))
+        for label, reason in outcome.excluded:
+            lines.append(f"Excluded by this sensitivity analysis: {label}: {reason}")
+        if outcome.subgroup_test is not None:
+            t = outcome.subgroup_test
+            lines.append(
+                f"Test for subgroup differences ({outcome.spec.subgroup}): Chi² = "
+                f"{t['Q_between']:.2f}, df = {t['Q_between_df']}, "
+                f"p = {t['Q_between_pval']:.4f}"
+            )
     if outcome.result is not None and data is not None:
         k = outcome.result.k
         lines.append("")
@@ -442,7 +565,7 @@ def _plots(outcome: AnalysisOutcome, folder: Path) -> list[Path]:
             "ratio": data.ratio,
             "measure_label": "Risk Ratio" if data.ratio else "Mean Difference",
         }
-    forest = forest_plot(outcome.result, title=spec.title, **labels)
+    forest = forest_plot(outcome.result, title=spec.title, subgroups=outcome.subgroups, **labels)
     paths = [save_plot(forest, folder / "forest.png"), save_plot(forest, folder / "forest.svg")]
     paths.append(save_plot(funnel_plot(outcome.result, title=spec.title), folder / "funnel.png"))
     return paths

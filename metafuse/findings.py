@@ -33,6 +33,32 @@ GRADE_KEYS = {
 LEVEL_WORDS = {1: "one level", 2: "two levels"}
 
 
+def _sensitivity_note(o: AnalysisOutcome) -> str:
+    if o.spec.subgroup is not None:
+        t = o.subgroup_test
+        if t is None:
+            return f"Subgroup analysis by {o.spec.subgroup}: a single subgroup, no test."
+        return (f"Subgroup analysis by {o.spec.subgroup} ({', '.join(t['groups'])}): test for "
+                f"subgroup differences Chi² = {t['Q_between']:.2f}, df = {t['Q_between_df']}, "
+                f"P = {t['Q_between_pval']:.2f}.")
+    left_out = "; ".join(f"{label} ({reason})" for label, reason in o.excluded)
+    if o.result is None:
+        return f"Sensitivity analysis '{o.spec.title}' leaving out {left_out}: no studies remain."
+    r, ratio = o.result, o.data.ratio  # type: ignore[union-attr]
+    est = (
+        fmt_ratio("RR", r.estimate, r.ci_low, r.ci_high)
+        if ratio
+        else mean_difference_text(r.estimate, r.ci_low, r.ci_high)
+    )
+    return f"Sensitivity analysis leaving out {left_out}: {est} ({r.k} studies)."
+
+
+def _with_note(row: SofRow, note: str) -> SofRow:
+    import dataclasses
+
+    return dataclasses.replace(row, footnotes=(*row.footnotes, note))
+
+
 def _empty_row(outcome: str, comment: str) -> SofRow:
     """A SoF row for an outcome without usable data (listed, not hidden)."""
     return SofRow(outcome, "—", "—", "—", "—", "—", 0, "—", None, comment)
@@ -243,11 +269,26 @@ def sof_table(
 ) -> SofTable:
     """The SoF table of one comparison: its analyses in outcome order, then the core outcomes
     that no analysis covers (listed as having no data)."""
-    mine = [o for o in outcomes if o.data is not None and o.data.comparison == comparison]
+    mine = [
+        o
+        for o in outcomes
+        if o.data is not None and o.data.comparison == comparison and not o.spec.is_secondary
+    ]
+    sensitivity = [
+        o
+        for o in outcomes
+        if o.data is not None and o.data.comparison == comparison and o.spec.is_secondary
+    ]
     order = {key: i for i, key in enumerate(OUTCOMES)}
     windows = {w: i for i, w in enumerate(("2y", "5y", "longest"))}
     mine.sort(key=lambda o: (order[o.data.outcome], windows[o.data.window]))  # type: ignore[union-attr]
-    rows = [sof_row(o, records) for o in mine]
+    rows = []
+    for o in mine:
+        row = sof_row(o, records)
+        for sens in sensitivity:
+            if (sens.data.outcome, sens.data.window) == (o.data.outcome, o.data.window):  # type: ignore[union-attr]
+                row = _with_note(row, _sensitivity_note(sens))
+        rows.append(row)
     covered = {o.data.outcome for o in mine}  # type: ignore[union-attr]
     for key in CORE_OUTCOMES:
         if key not in covered:
