@@ -93,8 +93,12 @@ class AnalysisSpec:
     def is_secondary(self) -> bool:
         """True for sensitivity (studies left out) and subgroup analyses: reported as footnotes
         of the main summary-of-findings row, not as rows of their own."""
-        return bool(self.exclude or self.exclude_weak_sources or self.exclude_high_risk_of_bias
-                    or self.subgroup)
+        return bool(
+            self.exclude
+            or self.exclude_weak_sources
+            or self.exclude_high_risk_of_bias
+            or self.subgroup
+        )
 
 
 #: Small-study tests need at least this many studies (Cochrane Handbook 13.3.5.4; GRADE).

@@ -168,15 +168,18 @@ def gaps_command(studies_dir: Path) -> None:
     click.echo(format_gaps(records))
 
 
-@main.command("forest")
-@_model_options
-@click.option(
+output_option = click.option(
     "-o",
     "--output",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="Output file: .png (300 dpi), .svg or .pdf.",
 )
+
+
+@main.command("forest")
+@_model_options
+@output_option
 @click.option(
     "--order",
     type=click.Choice(["year", "weight", "effect"]),
@@ -249,13 +252,7 @@ def forest_command(
 
 @main.command("funnel")
 @_model_options
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file: .png (300 dpi), .svg or .pdf.",
-)
+@output_option
 @click.option("--title", default=None)
 def funnel_command(
     file: Path,

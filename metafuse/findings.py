@@ -38,9 +38,11 @@ def _sensitivity_note(o: AnalysisOutcome) -> str:
         t = o.subgroup_test
         if t is None:
             return f"Subgroup analysis by {o.spec.subgroup}: a single subgroup, no test."
-        return (f"Subgroup analysis by {o.spec.subgroup} ({', '.join(t['groups'])}): test for "
-                f"subgroup differences Chi² = {t['Q_between']:.2f}, df = {t['Q_between_df']}, "
-                f"P = {t['Q_between_pval']:.2f}.")
+        return (
+            f"Subgroup analysis by {o.spec.subgroup} ({', '.join(t['groups'])}): test for "
+            f"subgroup differences Chi² = {t['Q_between']:.2f}, df = {t['Q_between_df']}, "
+            f"P = {t['Q_between_pval']:.2f}."
+        )
     left_out = "; ".join(f"{label} ({reason})" for label, reason in o.excluded)
     if o.result is None:
         return f"Sensitivity analysis '{o.spec.title}' leaving out {left_out}: no studies remain."
