@@ -26,7 +26,7 @@ from metafuse.measures import normalise_measure, normalise_method
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
 from metafuse.sensitivity import leave_one_out
-from metafuse.studies import COMPARISONS, OUTCOMES, WINDOW_LABELS, load_studies
+from metafuse.studies import COMPARISONS, OUTCOMES, WINDOW_LABELS, StudyRecords, load_studies
 
 #: Arm labels of each comparison (experimental, control), as the forest plot columns show them.
 ARM_LABELS = {
@@ -244,8 +244,8 @@ def _read_grade(raw: Any, fail) -> dict[str, Any]:
     return dict(raw)
 
 
-def run_spec(spec: AnalysisSpec) -> AnalysisOutcome:
-    """Pool the data of one spec."""
+def run_spec(spec: AnalysisSpec, records: StudyRecords | None = None) -> AnalysisOutcome:
+    """Pool the data of one spec (``records``: the already loaded studies folder, if any)."""
     if spec.data is not None:
         frame = read_table(spec.data)
         try:
@@ -253,7 +253,8 @@ def run_spec(spec: AnalysisSpec) -> AnalysisOutcome:
         except DataError as err:
             raise locate(err, frame) from None
         return AnalysisOutcome(spec, result)
-    records = load_studies(spec.studies or "studies")
+    if records is None:
+        records = load_studies(spec.studies or "studies")
     data = analysis_data(records, str(spec.comparison), str(spec.outcome), str(spec.window))
     data, excluded = _apply_exclusions(spec, data, records)
     if data.frame.empty:
@@ -400,8 +401,10 @@ def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:
     """
     root = spec_dir.resolve().parent
     specs = [read_spec(p, root) for p in sorted(spec_dir.glob("*.toml"))]
-    fitted = [run_spec(spec) for spec in specs]
-    tables = _sof_tables(fitted)
+    # each studies folder is read and validated once, then shared by its specs and SoF tables
+    records = {s.studies: load_studies(s.studies) for s in specs if s.studies is not None}
+    fitted = [run_spec(spec, records.get(spec.studies)) for spec in specs]
+    tables = _sof_tables(fitted, records)
     written = []
     for outcome in fitted:
         folder = out_dir / outcome.spec.name
@@ -422,7 +425,7 @@ def run_all(spec_dir: Path, out_dir: Path) -> list[Path]:
     return written
 
 
-def _sof_tables(fitted: list[AnalysisOutcome]):
+def _sof_tables(fitted: list[AnalysisOutcome], records: dict[Path | None, StudyRecords]):
     from metafuse.findings import sof_table
 
     by_dir: dict[Path, list[AnalysisOutcome]] = {}
@@ -431,9 +434,8 @@ def _sof_tables(fitted: list[AnalysisOutcome]):
             by_dir.setdefault(o.spec.studies, []).append(o)
     tables = []
     for folder, outcomes in by_dir.items():
-        records = load_studies(folder)
         for comparison in COMPARISONS:
-            tables.append((comparison, sof_table(comparison, outcomes, records)))
+            tables.append((comparison, sof_table(comparison, outcomes, records[folder])))
     return tables
 
 
