@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -31,3 +32,11 @@ def reference() -> dict:
 def bcg() -> pd.DataFrame:
     """BCG vaccine trials (Colditz et al. 1994), as bundled in examples/bcg.csv."""
     return pd.read_csv(ROOT / "examples" / "bcg.csv")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the analysis inputs (analyses/, studies/, examples/) in a temporary folder."""
+    for folder in ("analyses", "studies", "examples"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from metafuse.analysis import read_spec, run_all
 from metafuse.exceptions import SpecError
-from tests.conftest import ROOT
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    for folder in ("analyses", "studies", "examples"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    return tmp_path
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -71,11 +70,9 @@ def test_rules_and_levels() -> None:
     assert (dom.rating, dom.judged, dom.suggested) == ("serious", True, "very serious")
 
 
-def test_sof_outputs_are_deterministic_and_complete(tmp_path: Path) -> None:
-    for folder in ("analyses", "studies", "examples"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    out = tmp_path / "results"
-    first = run_all(tmp_path / "analyses", out)
+def test_sof_outputs_are_deterministic_and_complete(project: Path) -> None:
+    out = project / "results"
+    first = run_all(project / "analyses", out)
     names = {p.name for p in first}
     for comparison in ("A", "B"):
         for stem in ("sof", "evidence_profile"):
@@ -85,7 +82,7 @@ def test_sof_outputs_are_deterministic_and_complete(tmp_path: Path) -> None:
     assert "Complications; any follow-up" in text  # missing outcomes listed, not hidden
     assert "Risk of bias: rated down one level" in text
     snapshot = {p: p.read_bytes() for p in first}
-    second = run_all(tmp_path / "analyses", out)
+    second = run_all(project / "analyses", out)
     assert all(p.read_bytes() == snapshot[p] for p in second)
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest) == {"metafuse_version", "dependencies", "inputs", "outputs"}
@@ -93,9 +90,8 @@ def test_sof_outputs_are_deterministic_and_complete(tmp_path: Path) -> None:
     assert "sof_A.docx" in manifest["outputs"]
 
 
-def test_verify(tmp_path: Path) -> None:
-    for folder in ("analyses", "studies", "examples"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+def test_verify(project: Path) -> None:
+    tmp_path = project
     out = tmp_path / "results"
     run_all(tmp_path / "analyses", out)
     assert verify(tmp_path / "analyses", out) == []
