@@ -1,14 +1,23 @@
 """metafuse: evidence synthesis and meta-analysis, validated against R metafor."""
 
 from metafuse._version import __version__
-from metafuse.exceptions import DataError, ExcludedStudyWarning, MetafuseError, SpecError
-from metafuse.pooling import fit_inverse_variance, pool
-from metafuse.results import PooledResult, StudyEstimate
+from metafuse.engine.inverse_variance import fit_inverse_variance
+from metafuse.exceptions import (
+    DataError,
+    DuplicateLabelWarning,
+    ExcludedStudyWarning,
+    MetafuseError,
+    SpecError,
+)
+from metafuse.pooling import compute_effects, pool, refit
+from metafuse.results import EffectSizes, PooledResult, StudyEstimate
+
+_PLOTS = ("forest_plot", "funnel_plot", "forest_data", "save_plot")
 
 
-def __getattr__(name: str):
-    """Plotting functions load plotnine lazily: `metafuse.forest_plot`, `metafuse.funnel_plot`."""
-    if name in ("forest_plot", "funnel_plot", "forest_data", "save_plot"):
+def __getattr__(name: str) -> object:
+    """Plotting functions load plotnine lazily (``metafuse.forest_plot``, ...)."""
+    if name in _PLOTS:
         from metafuse import plots
 
         return getattr(plots, name)
@@ -17,12 +26,16 @@ def __getattr__(name: str):
 
 __all__ = [
     "DataError",
+    "DuplicateLabelWarning",
+    "EffectSizes",
     "ExcludedStudyWarning",
     "MetafuseError",
     "PooledResult",
     "SpecError",
     "StudyEstimate",
     "__version__",
+    "compute_effects",
     "fit_inverse_variance",
     "pool",
+    "refit",
 ]

@@ -31,7 +31,7 @@ class DataError(MetafuseError, ValueError):
     source
         File the data came from, when known.
     lines
-        File line number of each data row (from :func:`metafuse.io.read_table`); without it a
+        File line number of each data row (from :func:`metafuse.data.csv.read_table`); without it a
         CSV with a header row is assumed (data row ``i`` on line ``i + 2``).
     """
 
@@ -85,6 +85,7 @@ class DataError(MetafuseError, ValueError):
 
     def describe(self) -> str:
         """One line: ``source:line (study 'X'): column: message`` (``row N`` without a source)."""
+        loc: str | None
         if self.source is not None:
             loc = self.source if self.row is None else f"{self.source}:{self.line()}"
         else:
@@ -103,3 +104,11 @@ class SpecError(MetafuseError, ValueError):
 
 class ExcludedStudyWarning(UserWarning):
     """A study was left out of an analysis (no data, or not estimable); the message names it."""
+
+
+class DuplicateLabelWarning(UserWarning):
+    """Two or more studies share a label; they are pooled, with labels made unique."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative estimate did not meet its convergence criterion; the message says which."""

@@ -1,4 +1,4 @@
-"""Names of effect measures, pooling methods and the input columns each needs.
+"""Codes of effect measures and pooling methods, and the input columns each measure needs.
 
 Codes follow metafor's (Viechtbauer 2010, J Stat Softw 36(3)), so users can move between them.
 """
@@ -17,15 +17,25 @@ GENERIC_MEASURES: Final = ("GEN",)
 PROPORTION_MEASURES: Final = ("PLO", "PFT")
 MEASURES: Final = BINARY_MEASURES + CONTINUOUS_MEASURES + GENERIC_MEASURES + PROPORTION_MEASURES
 
-#: Measures analysed on the log scale and shown on the ratio scale.
-RATIO_MEASURES: Final = frozenset({"RR", "OR"})
-
 #: Inverse-variance fixed (common) effect. "EE" is metafor's name for the same model.
 FIXED_METHODS: Final = ("FE", "EE")
 #: Mantel-Haenszel and Peto fixed-effect methods for 2x2 tables (raw counts).
 TABLE_METHODS: Final = ("MH", "PETO")
 #: Random-effects models, named by their tau^2 estimator.
-RANDOM_METHODS: Final = ("DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
+RANDOM_METHODS: Final = (
+    "DL",
+    "REML",
+    "ML",
+    "PM",
+    "HE",
+    "SJ",
+    "EB",
+    "HS",
+    "HSK",
+    "DL2",
+    "CA2",
+    "PMM",
+)
 METHODS: Final = FIXED_METHODS + TABLE_METHODS + RANDOM_METHODS
 
 #: Which measures each 2x2-table method can pool.
@@ -38,7 +48,7 @@ GENERIC_SE_COLUMNS: Final = ("yi", "sei")
 GENERIC_CI_COLUMNS: Final = ("estimate", "ci_low", "ci_high")
 PROPORTION_COLUMNS: Final = ("events", "n")
 
-#: Coverage of every confidence and prediction interval.
+#: Default coverage of every confidence and prediction interval.
 LEVEL: Final = 0.95
 
 
@@ -64,3 +74,15 @@ def normalise_method(method: str, measure: str) -> str:
         allowed = ", ".join(TABLE_METHOD_MEASURES[code])
         raise ValueError(f"method {code} pools only {allowed}, not {measure}")
     return code
+
+
+def check_level(level: object) -> float:
+    """A confidence level strictly between 0 and 1 (e.g. 0.95); 90 is read as 0.90."""
+    if isinstance(level, bool) or not isinstance(level, int | float):
+        raise ValueError(f"level must be a number, got {level!r}")
+    value = float(level)
+    if 1 < value < 100:
+        value /= 100
+    if not 0 < value < 1:
+        raise ValueError(f"level must lie between 0 and 1 (or 0 and 100 percent), got {level!r}")
+    return value

@@ -1,223 +1,116 @@
 """Pooling: fixed effect (inverse variance), Mantel-Haenszel, Peto and random-effects models.
 
-:func:`pool` is the public entry point (DataFrame in, :class:`~metafuse.results.PooledResult`
-out). :func:`fit_inverse_variance` is its array core, vectorised over leading batch axes so that
-many meta-analyses with the same number of studies are fitted at once.
+:func:`pool` is the public entry point: study data (a DataFrame) or
+:class:`~metafuse.results.EffectSizes` in, an immutable :class:`~metafuse.results.PooledResult`
+out, which carries its effect sizes and options so that :func:`refit` can refit it on a subset.
+The statistics are the engine's (:mod:`metafuse.engine`); this module only assembles.
 
 References
 ----------
 DerSimonian R, Laird N (1986). Control Clin Trials 7:177-188.
-Hartung J, Knapp G (2001). Stat Med 20:3875-3889; Sidik K, Jonkman JN (2002). Stat Med
-    21:3153-3159 (the HKSJ adjustment: t with k-1 df and a rescaled standard error).
-Higgins JPT, Thompson SG, Spiegelhalter DJ (2009). A re-evaluation of random-effects meta-analysis.
-    J R Stat Soc A 172:137-159 (prediction interval with t(k-2)).
-Viechtbauer W (2007). Stat Med 26:37-52 (Q-profile CI for tau^2).
+Mantel N, Haenszel W (1959). J Natl Cancer Inst 22:719-748.
 Viechtbauer W (2010). J Stat Softw 36(3) (metafor, whose results these reproduce).
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Sequence
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
-from metafuse import effects
+from metafuse._arrays import BoolArray, FloatArray
 from metafuse._version import __version__
-from metafuse.exceptions import DataError, ExcludedStudyWarning
-from metafuse.heterogeneity import (
-    cochran_q,
-    h2_from_tau2,
-    i2_from_q,
-    i2_from_tau2,
-    typical_variance,
+from metafuse.conventions import Convention, get_convention
+from metafuse.data.validate import prepare_studies
+from metafuse.effects.compute import study_effects
+from metafuse.engine.heterogeneity import i2_from_q
+from metafuse.engine.inverse_variance import (
+    PREDICTION_KINDS,
+    InverseVarianceFit,
+    fit_inverse_variance,
+    wald_test,
 )
-from metafuse.inputs import StudyTable, prepare_studies
-from metafuse.mantel_haenszel import mantel_haenszel, peto
+from metafuse.engine.tables import mantel_haenszel, peto
+from metafuse.exceptions import DataError, ExcludedStudyWarning
 from metafuse.measures import (
-    BINARY_MEASURES,
-    LEVEL,
-    RANDOM_METHODS,
     TABLE_METHODS,
+    check_level,
     normalise_measure,
     normalise_method,
 )
-from metafuse.results import PooledResult, StudyEstimate
-from metafuse.tau2 import ESTIMATORS, q_profile_ci
+from metafuse.results import EffectSizes, PooledResult, StudyEstimate, clean
 
-FloatArray = npt.NDArray[np.float64]
-
-#: HKSJ: when the weighted residual sum of squares is at or below this, the scale factor is set to
-#: 0 (metafor's rule, .Machine$double.eps).
-HKSJ_RSS_EPS = np.finfo(np.float64).eps
+#: Options that belong to the effect sizes (zero cells, ratio input), not to the model.
+EFFECT_OPTIONS = ("add", "to", "drop00", "ratio")
 
 
-@dataclass(frozen=True)
-class InverseVarianceFit:
-    """Arrays (batch shape, or batch shape + k for ``weights``) of an inverse-variance model."""
-
-    estimate: FloatArray
-    se: FloatArray
-    statistic: FloatArray
-    pval: FloatArray
-    ci_low: FloatArray
-    ci_high: FloatArray
-    df: int | None
-    tau2: FloatArray
-    weights: FloatArray
-    Q: FloatArray
-    Q_pval: FloatArray
-    I2: FloatArray
-    I2_Q: FloatArray
-    H2: FloatArray
-    tau2_ci_low: FloatArray | None
-    tau2_ci_high: FloatArray | None
-    I2_ci_low: FloatArray | None
-    I2_ci_high: FloatArray | None
-    pi_low: FloatArray | None
-    pi_high: FloatArray | None
+def _effect_options(
+    measure: str, conv: Convention, add: float | None, to: str | None, drop00: bool | None
+) -> dict[str, Any]:
+    if add is not None and not (np.isfinite(add) and add >= 0):
+        raise ValueError(f"add must be a finite number >= 0, got {add!r}")
+    if to is not None and to not in ("only0", "all", "if0all", "none"):
+        raise ValueError(
+            f"unknown continuity-correction rule to={to!r}; use only0, all, if0all or none"
+        )
+    return {
+        "add": conv.add if add is None else float(add),
+        "to": conv.to if to is None else to,
+        "drop00": conv.drop00(measure) if drop00 is None else bool(drop00),
+    }
 
 
-def _pvalue_and_ci(est, se, df, level):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = est / se
-    if df is None:
-        crit = stats.norm.ppf(0.5 + level / 2)
-        pval = 2 * stats.norm.sf(np.abs(stat))
-    else:
-        crit = stats.t.ppf(0.5 + level / 2, df)
-        pval = 2 * stats.t.sf(np.abs(stat), df)
-    return stat, pval, est - crit * se, est + crit * se
-
-
-def fit_inverse_variance(
-    yi: npt.ArrayLike,
-    vi: npt.ArrayLike,
-    method: str = "REML",
-    hksj: bool = False,
-    level: float = LEVEL,
-) -> InverseVarianceFit:
-    """Fixed-effect (``FE``) or random-effects fit of effect sizes ``yi`` with variances ``vi``.
-
-    The last axis holds the k studies. For random-effects models tau^2 comes from
-    :data:`metafuse.tau2.ESTIMATORS`; the Q-profile CI for tau^2 and I^2 and the prediction
-    interval ``estimate +/- t(k-2) sqrt(tau^2 + se^2)`` (k >= 3) are added. With ``hksj`` the
-    standard error is multiplied by ``sqrt(sum w (y - mu)^2 / (k - 1))`` and t(k-1) is used
-    (metafor's ``test="knha"``).
-    """
-    yi = np.asarray(yi, dtype=np.float64)
-    vi = np.asarray(vi, dtype=np.float64)
-    k = yi.shape[-1]
-    random = method in RANDOM_METHODS
-    batch = yi.shape[:-1]
-    if random and k >= 2:
-        tau2 = np.asarray(ESTIMATORS[method](yi, vi), dtype=np.float64)
-    else:
-        tau2 = np.zeros(batch)
-    w = 1.0 / (vi + tau2[..., None])
-    sw = w.sum(axis=-1)
-    est = (w * yi).sum(axis=-1) / sw
-    se = np.sqrt(1.0 / sw)
-    df: int | None = None
-    if hksj:
-        if k < 2:
-            pass  # one study: no residual df, so the z-based interval is kept (as metafor does)
-        else:
-            rss = (w * (yi - est[..., None]) ** 2).sum(axis=-1)
-            s2w = np.where(rss <= HKSJ_RSS_EPS, 0.0, rss / (k - 1))
-            se = se * np.sqrt(s2w)
-            df = k - 1
-    stat, pval, lo, hi = _pvalue_and_ci(est, se, df, level)
-
-    if k >= 2:
-        q = cochran_q(yi, vi)
-        q_pval = stats.chi2.sf(q, k - 1)
-        i2_q = i2_from_q(q, k - 1)
-        if random:
-            s2 = typical_variance(vi)
-            i2 = i2_from_tau2(tau2, s2)
-            h2 = h2_from_tau2(tau2, s2)
-        else:
-            i2 = i2_q
-            with np.errstate(divide="ignore", invalid="ignore"):
-                h2 = q / (k - 1)
-    else:
-        q = np.zeros(batch)
-        q_pval = i2 = i2_q = h2 = np.full(batch, np.nan)
-
-    t2_lo = t2_hi = i2_lo = i2_hi = pi_lo = pi_hi = None
-    if random and k >= 2:
-        t2_lo, t2_hi = q_profile_ci(yi, vi, level)
-        i2_lo, i2_hi = i2_from_tau2(t2_lo, s2), i2_from_tau2(t2_hi, s2)
-    if random and k >= 3:
-        half = stats.t.ppf(0.5 + level / 2, k - 2) * np.sqrt(tau2 + se**2)
-        pi_lo, pi_hi = est - half, est + half
-    return InverseVarianceFit(
-        estimate=est, se=se, statistic=stat, pval=pval, ci_low=lo, ci_high=hi, df=df,
-        tau2=tau2, weights=w / sw[..., None], Q=q, Q_pval=q_pval, I2=i2, I2_Q=i2_q, H2=h2,
-        tau2_ci_low=t2_lo, tau2_ci_high=t2_hi, I2_ci_low=i2_lo, I2_ci_high=i2_hi,
-        pi_low=pi_lo, pi_high=pi_hi,
-    )  # fmt: skip
-
-
-def study_effects(
-    table: StudyTable,
+def compute_effects(
+    data: pd.DataFrame,
+    measure: str,
     *,
-    add: float = effects.DEFAULT_ADD,
-    to: effects.CorrectWhen = effects.DEFAULT_TO,
+    convention: str = "metafuse",
+    add: float | None = None,
+    to: str | None = None,
     drop00: bool | None = None,
     ratio: bool = False,
-) -> tuple[FloatArray, FloatArray]:
-    """Per-study ``(yi, vi)`` on the analysis scale for a validated table (nan = not estimable)."""
-    m, v = table.measure, table.column
-    if m in BINARY_MEASURES:
-        return effects.two_by_two(
-            m, v("events_exp"), v("n_exp"), v("events_ctrl"), v("n_ctrl"),
-            add=add, to=to, drop00=drop00,
-        )  # fmt: skip
-    if m == "PLO":
-        return effects.proportion_logit(v("events"), v("n"), add=add, to=to)
-    if m == "PFT":
-        return effects.proportion_freeman_tukey(v("events"), v("n"))
-    if m in ("MD", "SMD"):
-        fn = effects.mean_difference if m == "MD" else effects.standardized_mean_difference
-        return fn(v("mean_exp"), v("sd_exp"), v("n_exp"), v("mean_ctrl"), v("sd_ctrl"), v("n_ctrl"))
-    # generic: yi/sei where given, otherwise estimate with its CI
-    n = len(table.study)
-    yi, sei = np.full(n, np.nan), np.full(n, np.nan)
-    if "yi" in table.values:
-        yi, sei = v("yi").copy(), v("sei").copy()
-    if "estimate" in table.values:
-        y2, s2 = effects.from_confidence_interval(
-            v("estimate"), v("ci_low"), v("ci_high"), ratio=ratio
-        )
-        use = np.isnan(yi) | np.isnan(sei)
-        yi, sei = np.where(use, y2, yi), np.where(use, s2, sei)
-    return yi, sei**2
-
-
-def _opt(x: Any) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return None if not np.isfinite(x) else x
+    scale_name: str | None = None,
+    unit: str | None = None,
+) -> EffectSizes:
+    """Validated effect sizes of the studies in ``data`` (metafor's ``escalc``)."""
+    measure = normalise_measure(measure)
+    conv = get_convention(convention)
+    table = prepare_studies(data, measure, ratio=ratio)
+    if not table.study:
+        raise DataError("no study has data to pool")
+    opts = _effect_options(measure, conv, add, to, drop00)
+    effects = study_effects(table, ratio=ratio, scale_name=scale_name, unit=unit, **opts)
+    for label, note in zip(effects.labels, effects.notes, strict=True):
+        if note:
+            warnings.warn(
+                f"study {label!r}: {note}; excluded from {measure}",
+                ExcludedStudyWarning,
+                stacklevel=3,
+            )
+    return effects
 
 
 def pool(
-    data: pd.DataFrame,
-    measure: str,
-    method: str = "REML",
-    hksj: bool = False,
+    data: pd.DataFrame | EffectSizes,
+    measure: str | None = None,
+    method: str | None = None,
+    hksj: bool | None = None,
     *,
-    add: float = effects.DEFAULT_ADD,
-    to: effects.CorrectWhen = effects.DEFAULT_TO,
+    convention: str = "metafuse",
+    level: float | None = None,
+    prediction: str | None = None,
+    weighted: bool = True,
+    add: float | None = None,
+    to: str | None = None,
     drop00: bool | None = None,
     ratio: bool = False,
+    tau2_options: dict[str, Any] | None = None,
+    scale_name: str | None = None,
+    unit: str | None = None,
 ) -> PooledResult:
     """Pool the studies in ``data`` and return an immutable :class:`PooledResult`.
 
@@ -227,141 +120,238 @@ def pool(
         One row per study, with a ``study`` column and either ``events_exp, n_exp, events_ctrl,
         n_ctrl`` (RR, OR, RD), ``mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl`` (MD, SMD),
         or, for ``GEN``, ``yi, sei`` and/or ``estimate, ci_low, ci_high``; for single-arm
-        proportions (``PLO``, ``PFT``) ``events, n``.
+        proportions (``PLO``, ``PFT``) ``events, n``. Or :class:`EffectSizes` already computed.
     measure
-        ``RR``, ``OR``, ``RD``, ``MD``, ``SMD``, ``GEN``, ``PLO`` (logit proportion) or ``PFT``
-        (Freeman-Tukey double arcsine); see :meth:`PooledResult.back_transformed`.
+        ``RR``, ``OR``, ``RD``, ``MD``, ``SMD``, ``GEN``, ``PLO`` or ``PFT`` (taken from the
+        effect sizes when they are given).
     method
         ``FE`` (alias ``EE``), ``MH``, ``PETO`` or a random-effects tau^2 estimator: ``DL``,
-        ``REML``, ``ML``, ``PM``, ``HE``, ``SJ``, ``EB``, ``HS``.
+        ``REML``, ``ML``, ``PM``, ``HE``, ``SJ``, ``EB``, ``HS``, ``HSK``, ``DL2``, ``CA2``,
+        ``PMM``. Default: the convention's (REML for metafuse and metafor, DL for RevMan 5).
     hksj
         Hartung-Knapp-Sidik-Jonkman adjustment (inverse-variance models only).
-    add, to, drop00
-        Zero-cell rule for inverse-variance effect sizes of 2x2 tables: add ``add`` to every cell
-        of tables with a zero cell (``to="only0"``; or ``"all"``, ``"if0all"``, ``"none"``); drop
-        double-zero studies (default: for RR and OR, not for RD). MH and Peto pool raw counts.
-    ratio
-        For ``GEN`` rows given as estimate and CI: the values are ratios (log-transformed).
+    convention
+        ``metafuse`` (default), ``metafor``, ``revman5`` or ``revman-web``: the defaults of that
+        tool (:mod:`metafuse.conventions`); explicit arguments win.
+    level
+        Coverage of the confidence and prediction intervals (default 0.95).
+    prediction
+        Prediction interval: ``t(k-2)`` (metafuse), ``z`` (metafor), ``t(k-1)`` or ``none``.
+    weighted
+        False pools the unweighted mean (metafor's ``weighted=FALSE``).
+    add, to, drop00, ratio
+        Effect-size options: continuity correction of 2x2 tables with a zero cell (``add`` to
+        every cell; ``to`` = ``only0``, ``all``, ``if0all``, ``none``), whether double-zero
+        studies are dropped, and for ``GEN`` rows given as estimate and CI whether they are ratios.
+    tau2_options
+        Options of the tau^2 estimator (``start`` for SJ; ``weights`` for GENQ).
+    scale_name, unit
+        What the numbers are and their unit, for display ("Mean difference", "ODI points").
 
     Raises
     ------
     DataError
         Invalid data (the message names row and column).
     ValueError
-        An unknown measure or method, or an option that does not apply.
+        An unknown measure or method, or an option out of range or that does not apply.
     """
-    measure = normalise_measure(measure)
-    method = normalise_method(method, measure)
+    conv = get_convention(convention)
+    if isinstance(data, EffectSizes):
+        effects = data
+        measure = normalise_measure(measure or effects.measure)
+    else:
+        if measure is None:
+            raise ValueError("give the measure of the data (RR, OR, RD, MD, SMD, GEN, PLO, PFT)")
+        effects = compute_effects(
+            data,
+            measure,
+            convention=conv.name,
+            add=add,
+            to=to,
+            drop00=drop00,
+            ratio=ratio,
+            scale_name=scale_name,
+            unit=unit,
+        )
+        measure = effects.measure
+    method = normalise_method(conv.method if method is None else method, measure)
+    hksj = conv.hksj and method not in TABLE_METHODS if hksj is None else bool(hksj)
     if hksj and method in TABLE_METHODS:
         raise ValueError(f"the HKSJ adjustment applies to inverse-variance models, not {method}")
-    if drop00 is None:
-        drop00 = measure in ("RR", "OR")
-    table = prepare_studies(data, measure, ratio=ratio)
-    if not table.study:
-        raise DataError("no study has data to pool")
-    yi, vi = study_effects(table, add=add, to=to, drop00=drop00, ratio=ratio)
-    estimable = np.isfinite(yi) & np.isfinite(vi)
-    excluded = list(table.excluded)
-    for name, ok in zip(table.study, estimable, strict=True):
-        if not ok:
-            reason = "no events in either arm, or only events, in both arms (not estimable)"
-            excluded.append((name, reason))
-            warnings.warn(
-                f"study {name!r}: {reason}; excluded from {measure}",
-                ExcludedStudyWarning,
-                stacklevel=2,
-            )
+    kind = conv.prediction if prediction is None else prediction
+    if kind not in PREDICTION_KINDS:
+        raise ValueError(f"prediction must be one of {', '.join(PREDICTION_KINDS)}, got {kind!r}")
+    options = {
+        "level": conv.level if level is None else check_level(level),
+        "prediction": kind,
+        "convention": conv.name,
+        "weighted": bool(weighted),
+        "tau2_options": dict(tau2_options or {}),
+    }
+    return fit_effects(effects, method, hksj, options)
+
+
+def fit_effects(
+    effects: EffectSizes, method: str, hksj: bool, options: dict[str, Any]
+) -> PooledResult:
+    """Fit a model to effect sizes (``options``: level, prediction, convention, weighted)."""
+    estimable = effects.estimable
     if not estimable.any():
-        raise DataError(f"no study is estimable for {measure}")
-    if measure in BINARY_MEASURES and np.any(vi[estimable] <= 0):
-        bad = table.study[int(np.flatnonzero(estimable & (vi <= 0))[0])]
-        raise DataError(f"study {bad!r} has zero variance; use a continuity correction (to=...)")
-    y, v = yi[estimable], vi[estimable]
-    options = MappingProxyType(
-        {"add": add, "to": to, "drop00": drop00, "ratio": ratio, "level": LEVEL}
-    )
-
+        raise DataError(
+            f"no study is estimable for {effects.measure}: "
+            + "; ".join(
+                f"{s}: {n}" for s, n in zip(effects.labels, effects.notes, strict=True) if n
+            )
+        )
+    y, v = effects.yi[estimable], effects.vi[estimable]
     if method in TABLE_METHODS:
-        fit = _fit_tables(table, estimable, measure, method, y, v)
-        weights, df = fit.pop("weights"), None
+        fit, weights, df = _fit_tables(effects, estimable, method, options), None, None
+        weights = fit.pop("weights")
     else:
-        fit, weights, df = _fit_iv(y, v, method, hksj)
-    data_rows = [{c: float(arr[i]) for c, arr in table.values.items()} for i in range(len(yi))]
-    return _assemble(measure, method, hksj, table.study, yi, vi, estimable, weights, fit, df,
-                     data_rows, tuple(excluded), options)  # fmt: skip
+        iv = fit_inverse_variance(
+            y,
+            v,
+            method,
+            hksj,
+            level=options["level"],
+            prediction=options["prediction"],
+            weighted=options["weighted"],
+            tau2_options=options["tau2_options"] or None,
+        )
+        fit, weights, df = _iv_fields(iv), iv.weights, None if np.isnan(iv.df) else int(iv.df)
+    _check_finite(effects, estimable, fit)
+    return _assemble(effects, method, hksj, estimable, np.asarray(weights), fit, df, options)
 
 
-IV_FIELDS = ("estimate", "se", "statistic", "pval", "ci_low", "ci_high", "tau2", "Q", "Q_pval",
-             "I2", "I2_Q", "H2", "tau2_ci_low", "tau2_ci_high", "I2_ci_low", "I2_ci_high",
-             "pi_low", "pi_high")  # fmt: skip
+IV_FIELDS = (
+    "estimate",
+    "se",
+    "statistic",
+    "pval",
+    "ci_low",
+    "ci_high",
+    "tau2",
+    "Q",
+    "Q_pval",
+    "I2",
+    "I2_Q",
+    "H2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "I2_ci_low",
+    "I2_ci_high",
+    "pi_low",
+    "pi_high",
+)
 
 
-def _fit_iv(y: FloatArray, v: FloatArray, method: str, hksj: bool):
-    iv = fit_inverse_variance(y, v, method, hksj)
-    return {name: getattr(iv, name) for name in IV_FIELDS}, iv.weights, iv.df
+def _iv_fields(iv: InverseVarianceFit) -> dict[str, Any]:
+    return {name: getattr(iv, name) for name in IV_FIELDS}
+
+
+def _check_finite(effects: EffectSizes, estimable: BoolArray, fit: dict[str, Any]) -> None:
+    """A pooled estimate or Q that overflowed is an error naming the most extreme study."""
+    values = [fit["estimate"], fit["se"], fit["Q"]]
+    finite = all(np.isfinite(np.asarray(x, dtype=float)).all() for x in values)
+    if finite and (not effects.scale.is_ratio or abs(float(fit["estimate"])) < 700):
+        return
+    idx = np.flatnonzero(estimable)
+    worst = idx[np.argmax(np.abs(effects.yi[idx]))]
+    raise DataError(
+        f"the pooled result is not a finite number on the {effects.scale.name.lower()} scale: "
+        f"the effect sizes are too large to compute with (largest: {effects.yi[worst]:.3g} on "
+        f"the analysis scale)",
+        study=effects.labels[worst],
+        row=None,
+    )
 
 
 def _assemble(
-    measure: str, method: str, hksj: bool, labels, yi, vi, estimable, weights, fit, df,
-    data_rows, excluded, options,
-) -> PooledResult:  # fmt: skip
-    full_w = np.zeros(len(labels))
-    full_w[estimable] = 100.0 * np.asarray(weights)
+    effects: EffectSizes,
+    method: str,
+    hksj: bool,
+    estimable: BoolArray,
+    weights: FloatArray,
+    fit: dict[str, Any],
+    df: int | None,
+    options: dict[str, Any],
+) -> PooledResult:
+    full_w = np.zeros(effects.k)
+    full_w[estimable] = 100.0 * weights
     studies = tuple(
         StudyEstimate(
             study=name,
-            yi=_opt(yi[i]) if estimable[i] else None,
-            sei=_opt(np.sqrt(vi[i])) if estimable[i] else None,
+            yi=clean(effects.yi[i]) if estimable[i] else None,
+            sei=clean(np.sqrt(effects.vi[i])) if estimable[i] else None,
             weight_percent=float(full_w[i]),
-            data=MappingProxyType(data_rows[i]),
-            note=None if estimable[i] else "not estimable",
+            data=effects.data[i],
+            note=effects.notes[i],
         )
-        for i, name in enumerate(labels)
+        for i, name in enumerate(effects.labels)
     )
-    k = int(np.sum(estimable))
+    excluded = effects.excluded + tuple(
+        (name, note) for name, note in zip(effects.labels, effects.notes, strict=True) if note
+    )
+    k = int(estimable.sum())
+    all_options = {**effects.options, **options}
     return PooledResult(
-        measure=measure, method=method, hksj=bool(hksj), k=k, Q_df=k - 1, studies=studies,
-        df=df, excluded=excluded, options=options, version=__version__,
-        **{name: _opt(value) for name, value in fit.items() if name != "statistic"},
-        statistic=_opt(fit["statistic"]),
-    )  # fmt: skip
+        measure=effects.measure,
+        method=method,
+        hksj=bool(hksj),
+        k=k,
+        Q_df=k - 1,
+        studies=studies,
+        df=df,
+        excluded=excluded,
+        options=MappingProxyType(all_options),
+        version=__version__,
+        effects=effects,
+        scale=effects.scale,
+        **{name: clean(value) for name, value in fit.items()},
+    )
 
 
-def pool_effects(
-    study: list[str] | tuple[str, ...],
-    yi: npt.ArrayLike,
-    vi: npt.ArrayLike,
-    measure: str,
-    method: str = "REML",
-    hksj: bool = False,
-    data_rows: list[dict[str, float]] | None = None,
+def refit(
+    result: PooledResult,
+    keep: Sequence[bool] | Sequence[int] | BoolArray | None = None,
+    *,
+    effects: EffectSizes | None = None,
+    method: str | None = None,
+    hksj: bool | None = None,
 ) -> PooledResult:
-    """Inverse-variance pooling of given effect sizes (analysis scale), keeping ``measure``.
-
-    Used by the sensitivity tools (leave-one-out, cumulative, trim-and-fill), which re-fit a
-    model on a subset or an augmented set of the same effect sizes.
-    """
-    method = normalise_method(method, "GEN")
-    if method in TABLE_METHODS:
-        raise ValueError(f"{method} needs 2x2 counts; use pool()")
-    y, v = np.asarray(yi, dtype=np.float64), np.asarray(vi, dtype=np.float64)
-    fit, weights, df = _fit_iv(y, v, method, hksj)
-    rows = data_rows if data_rows is not None else [{"yi": float(a), "sei": float(np.sqrt(b))}
-                                                    for a, b in zip(y, v, strict=True)]  # fmt: skip
-    options = MappingProxyType({"level": LEVEL})
-    return _assemble(measure, method, hksj, tuple(study), y, v, np.ones(len(y), dtype=bool),
-                     weights, fit, df, rows, (), options)  # fmt: skip
+    """The same model on a subset of the result's studies, or on other effect sizes."""
+    if effects is None:
+        if result.effects is None:
+            raise ValueError("this result does not carry its effect sizes")
+        effects = result.effects if keep is None else result.effects.subset(keep)
+    method = result.method if method is None else method
+    hksj = (result.hksj and method not in TABLE_METHODS) if hksj is None else hksj
+    options = {
+        key: result.options[key]
+        for key in ("level", "prediction", "convention", "weighted", "tau2_options")
+        if key in result.options
+    }
+    options.setdefault("level", 0.95)
+    options.setdefault("prediction", "t(k-2)")
+    options.setdefault("convention", "metafuse")
+    options.setdefault("weighted", True)
+    options.setdefault("tau2_options", {})
+    return fit_effects(effects, method, hksj, options)
 
 
 def _fit_tables(
-    table: StudyTable, estimable, measure: str, method: str, y: FloatArray, v: FloatArray
+    effects: EffectSizes, estimable: BoolArray, method: str, options: dict[str, Any]
 ) -> dict[str, Any]:
     """Mantel-Haenszel or Peto fit on the raw counts of the estimable studies.
 
     Q uses the per-study inverse-variance effect sizes (with the zero-cell correction) around the
     pooled estimate, as metafor's ``rma.mh`` does; for Peto it is Peto's own Q.
     """
-    counts = [table.column(c)[estimable] for c in ("events_exp", "n_exp", "events_ctrl", "n_ctrl")]
+    measure = effects.measure
+    counts = [
+        effects.column(c)[estimable] for c in ("events_exp", "n_exp", "events_ctrl", "n_ctrl")
+    ]
+    y, v = effects.yi[estimable], effects.vi[estimable]
     k = len(y)
     if method == "MH":
         tf = mantel_haenszel(measure, *counts)
@@ -375,12 +365,29 @@ def _fit_tables(
             f"the {method} {measure} is not estimable from these counts "
             "(no events, or no non-events, in one arm of every study)"
         )
-    stat, pval, lo, hi = _pvalue_and_ci(est, se, None, LEVEL)
+    level = options["level"]
+    stat, pval, lo, hi = wald_test(np.array([est]), np.array([se]), None, level)
     i2_q = float(i2_from_q(q, k - 1)) if k > 1 else None
+    from scipy import special
+
     return {
-        "estimate": est, "se": se, "statistic": stat, "pval": pval, "ci_low": lo, "ci_high": hi,
-        "tau2": 0.0, "Q": q, "Q_pval": float(stats.chi2.sf(q, k - 1)) if k > 1 else None,
-        "I2": i2_q, "I2_Q": i2_q, "H2": q / (k - 1) if k > 1 else None,
-        "tau2_ci_low": None, "tau2_ci_high": None, "I2_ci_low": None, "I2_ci_high": None,
-        "pi_low": None, "pi_high": None, "weights": tf.weights,
-    }  # fmt: skip
+        "estimate": est,
+        "se": se,
+        "statistic": stat[0],
+        "pval": pval[0],
+        "ci_low": lo[0],
+        "ci_high": hi[0],
+        "tau2": 0.0,
+        "Q": q,
+        "Q_pval": float(special.chdtrc(k - 1, q)) if k > 1 else None,
+        "I2": i2_q,
+        "I2_Q": i2_q,
+        "H2": q / (k - 1) if k > 1 else None,
+        "tau2_ci_low": None,
+        "tau2_ci_high": None,
+        "I2_ci_low": None,
+        "I2_ci_high": None,
+        "pi_low": None,
+        "pi_high": None,
+        "weights": tf.weights,
+    }

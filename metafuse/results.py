@@ -1,33 +1,162 @@
-"""Immutable result objects. Fields are on the analysis scale (log for RR and OR).
+"""Immutable results: study effect sizes and pooled meta-analyses, on the analysis scale.
 
-Printing lives in :mod:`metafuse.printing`; conversion to the display scale happens only there, in
-the plots and in :meth:`PooledResult.to_dict`'s ``exp`` block.
+A :class:`PooledResult` carries the :class:`EffectSizes` it was fitted to and the options it was
+fitted with, so that the toolbox (leave-one-out, small-study tests, subgroups, ...) and the plots
+take a result, never raw data. Conversion to the display scale happens only through the result's
+:class:`~metafuse.effects.scales.Scale`; printing lives in :mod:`metafuse.text`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from metafuse.measures import RANDOM_METHODS, RATIO_MEASURES
+import numpy as np
+
+from metafuse._arrays import BoolArray, FloatArray
+from metafuse.effects.scales import Scale, scale_for
+from metafuse.measures import RANDOM_METHODS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Keys of :meth:`PooledResult.to_dict`, in order (the public contract; keep exactly).
 RESULT_KEYS = (
-    "measure", "method", "hksj", "k", "estimate", "se", "ci_low", "ci_high", "pval",
-    "tau2", "tau2_ci_low", "tau2_ci_high", "I2", "I2_Q", "I2_ci_low", "I2_ci_high", "H2",
-    "Q", "Q_df", "Q_pval", "pi_low", "pi_high",
-)  # fmt: skip
+    "measure",
+    "method",
+    "hksj",
+    "k",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "pval",
+    "tau2",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "I2",
+    "I2_Q",
+    "I2_ci_low",
+    "I2_ci_high",
+    "H2",
+    "Q",
+    "Q_df",
+    "Q_pval",
+    "pi_low",
+    "pi_high",
+)
 EXP_KEYS = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
 
 
-def _clean(x: float | None) -> float | None:
-    """Python float, with nan and None both mapped to None."""
+def clean(x: Any) -> float | None:
+    """A Python float, with nan, inf and None all mapped to None."""
     if x is None:
         return None
     x = float(x)
-    return None if math.isnan(x) else x
+    return x if math.isfinite(x) else None
+
+
+@dataclass(frozen=True, eq=False)
+class EffectSizes:
+    """Study effect sizes ``yi`` and sampling variances ``vi`` on the analysis scale.
+
+    ``labels`` are unique (duplicates in the input are disambiguated); ``yi``/``vi`` are nan for
+    a study that is not estimable, whose reason is in ``notes``. ``data`` holds each study's input
+    values (arm counts, means, ...) for tables, forest plots and methods that need raw counts
+    (Mantel-Haenszel, Peto). ``excluded`` lists input rows left out before any effect size could
+    be computed (no data), with the reason. ``options`` are the effect-size options (zero-cell
+    rule, ...).
+    """
+
+    measure: str
+    labels: tuple[str, ...]
+    yi: FloatArray
+    vi: FloatArray
+    data: tuple[MappingProxyType[str, float], ...]
+    notes: tuple[str | None, ...]
+    scale: Scale
+    excluded: tuple[tuple[str, str], ...] = ()
+    options: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: 0-based position of each study's row in the input data (empty when given as arrays).
+    rows: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        for arr in (self.yi, self.vi):
+            arr.flags.writeable = False
+
+    @classmethod
+    def from_arrays(
+        cls,
+        measure: str,
+        labels: Sequence[str],
+        yi: Sequence[float] | FloatArray,
+        vi: Sequence[float] | FloatArray,
+        *,
+        scale: Scale | None = None,
+        data: Sequence[MappingProxyType[str, float]] | None = None,
+    ) -> EffectSizes:
+        """Effect sizes given directly (analysis scale); every study is taken as estimable."""
+        y, v = np.array(yi, dtype=np.float64), np.array(vi, dtype=np.float64)
+        rows = (
+            data
+            if data is not None
+            else [
+                MappingProxyType({"yi": float(a), "sei": float(np.sqrt(b))})
+                for a, b in zip(y, v, strict=True)
+            ]
+        )
+        return cls(
+            measure=measure,
+            labels=tuple(labels),
+            yi=y,
+            vi=v,
+            data=tuple(rows),
+            notes=(None,) * len(y),
+            scale=scale or scale_for(measure),
+        )
+
+    @property
+    def k(self) -> int:
+        """Number of studies (estimable or not)."""
+        return len(self.labels)
+
+    @property
+    def estimable(self) -> BoolArray:
+        """True for studies with a finite effect size and a positive variance."""
+        return np.isfinite(self.yi) & np.isfinite(self.vi) & (self.vi > 0)
+
+    def column(self, name: str) -> FloatArray:
+        """One input column as a float array (nan where a study lacks it)."""
+        return np.array([d.get(name, np.nan) for d in self.data], dtype=np.float64)
+
+    def subset(self, keep: Sequence[bool] | Sequence[int] | BoolArray) -> EffectSizes:
+        """The same effect sizes restricted to some studies (boolean mask or positions)."""
+        index = np.arange(self.k)[np.asarray(keep)]
+        return EffectSizes(
+            measure=self.measure,
+            labels=tuple(self.labels[i] for i in index),
+            yi=self.yi[index].copy(),
+            vi=self.vi[index].copy(),
+            data=tuple(self.data[i] for i in index),
+            notes=tuple(self.notes[i] for i in index),
+            scale=self.scale,
+            excluded=self.excluded,
+            options=self.options,
+            rows=tuple(self.rows[i] for i in index) if self.rows else (),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """``study, yi, vi, sei`` and the input columns, one row per study."""
+        import pandas as pd
+
+        rows = [
+            {"study": s, "yi": y, "vi": v, "sei": math.sqrt(v) if v >= 0 else math.nan, **d}
+            for s, y, v, d in zip(self.labels, self.yi, self.vi, self.data, strict=True)
+        ]
+        return pd.DataFrame(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +164,7 @@ class StudyEstimate:
     """One study's effect (analysis scale) and its weight in the pooled estimate.
 
     ``yi``/``sei`` are None for a study that is not estimable for this measure (for example a
-    double-zero study for RR or OR); its weight is then 0.
+    double-zero study for RR or OR); its weight is then 0 and ``note`` says why.
     """
 
     study: str
@@ -51,19 +180,21 @@ class StudyEstimate:
         """``study, yi, sei, weight_percent``."""
         return {
             "study": self.study,
-            "yi": _clean(self.yi),
-            "sei": _clean(self.sei),
-            "weight_percent": _clean(self.weight_percent),
+            "yi": clean(self.yi),
+            "sei": clean(self.sei),
+            "weight_percent": clean(self.weight_percent),
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PooledResult:
     """A fitted meta-analysis: pooled estimate, heterogeneity and per-study contributions.
 
     Everything is on the analysis scale; ``I2``, ``I2_Q`` and their CI are in percent. Values that
-    are undefined for the model (for example a prediction interval for a fixed-effect model or for
-    k < 3) are None.
+    are undefined for the model (for example a prediction interval for a fixed-effect model) are
+    None. ``effects`` are the effect sizes the model was fitted to and ``options`` the options it
+    was fitted with (``level``, ``prediction``, ``convention``, ...), so that it can be refitted
+    on a subset (:func:`metafuse.pooling.refit`).
     """
 
     measure: str
@@ -94,58 +225,64 @@ class PooledResult:
     df: int | None = None
     #: Studies left out of the analysis, with the reason.
     excluded: tuple[tuple[str, str], ...] = ()
-    #: Options the result was computed with (zero-cell rule, ...), and the metafuse version.
+    #: Options the result was computed with (level, zero-cell rule, ...).
     options: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     version: str = ""
+    effects: EffectSizes | None = None
+    scale: Scale | None = None
+
+    @property
+    def display_scale(self) -> Scale:
+        """The scale the result is shown on (from the measure when not given)."""
+        return self.scale or scale_for(self.measure)
 
     @property
     def is_ratio(self) -> bool:
-        """True for RR and OR (analysed as logs, shown as ratios)."""
-        return self.measure in RATIO_MEASURES
+        """True for ratio measures (analysed as logs, shown as ratios), GEN ratios included."""
+        return self.display_scale.is_ratio
 
     @property
     def is_random(self) -> bool:
         """True for random-effects models."""
         return self.method in RANDOM_METHODS
 
+    @property
+    def level(self) -> float:
+        """Coverage of the confidence and prediction intervals."""
+        return float(self.options.get("level", 0.95))
+
+    def effect_ci(self) -> tuple[float, float, float]:
+        """``(estimate, ci_low, ci_high)`` on the analysis scale (the result must have them)."""
+        if self.estimate is None or self.ci_low is None or self.ci_high is None:
+            raise ValueError("the pooled estimate is not available")
+        return self.estimate, self.ci_low, self.ci_high
+
+    def estimate_se(self) -> tuple[float, float]:
+        """``(estimate, se)`` on the analysis scale (the result must have them)."""
+        if self.estimate is None or self.se is None:
+            raise ValueError("the pooled estimate is not available")
+        return self.estimate, self.se
+
     def to_dict(self) -> dict[str, Any]:
-        """The contract dictionary: the keys of :data:`RESULT_KEYS`, ``studies`` and, for RR and
-        OR, ``exp`` (estimate, CI and prediction interval on the ratio scale)."""
+        """The contract dictionary: the keys of :data:`RESULT_KEYS`, ``studies`` and, for ratio
+        measures, ``exp`` (estimate, CI and prediction interval on the ratio scale)."""
         out: dict[str, Any] = {}
         for key in RESULT_KEYS:
             value = getattr(self, key)
-            if isinstance(value, bool | str) or key in ("k", "Q_df"):
-                out[key] = value
-            else:
-                out[key] = _clean(value)
+            out[key] = (
+                value if isinstance(value, bool | str) or key in ("k", "Q_df") else clean(value)
+            )
         out["studies"] = [s.to_dict() for s in self.studies]
         if self.is_ratio:
-            out["exp"] = {
-                key: (None if out[key] is None else math.exp(out[key])) for key in EXP_KEYS
-            }
+            out["exp"] = {key: clean(self.display_scale.display(out[key])) for key in EXP_KEYS}
         return out
 
     def back_transformed(self) -> dict[str, float | None]:
-        """Estimate, CI and prediction interval on the scale people read.
-
-        RR/OR: ratios (exp); PLO: proportions (inverse logit); PFT: proportions by Miller's (1978)
-        inverse with the harmonic mean of the study sizes; other measures unchanged.
-        """
-        values = {key: getattr(self, key) for key in EXP_KEYS}
-        if self.measure in RATIO_MEASURES:
-            return {k: None if v is None else math.exp(v) for k, v in values.items()}
-        if self.measure == "PLO":
-            return {k: None if v is None else 1 / (1 + math.exp(-v)) for k, v in values.items()}
-        if self.measure == "PFT":
-            from metafuse.effects import inverse_freeman_tukey
-
-            sizes = [s.data["n"] for s in self.studies if s.yi is not None]
-            n_hm = len(sizes) / sum(1 / n for n in sizes)
-            return {k: None if v is None else float(inverse_freeman_tukey(v, n_hm))
-                    for k, v in values.items()}  # fmt: skip
-        return values
+        """Estimate, CI and prediction interval on the scale people read (ratios for log
+        measures, proportions for PLO/PFT; other measures unchanged)."""
+        return {key: clean(self.display_scale.display(getattr(self, key))) for key in EXP_KEYS}
 
     def __str__(self) -> str:
-        from metafuse.printing import format_result
+        from metafuse.text.printing import format_result
 
         return format_result(self)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the committed metafor reference and the bundled example data."""
+"""Shared fixtures: the committed metafor reference, the bundled example data, and a frozen fixture
+review (tests/fixtures/review) that library tests use instead of the live records in studies/."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "tests" / "reference" / "metafor_reference.json"
+#: A frozen copy of a review (studies/, analyses/, examples/): its numbers never change when a
+#: reviewer edits the live records.
+FIXTURE_REVIEW = ROOT / "tests" / "fixtures" / "review"
 
 
 def load_reference() -> dict:
@@ -36,7 +40,13 @@ def bcg() -> pd.DataFrame:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the analysis inputs (analyses/, studies/, examples/) in a temporary folder."""
+    """A writable copy of the fixture review (analyses/, studies/, examples/)."""
     for folder in ("analyses", "studies", "examples"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+        shutil.copytree(FIXTURE_REVIEW / folder, tmp_path / folder)
     return tmp_path
+
+
+@pytest.fixture
+def studies(project: Path) -> Path:
+    """The writable studies folder of the fixture review."""
+    return project / "studies"

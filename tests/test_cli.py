@@ -25,7 +25,7 @@ def run(*args: str):
 def test_pool_summary_and_json() -> None:
     res = run("pool", BCG, "--measure", "RR", "--method", "REML")
     assert res.exit_code == 0, res.output
-    assert "Pooled RR" in res.output
+    assert "Pooled risk ratio" in res.output
     assert "tau^2" in res.output
     res = run("pool", BCG, "--measure", "rr", "--method", "dl", "--hksj", "--json")
     data = json.loads(res.output)
@@ -37,9 +37,22 @@ def test_pool_summary_and_json() -> None:
 
 def test_python_dash_m_is_the_same_cli() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "metafuse", "pool", BCG, "--measure", "OR", "--method", "MH",
-         "--json"], capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "metafuse",
+            "pool",
+            BCG,
+            "--measure",
+            "OR",
+            "--method",
+            "MH",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout)["method"] == "MH"
 
 
@@ -49,10 +62,6 @@ def test_python_dash_m_is_the_same_cli() -> None:
         (HEADER + "A,12,10,3,10\n", "bad.csv:2 (study 'A'): events_exp: events_exp (12) exceeds"),
         (HEADER + "A,2,10,3,10\nB,1,x,3,10\n", "bad.csv:3 (study 'B'): n_exp: not a number"),
         (HEADER + "A,2,10,-3,10\n", "bad.csv:2 (study 'A'): events_ctrl:"),
-        (
-            HEADER + "A,2,10,3,10\nA,2,10,3,10\n",
-            "bad.csv:3 (study 'A'): study: duplicate study label 'A' (also at line 2)",
-        ),
         (
             HEADER + "A,2,10,3\n",
             "bad.csv:2: malformed CSV: expected 5 fields as in the header, found 4",
@@ -74,8 +83,10 @@ def test_bad_input_is_one_line_with_exit_1(tmp_path: Path, content: str, expecte
     before = path.read_bytes()
     proc = subprocess.run(
         [sys.executable, "-m", "metafuse", "pool", str(path), "--measure", "RR"],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -97,8 +108,34 @@ def test_excluded_study_is_announced(tmp_path: Path) -> None:
     path.write_text(HEADER + "A,2,10,3,10\nB,,,,\nC,1,10,4,12\n", encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "metafuse", "pool", str(path), "--measure", "OR", "--method", "FE"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0
     assert "warning: study 'B' has no data" in proc.stderr
     assert "Excluded: B: no data" in proc.stdout
+
+
+def test_duplicate_labels_pool_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(HEADER + "Shechter,2,10,3,10\nShechter,4,12,5,11\n", encoding="utf-8")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "metafuse",
+            "pool",
+            str(path),
+            "--measure",
+            "RR",
+            "--method",
+            "FE",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: duplicate study labels" in proc.stderr
+    studies = [s["study"] for s in json.loads(proc.stdout)["studies"]]
+    assert studies == ["Shechter (1)", "Shechter (2)"]

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 from metafuse import pool
-from metafuse.analysis import read_spec, run_all, verify
-from metafuse.cli import main
 from metafuse.exceptions import SpecError
-from metafuse.grade import (
+from metafuse.pipeline.spec import read_spec
+from metafuse.review.grade import (
     StudyInfo,
     assess,
     optimal_information_size_binary,
     optimal_information_size_continuous,
 )
-from metafuse.sof import absolute_binary, mean_difference_text
-from tests.conftest import ROOT
+from metafuse.review.records import load_studies
+from metafuse.review.selection import select
+from metafuse.review.sof import absolute_binary, mean_difference_text
+from tests.conftest import FIXTURE_REVIEW
 
 
 def test_optimal_information_size_by_hand() -> None:
@@ -64,49 +63,14 @@ def test_rules_and_levels() -> None:
     assert c.domains[1].rating == "very serious"  # I^2 >= 75% with Q p < 0.10
     assert c.domains[3].rating == "very serious"  # CI beyond +/- MID on both sides
     assert c.level == "very low"
-    over = assess(vague, _infos(vague), ratio=False, overrides={"inconsistency": (
-        "serious", "differences explained by the populations")})  # fmt: skip
+    over = assess(
+        vague,
+        _infos(vague),
+        ratio=False,
+        overrides={"inconsistency": ("serious", "differences explained by the populations")},
+    )
     dom = over.domains[1]
     assert (dom.rating, dom.judged, dom.suggested) == ("serious", True, "very serious")
-
-
-def test_sof_outputs_are_deterministic_and_complete(project: Path) -> None:
-    out = project / "results"
-    first = run_all(project / "analyses", out)
-    names = {p.name for p in first}
-    for comparison in ("A", "B"):
-        for stem in ("sof", "evidence_profile"):
-            for fmt in ("md", "csv", "html", "docx"):
-                assert f"{stem}_{comparison}.{fmt}" in names
-    text = (out / "sof_B.md").read_text()
-    assert "Complications; any follow-up" in text  # missing outcomes listed, not hidden
-    assert "Risk of bias: rated down one level" in text
-    snapshot = {p: p.read_bytes() for p in first}
-    second = run_all(project / "analyses", out)
-    assert all(p.read_bytes() == snapshot[p] for p in second)
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest) == {"metafuse_version", "dependencies", "inputs", "outputs"}
-    assert "studies/outcomes.csv" in manifest["inputs"]
-    assert "sof_A.docx" in manifest["outputs"]
-
-
-def test_verify(project: Path) -> None:
-    tmp_path = project
-    out = tmp_path / "results"
-    run_all(tmp_path / "analyses", out)
-    assert verify(tmp_path / "analyses", out) == []
-    runner = CliRunner()
-    ok = runner.invoke(main, ["verify", "--analyses", str(tmp_path / "analyses"), "--results",
-                              str(out)])  # fmt: skip
-    assert ok.exit_code == 0, ok.output
-    target = out / "B_odi_2y" / "pooled.json"
-    target.write_text(target.read_text().replace('"k": 3', '"k": 4'))
-    problems = verify(tmp_path / "analyses", out)
-    assert any("B_odi_2y/pooled.json: altered" in p for p in problems)
-    bad = runner.invoke(main, ["verify", "--analyses", str(tmp_path / "analyses"), "--results",
-                               str(out)])  # fmt: skip
-    assert bad.exit_code == 1
-    assert "pooled.json" in bad.output
 
 
 @pytest.mark.parametrize(
@@ -122,17 +86,16 @@ def test_verify(project: Path) -> None:
 def test_grade_spec_errors(tmp_path: Path, grade: str, key: str) -> None:
     spec = tmp_path / "analyses" / "x.toml"
     spec.parent.mkdir()
-    spec.write_text('studies = "studies"\ncomparison = "A"\noutcome = "odi"\nwindow = "2y"\n'
-                    f"[grade]\n{grade}", encoding="utf-8")  # fmt: skip
+    spec.write_text(
+        f'studies = "studies"\ncomparison = "A"\noutcome = "odi"\nwindow = "2y"\n[grade]\n{grade}',
+        encoding="utf-8",
+    )
     with pytest.raises(SpecError, match=key):
         read_spec(spec, tmp_path)
 
 
 def test_overlapping_reports_are_not_double_counted() -> None:
     """Brox 2003 and 2006 are merged in Froholdt 2012: the longest follow-up uses the merged
-    report only (studies/trials.csv column includes)."""
-    from metafuse.evidence import analysis_data
-    from metafuse.studies import load_studies
-
-    data = analysis_data(load_studies(ROOT / "studies"), "B", "odi", "longest")
-    assert list(data.frame.study) == ["Fairbank 2005", "Froholdt 2012"]
+    report only (trials.csv column includes)."""
+    data = select(load_studies(FIXTURE_REVIEW / "studies"), "B", "odi", "longest")
+    assert data.labels == ["Fairbank 2005", "Froholdt 2012"]

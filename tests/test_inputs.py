@@ -5,12 +5,24 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from metafuse import DataError, ExcludedStudyWarning, pool
+from metafuse import DataError, DuplicateLabelWarning, ExcludedStudyWarning, pool
 
-GOOD = {"study": ["A", "B"], "events_exp": [2, 3], "n_exp": [10, 12], "events_ctrl": [4, 5],
-        "n_ctrl": [11, 13]}  # fmt: skip
-CONT = {"study": ["A", "B"], "mean_exp": [1.0, 2.0], "sd_exp": [1.0, 1.5], "n_exp": [10, 12],
-        "mean_ctrl": [1.5, 2.5], "sd_ctrl": [1.1, 1.2], "n_ctrl": [11, 13]}  # fmt: skip
+GOOD = {
+    "study": ["A", "B"],
+    "events_exp": [2, 3],
+    "n_exp": [10, 12],
+    "events_ctrl": [4, 5],
+    "n_ctrl": [11, 13],
+}
+CONT = {
+    "study": ["A", "B"],
+    "mean_exp": [1.0, 2.0],
+    "sd_exp": [1.0, 1.5],
+    "n_exp": [10, 12],
+    "mean_ctrl": [1.5, 2.5],
+    "sd_ctrl": [1.1, 1.2],
+    "n_ctrl": [11, 13],
+}
 
 
 def frame(base: dict, **changes) -> pd.DataFrame:
@@ -30,7 +42,6 @@ def frame(base: dict, **changes) -> pd.DataFrame:
         ({"events_exp": (0, 2.5)}, "events_exp", "whole number"),
         ({"events_ctrl": (1, None)}, "events_ctrl", "missing value"),
         ({"n_ctrl": (0, float("inf"))}, "n_ctrl", "finite"),
-        ({"study": (1, "A")}, "study", "duplicate"),
         ({"study": (1, None)}, "study", "missing study label"),
     ],
 )
@@ -46,9 +57,13 @@ def test_binary_errors_name_row_and_column(changes: dict, column: str, text: str
 
 @pytest.mark.parametrize(
     ("changes", "column"),
-    [({"sd_exp": (0, 0.0)}, "sd_exp"), ({"sd_ctrl": (1, -2.0)}, "sd_ctrl"),
-     ({"n_ctrl": (0, -3)}, "n_ctrl"), ({"mean_exp": (1, "1,5")}, "mean_exp")],
-)  # fmt: skip
+    [
+        ({"sd_exp": (0, 0.0)}, "sd_exp"),
+        ({"sd_ctrl": (1, -2.0)}, "sd_ctrl"),
+        ({"n_ctrl": (0, -3)}, "n_ctrl"),
+        ({"mean_exp": (1, "1,5")}, "mean_exp"),
+    ],
+)
 def test_continuous_errors(changes: dict, column: str) -> None:
     with pytest.raises(DataError) as info:
         pool(frame(CONT, **changes), "MD")
@@ -89,8 +104,9 @@ def test_generic_inputs() -> None:
     assert pool(se, "GEN", "FE").k == 3
     with pytest.raises(DataError, match="sei"):
         pool(se.assign(sei=[0.2, 0.0, 0.3]), "GEN")
-    ci = pd.DataFrame({"study": ["a", "b"], "estimate": [0.8, 1.2], "ci_low": [0.5, 0.9],
-                       "ci_high": [1.3, 1.6]})  # fmt: skip
+    ci = pd.DataFrame(
+        {"study": ["a", "b"], "estimate": [0.8, 1.2], "ci_low": [0.5, 0.9], "ci_high": [1.3, 1.6]}
+    )
     assert pool(ci, "GEN", "FE", ratio=True).k == 2
     with pytest.raises(DataError, match="outside its CI"):
         pool(ci.assign(estimate=[0.4, 1.2]), "GEN", ratio=True)
@@ -116,3 +132,15 @@ def test_input_frame_is_not_modified() -> None:
     before = data.copy()
     pool(data, "RR")
     pd.testing.assert_frame_equal(data, before)
+
+
+def test_duplicate_labels_pool_with_a_warning_and_unique_labels() -> None:
+    """Two trials by one author in one year (as published datasets have) are both pooled."""
+    data = frame(GOOD)
+    data.loc[1, "study"] = data.loc[0, "study"]
+    with pytest.warns(DuplicateLabelWarning, match="duplicate study labels"):
+        res = pool(data, "OR", "DL")
+    labels = [s.study for s in res.studies]
+    assert len(set(labels)) == len(labels) == res.k
+    assert labels[0] != labels[1]
+    assert labels[0].startswith(str(data.loc[0, "study"]))

@@ -23,12 +23,17 @@ BCG = ROOT / "examples" / "bcg.csv"
 
 def continuous(k: int, seed: int = 1, label: str = "Trial") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "study": [f"{label} {i} ({1990 + i % 30})" for i in range(k)],
-        "mean_exp": rng.normal(30, 5, k).round(1), "sd_exp": rng.uniform(10, 20, k).round(1),
-        "n_exp": rng.integers(20, 200, k), "mean_ctrl": rng.normal(33, 5, k).round(1),
-        "sd_ctrl": rng.uniform(10, 20, k).round(1), "n_ctrl": rng.integers(20, 200, k),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "study": [f"{label} {i} ({1990 + i % 30})" for i in range(k)],
+            "mean_exp": rng.normal(30, 5, k).round(1),
+            "sd_exp": rng.uniform(10, 20, k).round(1),
+            "n_exp": rng.integers(20, 200, k),
+            "mean_ctrl": rng.normal(33, 5, k).round(1),
+            "sd_ctrl": rng.uniform(10, 20, k).round(1),
+            "n_ctrl": rng.integers(20, 200, k),
+        }
+    )
 
 
 def test_forest_data_numbers(bcg: pd.DataFrame) -> None:
@@ -89,12 +94,23 @@ def test_revman_text(bcg: pd.DataFrame) -> None:
     assert heterogeneity_text(res).startswith("Heterogeneity: Tau² = 0.31; Chi² = 152.23, df = 12")
     assert overall_test_text(res).startswith("Test for overall effect: Z = ")
     assert [fmt_p_revman(p) for p in (1e-6, 5e-5, 0.0004, 0.003, 0.24)] == [
-        "P < 0.00001", "P < 0.0001", "P = 0.0004", "P = 0.003", "P = 0.24"]  # fmt: skip
+        "P < 0.00001",
+        "P < 0.0001",
+        "P = 0.0004",
+        "P = 0.003",
+        "P = 0.24",
+    ]
 
 
-ZERO_CELLS = pd.DataFrame({"study": ["A 2001", "B 2002", "C 2003", "D 2004"],
-                           "events_exp": [0, 2, 0, 5], "n_exp": [20, 25, 15, 40],
-                           "events_ctrl": [3, 0, 0, 9], "n_ctrl": [21, 24, 15, 41]})  # fmt: skip
+ZERO_CELLS = pd.DataFrame(
+    {
+        "study": ["A 2001", "B 2002", "C 2003", "D 2004"],
+        "events_exp": [0, 2, 0, 5],
+        "n_exp": [20, 25, 15, 40],
+        "events_ctrl": [3, 0, 0, 9],
+        "n_ctrl": [21, 24, 15, 41],
+    }
+)
 
 
 @pytest.mark.parametrize(
@@ -113,16 +129,23 @@ ZERO_CELLS = pd.DataFrame({"study": ["A 2001", "B 2002", "C 2003", "D 2004"],
 def test_forest_renders(
     bcg: pd.DataFrame, data: str, measure: str, method: str, kwargs: dict
 ) -> None:
-    frames = {"bcg": bcg, "bcg1": bcg.head(1), "bcg2": bcg.head(2), "k60": continuous(60),
-              "k13": continuous(13), "zero": ZERO_CELLS}  # fmt: skip
+    frames = {
+        "bcg": bcg,
+        "bcg1": bcg.head(1),
+        "bcg2": bcg.head(2),
+        "k60": continuous(60),
+        "k13": continuous(13),
+        "zero": ZERO_CELLS,
+    }
     frame = frames[data]
     if kwargs.get("subgroups") == "by_year":
         kwargs["subgroups"] = {
             s: "before 1960" if int(s[-4:]) < 1960 else "later" for s in frame.study
         }
     if kwargs.get("risk_of_bias"):
-        kwargs["risk_of_bias"] = {s: {"D1": ["low", "some concerns", "high"][i % 3]}
-                                  for i, s in enumerate(frame.study)}  # fmt: skip
+        kwargs["risk_of_bias"] = {
+            s: {"D1": ["low", "some concerns", "high"][i % 3]} for i, s in enumerate(frame.study)
+        }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExcludedStudyWarning)
         res = pool(frame, measure, method)
@@ -161,12 +184,27 @@ def test_cli_forest_and_funnel(tmp_path: Path) -> None:
     runner = CliRunner()
     for suffix in ("png", "svg", "pdf"):
         out = tmp_path / f"forest.{suffix}"
-        result = runner.invoke(main, ["forest", str(BCG), "--measure", "RR", "--method", "REML",
-                                      "--hksj", "-o", str(out), "--order", "year"])  # fmt: skip
+        result = runner.invoke(
+            main,
+            [
+                "forest",
+                str(BCG),
+                "--measure",
+                "RR",
+                "--method",
+                "REML",
+                "--hksj",
+                "-o",
+                str(out),
+                "--order",
+                "year",
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert out.stat().st_size > 1000
-    result = runner.invoke(main, ["funnel", str(BCG), "--measure", "RR", "-o",
-                                  str(tmp_path / "funnel.png")])  # fmt: skip
+    result = runner.invoke(
+        main, ["funnel", str(BCG), "--measure", "RR", "-o", str(tmp_path / "funnel.png")]
+    )
     assert result.exit_code == 0, result.output
     bad = runner.invoke(
         main, ["forest", str(BCG), "--measure", "RR", "-o", str(tmp_path / "x.gif")]

@@ -35,15 +35,15 @@ def test_fixed_effect_has_no_random_effects_quantities(bcg: pd.DataFrame) -> Non
         d = pool(bcg, "OR", method).to_dict()
         assert d["method"] == ("FE" if method == "EE" else method)
         assert d["tau2"] == 0.0
-        for key in ("tau2_ci_low", "tau2_ci_high", "I2_ci_low", "I2_ci_high", "pi_low",
-                    "pi_high"):  # fmt: skip
+        for key in ("tau2_ci_low", "tau2_ci_high", "I2_ci_low", "I2_ci_high", "pi_low", "pi_high"):
             assert d[key] is None
         assert d["I2"] == d["I2_Q"]
 
 
 def test_single_study() -> None:
-    one = pd.DataFrame({"study": ["A"], "events_exp": [3], "n_exp": [20], "events_ctrl": [6],
-                        "n_ctrl": [21]})  # fmt: skip
+    one = pd.DataFrame(
+        {"study": ["A"], "events_exp": [3], "n_exp": [20], "events_ctrl": [6], "n_ctrl": [21]}
+    )
     d = pool(one, "RR", "REML").to_dict()
     # log RR by hand: log((3/20) / (6/21)); var = 1/3 - 1/20 + 1/6 - 1/21
     assert d["estimate"] == pytest.approx(math.log((3 / 20) / (6 / 21)), rel=1e-12)

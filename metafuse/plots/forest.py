@@ -21,14 +21,15 @@ import math
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from metafuse.pooling import pool
+from metafuse.pooling import refit
 from metafuse.results import PooledResult
+from metafuse.toolbox.subgroups import difference_test as subgroup_difference_test
 
 if TYPE_CHECKING:
     from plotnine import ggplot
@@ -106,21 +107,6 @@ def overall_test_text(result: PooledResult) -> str:
     return f"Test for overall effect: {name} = {stat:.2f} ({p})"
 
 
-def subgroup_difference_test(
-    estimates: Sequence[float], ses: Sequence[float]
-) -> tuple[float, int, float]:
-    """Test for subgroup differences as RevMan computes it: ``(Chi², df, P)``.
-
-    ``Q = sum w_g (y_g - y_w)^2`` over the subgroup estimates with ``w_g = 1/se_g^2`` and ``y_w``
-    their inverse-variance mean; df = number of subgroups - 1 (Deeks & Higgins 2010, section 5).
-    """
-    y, se = np.asarray(estimates, float), np.asarray(ses, float)
-    w = 1 / se**2
-    q = float((w * (y - (w * y).sum() / w.sum()) ** 2).sum())
-    df = len(y) - 1
-    return q, df, float(stats.chi2.sf(q, df))
-
-
 def _label(text: str) -> str:
     return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1].rstrip() + "…"
 
@@ -140,16 +126,9 @@ def _num(x: float | None, digits: int = 1) -> str:
 
 
 def _refit(result: PooledResult, names: Sequence[str], method: str | None = None) -> PooledResult:
-    """Pool a subset of the result's own studies with the same options (for subgroups, FE)."""
-    rows = [{"study": s.study, **s.data} for s in result.studies if s.study in set(names)]
-    opts = {k: v for k, v in result.options.items() if k in ("add", "to", "drop00", "ratio")}
-    return pool(
-        pd.DataFrame(rows),
-        result.measure,
-        method or result.method,
-        result.hksj if (method or result.method) not in ("MH", "PETO") else False,
-        **opts,
-    )
+    """The result's model on a subset of its studies (subgroups), or another method (FE)."""
+    keep = [s.study in set(names) for s in result.studies]
+    return refit(result, keep, method=method)
 
 
 def _study_rows(result: PooledResult, studies, ratio: bool) -> list[dict]:
@@ -589,12 +568,14 @@ def forest_plot(
             colour="black",
         )
     for (clo, chi), sub in studies.groupby(["clip_lo", "clip_hi"]):
-        ends = "both" if clo and chi else "first" if clo else "last" if chi else None
+        arrow_ends: Literal["first", "last", "both"] | None = (
+            "both" if clo and chi else "first" if clo else "last" if chi else None
+        )
         seg = geom_segment(
             aes(x="xl", xend="xh", y="y", yend="y"),
             data=sub,
             size=0.4,
-            **({"arrow": arrow(length=0.05, ends=ends, type="closed")} if ends else {}),
+            **({"arrow": arrow(length=0.05, ends=arrow_ends, type="closed")} if arrow_ends else {}),
         )
         p += seg
     if not inside.empty:

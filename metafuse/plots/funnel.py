@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from scipy import stats
 
-from metafuse.bias import TrimFillResult
 from metafuse.results import PooledResult
+from metafuse.toolbox.trimfill import TrimFillResult
 
 if TYPE_CHECKING:
     from plotnine import ggplot
@@ -88,11 +88,18 @@ def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = No
     p += geom_line(aes("x", "y"), data=limits, linetype="dashed", size=0.4)
     p += annotate("segment", x=est, xend=est, y=0, yend=se_max, size=0.4)
     observed = pts[~pts["study"].isin(filled)]
-    p += geom_point(aes("yi", "sei"), data=observed, fill="white", colour="black", size=2,
-                    stroke=0.5)  # fmt: skip
+    p += geom_point(
+        aes("yi", "sei"), data=observed, fill="white", colour="black", size=2, stroke=0.5
+    )
     if filled:
-        p += geom_point(aes("yi", "sei"), data=pts[pts["study"].isin(filled)], fill="black",
-                        colour="black", size=2, stroke=0.5)  # fmt: skip
+        p += geom_point(
+            aes("yi", "sei"),
+            data=pts[pts["study"].isin(filled)],
+            fill="black",
+            colour="black",
+            size=2,
+            stroke=0.5,
+        )
     xlab = f"log {result.measure}" if result.is_ratio else result.measure
     if result.is_ratio:
         ticks = [

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from metafuse.io import write_bytes_atomic
+from metafuse.files import write_bytes_atomic
 
 if TYPE_CHECKING:
     from plotnine import ggplot
@@ -33,25 +34,48 @@ METADATA = {
 }
 
 
-def render(plot: ggplot, fmt: str) -> bytes:
-    """The plot as bytes in ``fmt`` (png, svg or pdf)."""
+def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
+    """The plot drawn once and saved in each of ``formats`` (png, svg, pdf)."""
     import matplotlib
-    import matplotlib.pyplot as plt
 
     matplotlib.use("Agg")
-    with matplotlib.rc_context(RC):
+    import matplotlib.pyplot as plt
+
+    out = {}
+    with matplotlib.rc_context(cast(Any, RC)):
         figure = plot.draw()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
-        plt.close(figure)
-    return buffer.getvalue()
+        try:
+            for fmt in formats:
+                buffer = io.BytesIO()
+                figure.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+                out[fmt] = buffer.getvalue()
+        finally:
+            plt.close(figure)
+    return out
 
 
-def save_plot(plot: ggplot, path: str | os.PathLike[str]) -> Path:
-    """Write ``plot`` to ``path`` (format from the suffix), atomically; return the path."""
-    target = Path(path)
+def render(plot: ggplot, fmt: str) -> bytes:
+    """The plot as bytes in ``fmt`` (png, svg or pdf)."""
+    return render_all(plot, [fmt])[fmt]
+
+
+def _format(target: Path) -> str:
     fmt = FORMATS.get(target.suffix.lower())
     if fmt is None:
         raise ValueError(f"{target}: unknown output format; use .png, .svg or .pdf")
-    write_bytes_atomic(target, render(plot, fmt))
-    return target
+    return fmt
+
+
+def save_plot(
+    plot: ggplot, path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+) -> Path:
+    """Write ``plot`` to ``path`` (format from the suffix), atomically; return the path.
+
+    Given several paths, the plot is drawn once and written in each format; the first path is
+    returned.
+    """
+    targets = [Path(path)] if isinstance(path, str | os.PathLike) else [Path(p) for p in path]
+    data = render_all(plot, [_format(t) for t in targets])
+    for target in targets:
+        write_bytes_atomic(target, data[_format(target)])
+    return targets[0]

@@ -1,0 +1,167 @@
+"""What every command shares: turning library errors into one-line messages, reading a study
+CSV, the options of a model, and printing results as text or JSON (to a file or stdout)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from metafuse.exceptions import DataError, MetafuseError
+from metafuse.measures import MEASURES, METHODS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Library errors as one-line messages (exit 1); warnings as 'warning:' lines on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except (MetafuseError, ValueError) as err:
+            echo_warnings(caught)
+            raise click.ClickException(str(err)) from None
+        except OSError as err:
+            echo_warnings(caught)
+            where = f"{err.filename}: " if err.filename else ""
+            raise click.ClickException(f"{where}{err.strerror or err}") from None
+    echo_warnings(caught)
+
+
+def echo_warnings(caught: list[warnings.WarningMessage]) -> None:
+    """Print caught warnings as 'warning: ...' lines on stderr."""
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+
+
+def read_and_pool(
+    file: Path, measure: str, method: str | None, hksj: bool | None, **options: Any
+) -> Any:
+    """Read a study CSV and pool it; data errors are located in the file."""
+    from metafuse.data.csv import read_table
+    from metafuse.pooling import pool
+
+    table = read_table(file)
+    try:
+        return pool(table.frame, measure, method, hksj, **options), table
+    except DataError as err:
+        raise table.locate(err) from None
+
+
+def model_options(func: F) -> F:
+    """Options shared by every command that fits a model to one CSV."""
+    options = [
+        click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
+        click.option(
+            "--measure",
+            required=True,
+            type=click.Choice(MEASURES, case_sensitive=False),
+            help="Effect measure.",
+        ),
+        click.option(
+            "--method",
+            default=None,
+            type=click.Choice(METHODS, case_sensitive=False),
+            help="FE/EE, MH, PETO, or a random-effects tau^2 estimator "
+            "(default: the convention's, REML).",
+        ),
+        click.option(
+            "--hksj", is_flag=True, default=None, help="Hartung-Knapp-Sidik-Jonkman adjustment."
+        ),
+        click.option(
+            "--convention",
+            default="metafuse",
+            show_default=True,
+            type=click.Choice(["metafuse", "metafor", "revman5", "revman-web"]),
+            help="Defaults of another tool (README: conventions).",
+        ),
+        click.option(
+            "--level", type=float, default=None, help="Coverage of intervals, e.g. 0.95 or 90."
+        ),
+        click.option(
+            "--prediction",
+            default=None,
+            type=click.Choice(["t(k-2)", "z", "t(k-1)", "none"]),
+            help="Prediction interval (default: the convention's).",
+        ),
+        click.option(
+            "--add",
+            default=None,
+            type=float,
+            help="Continuity correction added to 2x2 cells (default 0.5).",
+        ),
+        click.option(
+            "--to",
+            "to",
+            default=None,
+            type=click.Choice(["only0", "all", "if0all", "none"]),
+            help="Which 2x2 tables get the correction (default only0).",
+        ),
+        click.option(
+            "--drop00/--keep00",
+            default=None,
+            help="Drop double-zero studies (default: yes for RR/OR, no for RD).",
+        ),
+        click.option(
+            "--ratio",
+            is_flag=True,
+            help="GEN rows given as estimate/CI are ratios (log-transformed).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def pool_kwargs(options: dict[str, Any]) -> dict[str, Any]:
+    """The pool() options given on the command line (unset ones left to the convention)."""
+    return {k: v for k, v in options.items() if (v is not None and v is not False) or k == "ratio"}
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def emit(value: Any, as_json: bool, output: str | None = None) -> None:
+    """Print a result, DataFrame or dict as a readable table or as JSON (to ``output``; '-' or
+    None is stdout)."""
+    import pandas as pd
+
+    from metafuse.files import to_json, write_text_atomic
+
+    if as_json:
+        payload = value.to_dict(orient="records") if isinstance(value, pd.DataFrame) else value
+        text = to_json(_json_safe(payload))
+    elif isinstance(value, pd.DataFrame):
+        text = value.to_string(index=False, float_format=lambda x: f"{x:.4f}") + "\n"
+    elif isinstance(value, dict):
+        text = "".join(f"{key}: {item}\n" for key, item in value.items())
+    else:
+        text = f"{value}\n"
+    if output in (None, "-"):
+        click.echo(text, nl=False)
+    else:
+        write_text_atomic(Path(str(output)), text)
+        click.echo(str(output), err=True)
+
+
+def _json_safe(value: Any) -> Any:
+    """nan and infinities as None, numpy scalars as Python numbers (JSON has no NaN)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

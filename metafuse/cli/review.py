@@ -1,0 +1,171 @@
+"""Commands on a review: ``analysis``, ``validate``, ``gaps``, ``verify``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO, cast
+
+import click
+
+from metafuse.cli.common import emit, json_option, user_errors
+
+
+@click.command("analysis")
+@click.argument(
+    "spec_dir", default="analyses", type=click.Path(file_okay=False, exists=True, path_type=Path)
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder.",
+)
+@json_option
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def analysis_command(spec_dir: Path, out_dir: Path, as_json: bool, quiet: bool) -> None:
+    """Run every analysis (automatic ones and the specs in SPEC_DIR) into --out, atomically."""
+    from metafuse.pipeline.outputs import run_all
+    from metafuse.pipeline.plan import make_plan
+
+    with user_errors():
+        count = len(make_plan(spec_dir).specs)
+        show = not quiet and not as_json
+        with click.progressbar(
+            length=count,
+            label="analyses",
+            file=None if show else cast(TextIO, _Null()),
+            item_show_func=lambda x: x,
+        ) as bar:
+
+            def progress(name: str) -> None:
+                bar.update(1, name)
+
+            written = run_all(spec_dir, out_dir, progress)
+    if as_json:
+        emit({"written": [str(p) for p in written]}, True)
+    else:
+        click.echo(f"{out_dir}: {len(written)} files ({count} analyses)")
+
+
+class _Null:
+    """A file that swallows the progress bar."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+@click.command("validate")
+@click.argument("studies_dir", default="studies", type=click.Path(path_type=Path))
+@json_option
+def validate_command(studies_dir: Path, as_json: bool) -> None:
+    """Check the study records in STUDIES_DIR; list every problem as file:line: column: message."""
+    from metafuse.review.records import validate_studies
+
+    problems = validate_studies(studies_dir)
+    errors = [p for p in problems if not p.warning]
+    if as_json:
+        emit(
+            {
+                "ok": not errors,
+                "problems": [
+                    {
+                        "file": p.file,
+                        "line": p.line,
+                        "column": p.column,
+                        "message": p.message,
+                        "warning": p.warning,
+                    }
+                    for p in problems
+                ],
+            },
+            True,
+        )
+    else:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        if not errors:
+            click.echo(f"{studies_dir}: OK")
+    if errors:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("gaps")
+@click.argument("studies_dir", default="studies", type=click.Path(path_type=Path))
+@json_option
+def gaps_command(studies_dir: Path, as_json: bool) -> None:
+    """Which trial x outcome x time point has data, is incomplete, missing, or weak."""
+    from metafuse.review.gaps import format_gaps, gap_cells
+    from metafuse.review.records import StudiesError, load_studies
+
+    try:
+        records = load_studies(studies_dir)
+    except StudiesError as err:
+        raise click.ClickException(
+            f"{studies_dir} has problems; run metafuse validate\n{err}"
+        ) from None
+    if as_json:
+        emit(
+            {
+                "cells": [
+                    {
+                        "comparison": c.comparison,
+                        "trial": c.trial,
+                        "report_id": c.report_id,
+                        "outcome": c.outcome,
+                        "window": c.window,
+                        "status": c.status,
+                        "months": c.months,
+                        "record_id": c.record_id,
+                        "missing": list(c.missing),
+                    }
+                    for c in gap_cells(records)
+                ]
+            },
+            True,
+        )
+    else:
+        click.echo(format_gaps(records))
+
+
+@click.command("verify")
+@click.option(
+    "--analyses",
+    "spec_dir",
+    default="analyses",
+    show_default=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+@click.option(
+    "--results",
+    "results_dir",
+    default="results",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@json_option
+def verify_command(spec_dir: Path, results_dir: Path, as_json: bool) -> None:
+    """Recompute everything and compare with results/manifest.json (exit 1 on any difference)."""
+    from metafuse.pipeline.outputs import verify
+
+    with user_errors():
+        problems = verify(spec_dir, results_dir)
+    if as_json:
+        emit({"ok": not problems, "problems": problems}, True)
+    else:
+        for problem in problems:
+            click.echo(problem, err=True)
+        if not problems:
+            click.echo(f"{results_dir}: every output reproduces (manifest.json)")
+    if problems:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = (analysis_command, validate_command, gaps_command, verify_command)

@@ -1,0 +1,147 @@
+"""Toolbox commands: each pools FILE, then runs one toolbox function on the result."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from metafuse.cli.common import emit, json_option, model_options, user_errors
+from metafuse.cli.model import fit
+
+Tool = Callable[..., Any]
+
+
+def _command(name: str, doc: str, run: Tool, *extra: Callable[[Any], Any]) -> click.Command:
+    """A command: ``run(result, table)`` on FILE pooled with the model options."""
+
+    def command(
+        file: Path,
+        measure: str,
+        method: str | None,
+        hksj: bool | None,
+        as_json: bool,
+        **options: Any,
+    ) -> None:
+        params = {key: options.pop(key) for key in list(options) if key.startswith("tool_")}
+        with user_errors():
+            result, table = fit(file, measure, method, hksj, options)
+            try:
+                value = run(result, table, **params)
+            except Exception as err:
+                from metafuse.exceptions import DataError
+
+                if isinstance(err, DataError):
+                    raise table.locate(err) from None
+                raise
+            emit(value, as_json)
+
+    command.__doc__ = doc
+    cmd: Any = command
+    for option in reversed(extra):
+        cmd = option(cmd)
+    return click.command(name)(model_options(json_option(cmd)))
+
+
+def _tool(module: str, attr: str) -> Tool:
+    def run(result: Any, table: Any, **params: Any) -> Any:
+        return getattr(importlib.import_module(module), attr)(result)
+
+    return run
+
+
+def _trim_and_fill(result: Any, table: Any, tool_estimator: str) -> Any:
+    from metafuse.toolbox.trimfill import trim_and_fill
+
+    return trim_and_fill(result, estimator=tool_estimator).to_dict()
+
+
+def _subgroup(result: Any, table: Any, tool_by: str) -> Any:
+    from metafuse.toolbox.subgroups import subgroup
+
+    return subgroup(result, by=tool_by, groups=_groups(result, table, tool_by))
+
+
+def _groups(result: Any, table: Any, column: str) -> dict[str, str]:
+    from metafuse.toolbox.metareg import moderator_rows
+
+    rows = moderator_rows(result, table.frame, [column])
+    labels = [s.study for s in result.studies if s.yi is not None]
+    return dict(zip(labels, rows[column].astype(str), strict=True))
+
+
+def _meta_regression(result: Any, table: Any, tool_moderator: tuple[str, ...]) -> Any:
+    from metafuse.toolbox.metareg import meta_regression
+
+    return meta_regression(
+        result, moderators=list(tool_moderator), knha=result.hksj, covariates=table.frame
+    )
+
+
+COMMANDS = (
+    _command(
+        "leave-one-out",
+        "Refit without each study in turn (metafor's leave1out).",
+        _tool("metafuse.toolbox.sensitivity", "leave_one_out"),
+    ),
+    _command(
+        "cumulative",
+        "Cumulative meta-analysis adding studies in file order (metafor's cumul).",
+        _tool("metafuse.toolbox.sensitivity", "cumulative"),
+    ),
+    _command(
+        "influence",
+        "Influence diagnostics: rstudent, DFFITS, Cook's distance, ... (metafor's influence).",
+        _tool("metafuse.toolbox.influence", "influence"),
+    ),
+    _command(
+        "egger",
+        "Egger's regression test for funnel-plot asymmetry (use with 10 or more studies).",
+        _tool("metafuse.toolbox.bias", "egger_test"),
+    ),
+    _command(
+        "peters",
+        "Peters' regression test for binary outcomes (use with 10 or more studies).",
+        _tool("metafuse.toolbox.bias", "peters_test"),
+    ),
+    _command(
+        "rank-test",
+        "Begg and Mazumdar's rank correlation test (use with 10 or more studies).",
+        _tool("metafuse.toolbox.bias", "rank_test"),
+    ),
+    _command(
+        "trim-and-fill",
+        "Duval and Tweedie's trim-and-fill (metafor's trimfill).",
+        _trim_and_fill,
+        click.option(
+            "--estimator",
+            "tool_estimator",
+            default="L0",
+            show_default=True,
+            type=click.Choice(["L0", "R0"]),
+        ),
+    ),
+    _command(
+        "subgroup",
+        "Subgroup estimates and the test for subgroup differences.",
+        _subgroup,
+        click.option(
+            "--by", "tool_by", required=True, help="Column holding each study's subgroup."
+        ),
+    ),
+    _command(
+        "meta-regression",
+        "Mixed-effects meta-regression; --hksj applies the Knapp-Hartung adjustment.",
+        _meta_regression,
+        click.option(
+            "--moderator",
+            "tool_moderator",
+            multiple=True,
+            required=True,
+            help="Moderator column (repeat).",
+        ),
+    ),
+)

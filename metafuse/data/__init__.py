@@ -1,0 +1,1 @@
+"""Data input: files to validated tables."""

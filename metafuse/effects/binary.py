@@ -1,0 +1,143 @@
+"""Effect sizes of 2x2 tables: log risk ratio, log odds ratio, risk difference, with the
+continuity correction for zero cells.
+
+Zero cells (inverse-variance methods): by default 0.5 is added to every cell of a 2x2 table that
+has a zero cell (``add=0.5, to="only0"``), as RevMan and metafor do; a study with no events, or only
+events, in both arms is not estimable for RR and OR (``drop00=True``) and is kept for RD (Cochrane
+Handbook 5.1, sections 16.9.2 and 16.9.3).
+
+References
+----------
+Deeks JJ, Higgins JPT (2010). Statistical algorithms in Review Manager 5.
+Viechtbauer W (2010). J Stat Softw 36(3) (metafor's ``escalc``).
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import numpy as np
+
+from metafuse._arrays import ArrayLike, BoolArray, FloatArray, as_float
+
+CorrectWhen = Literal["only0", "all", "if0all", "none"]
+
+#: Amount added to each cell of a 2x2 table with a zero cell (Haldane-Anscombe correction).
+DEFAULT_ADD: Final = 0.5
+#: Which tables are corrected: "only0" (tables with a zero cell), "all", "if0all" (all tables when
+#: any table has a zero cell) or "none".
+DEFAULT_TO: Final[CorrectWhen] = "only0"
+
+
+def double_zero(
+    events_exp: ArrayLike, n_exp: ArrayLike, events_ctrl: ArrayLike, n_ctrl: ArrayLike
+) -> BoolArray:
+    """True for studies with no events in both arms, or only events in both arms."""
+    a, n1, c, n2 = map(as_float, (events_exp, n_exp, events_ctrl, n_ctrl))
+    return ((a == 0) & (c == 0)) | ((a == n1) & (c == n2))
+
+
+def continuity_corrected_cells(
+    events_exp: ArrayLike,
+    n_exp: ArrayLike,
+    events_ctrl: ArrayLike,
+    n_ctrl: ArrayLike,
+    *,
+    add: float = DEFAULT_ADD,
+    to: CorrectWhen = DEFAULT_TO,
+    ignore: BoolArray | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The four cells (a, b, c, d) of each 2x2 table after the continuity correction.
+
+    ``a``/``b`` are events/non-events in the experimental arm, ``c``/``d`` in the control arm.
+    For "if0all" the rule looks along the last axis (the studies of one meta-analysis); studies
+    flagged in ``ignore`` (dropped double-zero studies) do not trigger it.
+    """
+    a, n1, c, n2 = map(as_float, (events_exp, n_exp, events_ctrl, n_ctrl))
+    b, d = n1 - a, n2 - c
+    if to == "none" or add == 0:
+        return a, b, c, d
+    if to == "all":
+        mask = np.ones_like(a, dtype=bool)
+    elif to in ("only0", "if0all"):
+        mask = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+        if ignore is not None:
+            mask = mask & ~ignore
+        if to == "if0all":
+            mask = np.broadcast_to(mask.any(axis=-1, keepdims=True), mask.shape)
+    else:
+        raise ValueError(
+            f"unknown continuity-correction rule to={to!r}; use only0, all, if0all or none"
+        )
+    inc = np.where(mask, add, 0.0)
+    return a + inc, b + inc, c + inc, d + inc
+
+
+def two_by_two(
+    measure: str,
+    events_exp: ArrayLike,
+    n_exp: ArrayLike,
+    events_ctrl: ArrayLike,
+    n_ctrl: ArrayLike,
+    *,
+    add: float = DEFAULT_ADD,
+    to: CorrectWhen = DEFAULT_TO,
+    drop00: bool | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Effect sizes ``(yi, vi)`` for RR (log), OR (log) or RD from 2x2 counts.
+
+    Studies that are not estimable (double-zero studies under ``drop00``) get ``nan``.
+    ``drop00=None`` means True for RR and OR and False for RD.
+
+    Notes
+    -----
+    log RR: ``log(a/n1) - log(c/n2)`` with variance ``1/a - 1/n1 + 1/c - 1/n2``;
+    log OR: ``log(a d / (b c))`` with variance ``1/a + 1/b + 1/c + 1/d``;
+    RD: ``a/n1 - c/n2`` with variance ``p1(1-p1)/n1 + p2(1-p2)/n2`` (large-sample, metafor's "LS").
+    See Deeks & Higgins (2010), Statistical algorithms in Review Manager 5, and metafor's escalc.
+    """
+    if drop00 is None:
+        drop00 = measure in ("RR", "OR")
+    dz = double_zero(events_exp, n_exp, events_ctrl, n_ctrl) if drop00 else None
+    a, b, c, d = continuity_corrected_cells(
+        events_exp, n_exp, events_ctrl, n_ctrl, add=add, to=to, ignore=dz
+    )
+    n1, n2 = a + b, c + d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "RR":
+            yi = np.log(a / n1) - np.log(c / n2)
+            vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+        elif measure == "OR":
+            yi = np.log(a * d) - np.log(b * c)
+            vi = 1 / a + 1 / b + 1 / c + 1 / d
+        elif measure == "RD":
+            p1, p2 = a / n1, c / n2
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+        else:
+            raise ValueError(f"{measure} is not a 2x2-table measure")
+    if dz is not None:
+        yi = np.where(dz, np.nan, yi)
+        vi = np.where(dz, np.nan, vi)
+    return yi, vi
+
+
+def risk_ratio(
+    events_exp: ArrayLike, n_exp: ArrayLike, events_ctrl: ArrayLike, n_ctrl: ArrayLike, **zero_cells
+) -> tuple[FloatArray, FloatArray]:
+    """Log risk ratios and their variances (see :func:`two_by_two`)."""
+    return two_by_two("RR", events_exp, n_exp, events_ctrl, n_ctrl, **zero_cells)
+
+
+def odds_ratio(
+    events_exp: ArrayLike, n_exp: ArrayLike, events_ctrl: ArrayLike, n_ctrl: ArrayLike, **zero_cells
+) -> tuple[FloatArray, FloatArray]:
+    """Log odds ratios and their variances (see :func:`two_by_two`)."""
+    return two_by_two("OR", events_exp, n_exp, events_ctrl, n_ctrl, **zero_cells)
+
+
+def risk_difference(
+    events_exp: ArrayLike, n_exp: ArrayLike, events_ctrl: ArrayLike, n_ctrl: ArrayLike, **zero_cells
+) -> tuple[FloatArray, FloatArray]:
+    """Risk differences and their variances (see :func:`two_by_two`)."""
+    return two_by_two("RD", events_exp, n_exp, events_ctrl, n_ctrl, **zero_cells)

@@ -1,0 +1,234 @@
+"""Root finders and the global-maximum check behind the iterative tau^2 estimators.
+
+Every solver works on a :class:`~metafuse.engine.problem.Problem` (a batch of meta-analyses) and
+only on the rows still unsolved: converged rows are retired, so a batch costs what its hardest rows
+cost. A *score* is a function ``score(problem, tau2, rows) -> (u, slope)``: for the rows of a (sub-)
+problem, whose positions in the whole batch are ``rows``, an estimating equation ``u(tau2) = 0``
+that is positive left of its root, and a positive slope ``-du/dtau2`` (or its expectation) for
+Newton steps. ``rows`` lets a score carry per-row constants (e.g. a target for Q).
+
+References
+----------
+Press WH, Teukolsky SA, Vetterling WT, Flannery BP (2007). Numerical Recipes, 3rd ed., sections
+    9.1 (bracketing), 9.4 (safeguarded Newton, ``rtsafe``) and 10.2 (golden-section search).
+Viechtbauer W (2005). J Educ Behav Stat 30:261-293 (Fisher scoring for ML and REML).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+import numpy as np
+
+from metafuse.engine.problem import BoolArray, FloatArray, Problem
+
+IntArray = np.ndarray
+Score = Callable[[Problem, FloatArray, IntArray], tuple[FloatArray, FloatArray]]
+LogLik = Callable[[Problem, FloatArray], FloatArray]
+
+#: Fisher scoring: iterations before the bracketing fallback takes over (metafor's maxiter).
+MAX_SCORING_ITERATIONS: Final = 100
+#: Convergence: a step below ABS_TOL + REL_TOL * tau^2 (about 12 significant digits).
+REL_TOL: Final = 1e-12
+ABS_TOL: Final = 1e-15
+#: Bisection steps of the bracketing fallback; 400 halvings shrink any bracket below REL_TOL.
+MAX_BRACKET_ITERATIONS: Final = 400
+#: Doublings allowed while looking for an upper end where the score is negative.
+MAX_EXPANSIONS: Final = 2100
+#: Points of the scan for a higher maximum (uniform in log(tau^2 + min v)).
+SCAN_POINTS: Final = 48
+#: Golden-section steps when refining a maximum found by the scan.
+GOLDEN_ITERATIONS: Final = 120
+#: Log-likelihoods closer than this (relative) are ties.
+LL_TIE: Final = 1e-13
+
+
+def _halve_to_nonnegative(t: FloatArray, step: FloatArray) -> FloatArray:
+    """Step halving: a step that would make tau^2 negative is halved until it does not."""
+    for _ in range(64):
+        negative = t + step < 0
+        if not negative.any():
+            break
+        step = np.where(negative, step / 2, step)
+    return step
+
+
+def fisher_scoring(
+    problem: Problem, score: Score, start: FloatArray
+) -> tuple[FloatArray, BoolArray]:
+    """Fisher scoring ``t <- t + u/I`` with step halving at the boundary (as metafor does).
+
+    Returns ``(tau2, converged)``; unconverged rows keep their last iterate.
+    """
+    t = start.astype(np.float64).copy()
+    done = np.zeros(problem.m, dtype=bool)
+    active = np.arange(problem.m)
+    sub = problem
+    for _ in range(MAX_SCORING_ITERATIONS):
+        u, info = score(sub, t[active], active)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = u / info
+        bad = ~np.isfinite(step)
+        step = _halve_to_nonnegative(t[active], np.where(bad, 0.0, step))
+        new = np.maximum(t[active] + step, 0.0)
+        small = np.abs(new - t[active]) <= ABS_TOL + REL_TOL * new
+        t[active] = new
+        finished = small & ~bad
+        done[active[finished]] = True
+        keep = ~(finished | bad)
+        if not keep.any():
+            break
+        if not keep.all():
+            active = active[keep]
+            sub = problem.take(active)
+    return t, done
+
+
+def bracket_root(
+    problem: Problem,
+    score: Score,
+    start: FloatArray,
+    lower: FloatArray | None = None,
+    upper: FloatArray | None = None,
+) -> tuple[FloatArray, BoolArray]:
+    """Root of a score that is positive at ``lower`` (default 0) and negative for large tau^2.
+
+    Safeguarded Newton-bisection (``rtsafe``): the bracket always holds a sign change; a Newton
+    step is taken when it lands inside the bracket and the bracket has halved since the last
+    check, bisection otherwise. Rows whose score at ``lower`` is already <= 0 return ``lower``.
+    Without ``upper`` the upper end is found by expanding from ``max(1, 2 start)``.
+    """
+    m = problem.m
+    lo = np.zeros(m) if lower is None else lower.astype(np.float64).copy()
+    u_lo, _ = score(problem, lo, np.arange(m))
+    need = u_lo > 0
+    x = lo.copy()
+    converged = ~need
+    idx = np.flatnonzero(need)
+    if idx.size == 0:
+        return x, converged
+    sub = problem.take(idx)
+    a = lo[idx]
+    if upper is None:
+        b = np.maximum(np.maximum(1.0, 2.0 * start[idx]), 2.0 * a + 1.0)
+        for _ in range(MAX_EXPANSIONS):
+            u_b, _ = score(sub, b, idx)
+            grow = (u_b > 0) & np.isfinite(b)
+            if not grow.any():
+                break
+            a = np.where(grow, b, a)
+            b = np.where(grow, b * 4.0, b)
+    else:
+        b = upper[idx].astype(np.float64).copy()
+    root, ok = _rtsafe(sub, score, a, b, idx)
+    x[idx] = root
+    converged[idx] = ok
+    return x, converged
+
+
+def _rtsafe(
+    problem: Problem, score: Score, lo: FloatArray, hi: FloatArray, rows: IntArray
+) -> tuple[FloatArray, BoolArray]:
+    """Safeguarded Newton-bisection on brackets ``[lo, hi]`` with score(lo) > 0 >= score(hi).
+
+    Rows are retired as they converge, so each row's iterates do not depend on the batch.
+    """
+    lo, hi = lo.astype(np.float64).copy(), hi.astype(np.float64).copy()
+    x = 0.5 * (lo + hi)
+    reference = hi - lo
+    converged = np.zeros(problem.m, dtype=bool)
+    active = np.arange(problem.m)
+    sub = problem
+    for _ in range(MAX_BRACKET_ITERATIONS):
+        xa, la, ha = x[active], lo[active], hi[active]
+        u, info = score(sub, xa, rows[active])
+        pos = u > 0
+        la, ha = np.where(pos, xa, la), np.where(pos, ha, xa)
+        width = ha - la
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = xa + u / info
+        inside = np.isfinite(newton) & (newton > la) & (newton < ha)
+        halving = width <= 0.5 * reference[active]
+        reference[active] = np.where(halving | ~inside, width, reference[active])
+        tiny_step = inside & (np.abs(newton - xa) <= ABS_TOL + REL_TOL * np.abs(xa))
+        done = (width <= ABS_TOL + REL_TOL * ha) | (u == 0) | tiny_step
+        step = np.where(inside & halving, newton, 0.5 * (la + ha))
+        x[active] = np.where(done, np.where(tiny_step, newton, xa), step)
+        lo[active], hi[active] = la, ha
+        converged[active] = done
+        if done.all():
+            break
+        if done.any():
+            active = active[~done]
+            sub = problem.take(active)
+    return x, converged
+
+
+def scan_grid(problem: Problem, upper: FloatArray, points: int = SCAN_POINTS) -> FloatArray:
+    """Scan points (m, points) from 0 to ``upper``, uniform in ``log(tau^2 + min v)``."""
+    c = np.where(problem.mask, problem.v, np.inf).min(axis=-1)
+    c = np.where(np.isfinite(c) & (c > 0), c, 1.0)
+    top = np.log1p(np.maximum(upper, 0.0) / c)
+    s = np.linspace(0.0, 1.0, points)[None, :] * top[:, None]
+    return c[:, None] * np.expm1(s)
+
+
+def likelihood_upper_bound(problem: Problem, df: FloatArray) -> FloatArray:
+    """A tau^2 beyond which the ML (``df = k``) or REML (``df = k - p``) score is negative.
+
+    With ``S`` the least-squares residual sum of squares and ``v_min``, ``v_max`` the extreme
+    sampling variances, the score is below ``S/(v_min + t)^2 - df/(v_max + t)`` (because
+    ``r'W^2 r <= max(w)^2 S`` and ``tr P >= (k - p) min w``, ``sum w >= k min w``), which is
+    negative beyond the larger root of ``df (v_min + t)^2 = S (v_max + t)``.
+    """
+    from metafuse.engine.problem import unweighted_residual_ss
+
+    s = unweighted_residual_ss(problem)
+    vmin = np.where(problem.mask, problem.v, np.inf).min(axis=-1)
+    vmax = np.where(problem.mask, problem.v, -np.inf).max(axis=-1)
+    a = np.maximum(df, 1.0)
+    b = 2.0 * a * vmin - s
+    c = a * vmin**2 - s * vmax
+    disc = np.maximum(b * b - 4.0 * a * c, 0.0)
+    return np.maximum((-b + np.sqrt(disc)) / (2.0 * a), 0.0)
+
+
+def likelihood_maximum(
+    problem: Problem, score: Score, loglik: LogLik, upper: FloatArray
+) -> tuple[FloatArray, BoolArray, IntArray]:
+    """The global maximum of a (restricted) likelihood over ``tau2`` in ``[0, upper]``.
+
+    The score is evaluated on :data:`SCAN_POINTS` points (uniform in ``log(tau2 + min v)``); every
+    interval where it turns from positive to non-positive holds a local maximum, which is solved to
+    full precision by safeguarded Newton-bisection. The boundary 0 is a candidate too. The
+    candidate with the highest likelihood wins, 0 on a tie (to rounding), as in metafor's
+    ``ll0check``. Returns ``(tau2, converged, number of interior local maxima found)``.
+    """
+    m = problem.m
+    grid = scan_grid(problem, upper * (1.0 + 1e-9) + 1e-300)
+    points = grid.shape[1]
+    rep_rows = np.repeat(np.arange(m), points)
+    u, _ = score(problem.take(rep_rows), grid.reshape(-1), rep_rows)
+    u = u.reshape(m, points)
+    change = (u[:, :-1] > 0) & (u[:, 1:] <= 0)
+    rows, cols = np.nonzero(change)
+    best = np.zeros(m)
+    converged = np.ones(m, dtype=bool)
+    best_ll = loglik(problem, best)
+    if rows.size:
+        sub = problem.take(rows)
+        root, ok = _rtsafe(sub, score, grid[rows, cols], grid[rows, cols + 1], rows)
+        ll_root = loglik(sub, root)
+        order = np.lexsort((-ll_root, rows))
+        first = order[np.r_[True, rows[order][1:] != rows[order][:-1]]]
+        r = rows[first]
+        tie = LL_TIE * np.maximum(1.0, np.abs(ll_root[first]))
+        wins = ll_root[first] > best_ll[r] + tie
+        best[r[wins]] = root[first][wins]
+        converged[r] = np.where(wins, ok[first], True)
+    return best, converged, np.bincount(rows, minlength=m)
+
+
+def _repeat_rows(problem: Problem, times: int) -> Problem:
+    return problem.take(np.repeat(np.arange(problem.m), times))

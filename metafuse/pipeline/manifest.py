@@ -1,0 +1,168 @@
+"""``results/manifest.json``: versions and SHA-256 of every input and output, and :func:`verify`,
+which checks a results folder against its manifest in both directions and recomputes it.
+
+``verify`` refuses a manifest of the wrong shape or one that names a path outside the repository
+(or the results folder), reports extra, missing, altered and stale files, changed inputs and
+versions that differ from the installed ones, and compares freshly recomputed bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path, PurePosixPath
+from typing import Any, Final
+
+from metafuse._version import __version__
+
+#: Packages whose versions can change a number or a byte of the outputs.
+DEPENDENCIES: Final = (
+    "numpy",
+    "scipy",
+    "pandas",
+    "statsmodels",
+    "plotnine",
+    "matplotlib",
+    "click",
+    "pandera",
+    "python-docx",
+    "jinja2",
+)
+MANIFEST: Final = "manifest.json"
+KEYS: Final = ("dependencies", "inputs", "metafuse_version", "outputs")
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def installed_versions() -> dict[str, str]:
+    """Installed version of each dependency ('not installed' when absent)."""
+    out = {}
+    for name in DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def manifest(
+    root: Path, inputs: Iterable[Path], out_dir: Path, outputs: Iterable[Path]
+) -> dict[str, Any]:
+    """The manifest: versions, and SHA-256 of every input (relative to ``root``) and output
+    (relative to ``out_dir``)."""
+
+    def rel(path: Path, base: Path) -> str:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+
+    return {
+        "metafuse_version": __version__,
+        "dependencies": installed_versions(),
+        "inputs": {rel(p, root): sha256(p) for p in sorted(set(inputs))},
+        "outputs": {rel(p, out_dir): sha256(p) for p in sorted(set(outputs))},
+    }
+
+
+def _safe(name: str) -> bool:
+    """A relative POSIX path without '..' (never outside its base folder)."""
+    p = PurePosixPath(name)
+    return bool(name) and not p.is_absolute() and ".." not in p.parts and "\\" not in name
+
+
+def check_shape(recorded: Any) -> list[str]:
+    """Problems with the manifest's JSON shape (empty when it is a well-formed manifest)."""
+    if not isinstance(recorded, dict):
+        return ["the manifest is not a JSON object"]
+    problems = [f"missing key {k!r}" for k in KEYS if k not in recorded]
+    problems += [f"unknown key {k!r}" for k in sorted(set(recorded) - set(KEYS))]
+    for key in ("dependencies", "inputs", "outputs"):
+        value = recorded.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            problems.append(f"{key!r} must map names to text")
+    if not isinstance(recorded.get("metafuse_version", ""), str):
+        problems.append("'metafuse_version' must be text")
+    for key in ("inputs", "outputs"):
+        value = recorded.get(key, {})
+        if isinstance(value, dict):
+            problems += [
+                f"{key}: {name!r} is not a path inside the repository"
+                for name in value
+                if not _safe(name)
+            ]
+    return problems
+
+
+def _files_under(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def compare(
+    recorded: dict[str, Any], root: Path, results_dir: Path, fresh: dict[str, Any]
+) -> list[str]:
+    """Differences between a manifest, the files it describes, and a fresh build's manifest."""
+    problems = []
+    if recorded["metafuse_version"] != __version__:
+        problems.append(
+            f"metafuse_version: recorded {recorded['metafuse_version']}, installed {__version__}"
+        )
+    for name, version in sorted(installed_versions().items()):
+        if recorded["dependencies"].get(name) != version:
+            problems.append(
+                f"dependencies: {name} recorded "
+                f"{recorded['dependencies'].get(name, 'absent')}, installed {version}"
+            )
+    for name in sorted(set(recorded["dependencies"]) - set(DEPENDENCIES)):
+        problems.append(f"dependencies: {name} is not a dependency metafuse records")
+    outputs = recorded["outputs"]
+    present = _files_under(results_dir)
+    for name in sorted(set(outputs) | present):
+        path = results_dir / name
+        if name == MANIFEST:
+            continue
+        if name not in outputs:
+            problems.append(f"{path}: extra file (not in the manifest)")
+        elif name not in present:
+            problems.append(f"{path}: missing")
+        elif sha256(path) != outputs[name]:
+            problems.append(f"{path}: altered (SHA-256 differs from the manifest)")
+    for name, digest in sorted(recorded["inputs"].items()):
+        path = root / name
+        if not path.is_file():
+            problems.append(f"{path}: input missing")
+        elif sha256(path) != digest:
+            problems.append(f"{path}: input changed since the results were built")
+    for name in sorted(set(fresh["inputs"]) - set(recorded["inputs"])):
+        problems.append(f"{root / name}: input not in the manifest")
+    for name in sorted(set(outputs) | set(fresh["outputs"])):
+        a, b = outputs.get(name), fresh["outputs"].get(name)
+        if a != b:
+            what = (
+                "not produced any more (stale)"
+                if b is None
+                else "new output, not in the manifest"
+                if a is None
+                else "recomputed bytes differ"
+            )
+            problems.append(f"{results_dir / name}: {what}")
+    return problems
+
+
+def read_manifest(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The manifest's JSON and the problems with its shape (text must be exactly as written)."""
+    from metafuse.files import to_json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        recorded = json.loads(text)
+    except (OSError, ValueError) as err:
+        return None, [f"{path}: cannot read manifest ({err})"]
+    problems = [f"{path}: {p}" for p in check_shape(recorded)]
+    if not problems and to_json(recorded) != text:
+        problems.append(f"{path}: not byte-identical to what metafuse writes (edited by hand?)")
+    return (None if problems and not isinstance(recorded, dict) else recorded), problems

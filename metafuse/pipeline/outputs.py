@@ -1,0 +1,157 @@
+"""``make analysis``: run the plan and write ``results/`` as a whole, atomically.
+
+Everything is built in a staging folder beside ``results/`` and swapped in at the end, so that
+``results/`` is always entirely the old build or entirely the new one: an error or an interrupt
+leaves it as it was. Outputs are deterministic (sorted keys, no timestamps, pinned fonts).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from metafuse.files import frame_to_csv, to_json, write_bytes_atomic, write_text_atomic
+from metafuse.pipeline.manifest import MANIFEST, compare, manifest, read_manifest
+from metafuse.pipeline.plan import Plan, make_plan
+from metafuse.pipeline.run import Analysis, run_analysis
+from metafuse.pipeline.summary import summary_text
+from metafuse.pipeline.tables import sof_tables
+
+Progress = Callable[[str], None]
+FORMATS = ("md", "csv", "html", "docx")
+
+
+def run_plan(plan: Plan, progress: Progress | None = None) -> list[Analysis]:
+    """Fit every planned analysis once."""
+    out = []
+    for spec in plan.specs:
+        if progress:
+            progress(spec.name)
+        records = plan.records.get(spec.studies) if spec.studies is not None else None
+        out.append(run_analysis(spec, plan.selections.get(spec.name), records))
+    return out
+
+
+def _write_analysis(analysis: Analysis, folder: Path) -> list[Path]:
+    written = []
+    payload = analysis.result.to_dict() if analysis.result is not None else {"k": 0}
+    written.append(write_text_atomic(folder / "pooled.json", to_json(payload)))
+    written.append(write_text_atomic(folder / "summary.txt", summary_text(analysis)))
+    if analysis.leave_one_out is not None:
+        written.append(
+            write_text_atomic(folder / "leave_one_out.csv", frame_to_csv(analysis.leave_one_out))
+        )
+    if analysis.result is not None:
+        from metafuse.pipeline.figures import analysis_figures
+
+        written += analysis_figures(analysis, folder)
+    return written
+
+
+def _write_tables(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[Path]:
+    from metafuse.report.writers import render_table
+
+    written = []
+    for comparison, table in sof_tables(analyses, plan.records):
+        for kind, stem in (("sof", "sof"), ("profile", "evidence_profile")):
+            for fmt in FORMATS:
+                path = out_dir / f"{stem}_{comparison}.{fmt}"
+                written.append(write_bytes_atomic(path, render_table(table, kind, fmt)))
+    return written
+
+
+def inputs_of(plan: Plan) -> list[Path]:
+    """Every input file of a build: specs, data files, and each studies folder's files."""
+    files = set(plan.spec_files)
+    for spec in plan.specs:
+        if spec.data is not None:
+            files.add(spec.data)
+    for folder in plan.records:
+        files.update(p for p in folder.iterdir() if p.is_file() and p.suffix in (".csv", ".toml"))
+    return sorted(files)
+
+
+def build(plan: Plan, out_dir: Path, progress: Progress | None = None) -> list[Path]:
+    """Write every output of a plan into ``out_dir`` (which should be empty); return the files."""
+    analyses = run_plan(plan, progress)
+    written: list[Path] = []
+    for analysis in analyses:
+        written += _write_analysis(analysis, out_dir / analysis.spec.name)
+    written += _write_tables(analyses, plan, out_dir)
+    data = manifest(plan.root, inputs_of(plan), out_dir, written)
+    written.append(write_text_atomic(out_dir / MANIFEST, to_json(data)))
+    return written
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name, use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    ok = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return ok == 0
+
+
+@contextmanager
+def staging(out_dir: Path) -> Iterator[Path]:
+    """A staging folder beside ``out_dir``, swapped in when the block succeeds, removed else."""
+    out_dir = out_dir.absolute()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    try:
+        yield stage
+        os.chmod(stage, 0o777 & ~_umask())
+        if out_dir.exists() and _exchange(stage, out_dir):
+            shutil.rmtree(stage)
+            return
+        old = stage.with_name(stage.name.replace("staging", "old"))
+        if out_dir.exists():
+            os.rename(out_dir, old)
+        os.rename(stage, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def run_all(spec_dir: Path, out_dir: Path, progress: Progress | None = None) -> list[Path]:
+    """Run every analysis (automatic ones and the specs in ``spec_dir``) into ``out_dir``.
+
+    Returns the files written (paths inside ``out_dir``). All specs are checked and fitted before
+    ``out_dir`` changes; on any error it is left as it was.
+    """
+    plan = make_plan(spec_dir)
+    with staging(out_dir) as stage:
+        written = build(plan, stage, progress)
+    return [out_dir / p.relative_to(stage) for p in written]
+
+
+def verify(spec_dir: Path, results_dir: Path) -> list[str]:
+    """Check ``results_dir`` against its manifest and recompute everything in a temporary folder.
+
+    Returns the differences (empty when the results reproduce). Nothing is modified.
+    """
+    recorded, problems = read_manifest(results_dir / MANIFEST)
+    if recorded is None or problems:
+        return problems
+    plan = make_plan(spec_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        build(plan, Path(tmp))
+        fresh, _ = read_manifest(Path(tmp) / MANIFEST)
+    assert fresh is not None
+    return compare(recorded, plan.root, results_dir, fresh)

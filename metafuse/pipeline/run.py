@@ -1,0 +1,150 @@
+"""Running one analysis: its data selected (with the spec's exclusions), pooled once, and the
+toolbox applied to that result (leave-one-out from k = 3, small-study tests from k = 10,
+subgroups)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from metafuse.data.csv import read_table
+from metafuse.exceptions import DataError, ExcludedStudyWarning, SpecError
+from metafuse.pipeline.spec import AnalysisSpec
+from metafuse.pooling import pool
+from metafuse.results import PooledResult
+from metafuse.review.grade import SMALL_STUDY_MIN_K
+from metafuse.review.records import StudyRecords
+from metafuse.review.selection import Selection
+from metafuse.toolbox.bias import egger_test, rank_test
+from metafuse.toolbox.sensitivity import leave_one_out
+from metafuse.toolbox.subgroups import subgroup
+
+#: Leave-one-out is reported from this many studies.
+LEAVE_ONE_OUT_MIN_K = 3
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A fitted analysis: the pooled result (None when no trial has usable data) and its data."""
+
+    spec: AnalysisSpec
+    result: PooledResult | None
+    selection: Selection | None = None
+    #: Leave-one-out table (k >= 3) and small-study tests (k >= 10), else None.
+    leave_one_out: pd.DataFrame | None = None
+    small_study: dict[str, dict[str, Any]] | None = None
+    #: Studies the spec left out, with the reason.
+    excluded: tuple[tuple[str, str], ...] = ()
+    #: Study label -> subgroup, and the subgroup analysis, when the spec asks for subgroups.
+    subgroups: dict[str, str] | None = None
+    subgroup_test: dict[str, Any] | None = None
+
+
+def _report_of(selection: Selection, records: StudyRecords, label: str) -> str:
+    o = records.outcomes
+    return str(o.loc[o["record_id"] == selection.records[label], "report_id"].iloc[0])
+
+
+def _high_risk(selection: Selection, records: StudyRecords, label: str) -> bool:
+    from metafuse.review.findings import rob_overall
+
+    report = _report_of(selection, records, label)
+    return rob_overall(records, report, selection.outcome.key) == "high"
+
+
+def apply_exclusions(
+    spec: AnalysisSpec, selection: Selection, records: StudyRecords
+) -> tuple[Selection, tuple[tuple[str, str], ...]]:
+    """Leave out the studies the spec names, or all weak-source / high-risk trials (the RoB 2
+    judgement for this outcome); every exclusion keeps its reason. An excluded label that is not in
+    the analysis is an error."""
+    drop: dict[str, str] = {}
+    labels = selection.labels
+    for study, reason in spec.exclude:
+        if study not in labels:
+            raise SpecError(
+                f"{spec.path}: exclude: study {study!r} is not in this analysis "
+                f"(its studies: {', '.join(labels) or 'none'})"
+            )
+        drop[study] = reason
+    if spec.exclude_weak_sources:
+        for label in selection.weak:
+            drop.setdefault(label, spec.exclude_weak_sources)
+    if spec.exclude_high_risk_of_bias:
+        for label in labels:
+            if _high_risk(selection, records, label):
+                drop.setdefault(label, spec.exclude_high_risk_of_bias)
+    if not drop:
+        return selection, ()
+    keep = ~selection.frame["study"].isin(list(drop))
+    narrowed = dataclasses.replace(
+        selection,
+        frame=selection.frame[keep].reset_index(drop=True),
+        weak=tuple(w for w in selection.weak if w not in drop),
+        derived=tuple(d for d in selection.derived if d not in drop),
+        records={k: v for k, v in selection.records.items() if k not in drop},
+    )
+    return narrowed, tuple(drop.items())
+
+
+def _subgroups(
+    spec: AnalysisSpec, selection: Selection, records: StudyRecords, result: PooledResult
+) -> tuple[dict[str, str], dict[str, Any] | None]:
+    trials = records.trials.set_index("report_id")
+    if spec.subgroup not in trials.columns:
+        raise SpecError(f"{spec.path}: subgroup: {spec.subgroup!r} is not a column of trials.csv")
+    groups = {
+        label: str(trials.at[_report_of(selection, records, label), spec.subgroup])
+        for label in selection.labels
+    }
+    if len(set(groups.values())) < 2:
+        return groups, None
+    return groups, subgroup(result, groups=groups, by=str(spec.subgroup))
+
+
+def _pool_csv(spec: AnalysisSpec) -> PooledResult:
+    table = read_table(spec.data) if spec.data is not None else None
+    assert table is not None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExcludedStudyWarning)
+            return pool(
+                table.frame, spec.measure or "GEN", spec.method, spec.hksj, **spec.pool_options()
+            )
+    except DataError as err:
+        raise table.locate(err) from None
+
+
+def run_analysis(
+    spec: AnalysisSpec, selection: Selection | None = None, records: StudyRecords | None = None
+) -> Analysis:
+    """Pool one analysis once and apply the toolbox to its result."""
+    if spec.data is not None:
+        return Analysis(spec, _pool_csv(spec))
+    assert selection is not None
+    assert records is not None
+    selection, excluded = apply_exclusions(spec, selection, records)
+    if selection.frame.empty:
+        return Analysis(spec, None, selection, excluded=excluded)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExcludedStudyWarning)
+        result = pool(
+            selection.frame,
+            selection.measure,
+            spec.method,
+            spec.hksj,
+            **selection.pool_options(),
+            **spec.pool_options(),
+        )
+    groups = test = None
+    if spec.subgroup is not None:
+        groups, test = _subgroups(spec, selection, records, result)
+    loo = leave_one_out(result) if result.k >= LEAVE_ONE_OUT_MIN_K else None
+    small = None
+    if result.k >= SMALL_STUDY_MIN_K:
+        small = {"egger": egger_test(result), "rank": rank_test(result)}
+    return Analysis(spec, result, selection, loo, small, excluded, groups, test)

@@ -1,0 +1,53 @@
+"""Bubble plot: effect sizes against a numeric moderator with the fitted meta-regression line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from metafuse.engine.mixed import fit_mixed
+from metafuse.exceptions import DataError
+from metafuse.toolbox._inputs import as_result, used_effects
+from metafuse.toolbox.metareg import moderator_rows
+
+if TYPE_CHECKING:
+    from plotnine import ggplot
+
+
+def bubble_plot(
+    data: pd.DataFrame, measure: str, moderator: str, method: str = "REML", **options: Any
+) -> ggplot:
+    """Effect sizes (analysis scale) against one numeric moderator, bubbles sized by weight."""
+    from plotnine import (
+        aes,
+        element_text,
+        geom_abline,
+        geom_point,
+        ggplot,
+        labs,
+        scale_size_area,
+        theme,
+        theme_bw,
+    )
+
+    result = as_result(data, measure, method, False, **options)
+    rows = moderator_rows(result, data, [moderator])
+    x = pd.to_numeric(rows[moderator], errors="coerce")
+    if x.isna().any():
+        raise DataError(
+            f"moderator {moderator!r} must be numeric for a bubble plot", column=moderator
+        )
+    _, y, v = used_effects(result)
+    fit = fit_mixed(y, v, np.column_stack([np.ones(len(y)), x]), result.method)
+    points = pd.DataFrame({"x": x, "y": y, "weight": 1 / (v + fit.tau2)})
+    return (
+        ggplot(points, aes("x", "y"))
+        + geom_point(aes(size="weight"), fill="#9ecae1", colour="black", alpha=0.8)
+        + geom_abline(intercept=fit.coef[0], slope=fit.coef[1], size=0.6)
+        + scale_size_area(max_size=9, guide=None)
+        + labs(x=moderator, y=f"{result.display_scale.analysis_label} (analysis scale)")
+        + theme_bw()
+        + theme(text=element_text(family="DejaVu Sans", size=8), figure_size=(5.5, 4.5))
+    )

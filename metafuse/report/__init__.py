@@ -1,0 +1,1 @@
+"""Report writers: tables as Markdown, CSV, HTML and Word, and the HTML report."""

@@ -1,0 +1,127 @@
+"""A studies folder: its vocabulary (``review.toml``) and four CSV files, read and validated once.
+
+``sources.csv``       one row per source (citation, address, kind, strength)
+``trials.csv``        one row per trial report (registry)
+``outcomes.csv``      one row per report x outcome x time point x arm, or per contrast
+``risk_of_bias.csv``  RoB 2 judgements per report x outcome x domain, each with its rationale
+
+:func:`validate_studies` returns every problem at once as ``file:line: column: message`` and never
+modifies the files; :func:`load_studies` returns the validated :class:`StudyRecords`, with derived
+numbers computed by :mod:`metafuse.review.derivations`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from metafuse.data.csv import MISSING_TEXTS, Table, read_table
+from metafuse.exceptions import DataError, MetafuseError, SpecError
+from metafuse.review.checks import apply_derivations, outcome_problems
+from metafuse.review.links import cross_problems, report_label
+from metafuse.review.schema import FILES, Problem, schema_problems, schemas
+from metafuse.review.vocabulary import Review, load_review
+
+
+class StudiesError(MetafuseError):
+    """The studies folder has problems; ``problems`` lists all of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class StudyRecords:
+    """Validated study records (one DataFrame per file; outcomes with derived columns added)."""
+
+    directory: Path
+    review: Review
+    sources: pd.DataFrame
+    trials: pd.DataFrame
+    outcomes: pd.DataFrame
+    risk_of_bias: pd.DataFrame
+    #: Line number in its file of each row, per file.
+    lines: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: Warnings from validation (they do not stop an analysis).
+    warnings: tuple[Problem, ...] = ()
+
+    def label(self, report_id: str) -> str:
+        """The study label of a report ('First author year', or its own ``label``)."""
+        row = self.trials.loc[self.trials["report_id"] == report_id].iloc[0]
+        return report_label(row)
+
+    def path(self, name: str) -> Path:
+        """The path of one of the four files."""
+        return self.directory / f"{name}.csv"
+
+
+def _read(path: Path) -> tuple[Table | None, list[Problem]]:
+    try:
+        table = read_table(path)
+    except DataError as err:
+        return None, [Problem(str(path), err.line() or 0, "", err.message)]
+    frame = table.frame.map(lambda v: None if isinstance(v, str) and v in MISSING_TEXTS else v)
+    return Table(frame, table.source, table.lines), []
+
+
+def _check(
+    directory: Path,
+) -> tuple[Review | None, dict[str, pd.DataFrame], dict[str, tuple[int, ...]], list[Problem]]:
+    if not directory.is_dir():
+        return None, {}, {}, [Problem(str(directory), 0, "", "not a folder")]
+    try:
+        review = load_review(directory)
+    except SpecError as err:
+        return (
+            None,
+            {},
+            {},
+            [Problem(str(directory / "review.toml"), 0, "", str(err).split(": ", 1)[-1])],
+        )
+    layouts = schemas(review)
+    tables: dict[str, pd.DataFrame] = {}
+    lines: dict[str, tuple[int, ...]] = {}
+    problems: list[Problem] = []
+    paths = {name: str(directory / f"{name}.csv") for name in FILES}
+    for name in FILES:
+        table, found = _read(directory / f"{name}.csv")
+        if table is None:
+            problems += found
+            continue
+        _frame, found = schema_problems(layouts[name], table.frame, paths[name], table.lines)
+        problems += found
+        if not found:
+            tables[name] = layouts[name].validate(table.frame).reset_index(drop=True)
+            lines[name] = table.lines
+    if "outcomes" in tables:
+        problems += apply_derivations(tables["outcomes"], paths["outcomes"], lines["outcomes"])
+        problems += outcome_problems(
+            tables["outcomes"], paths["outcomes"], lines["outcomes"], review
+        )
+    if len(tables) == len(FILES):
+        problems += cross_problems(tables, paths, lines, review)
+    return review, tables, lines, problems
+
+
+def validate_studies(directory: str | Path) -> list[Problem]:
+    """Every problem (and warning) in a studies folder. Never modifies the files."""
+    return sorted(set(_check(Path(directory))[3]))
+
+
+def load_studies(directory: str | Path) -> StudyRecords:
+    """Validated records; raises :class:`StudiesError` listing every problem (not warnings)."""
+    folder = Path(directory)
+    review, tables, lines, problems = _check(folder)
+    errors = sorted({p for p in problems if not p.warning})
+    if errors or review is None:
+        raise StudiesError(errors)
+    return StudyRecords(
+        directory=folder,
+        review=review,
+        lines=lines,
+        warnings=tuple(sorted({p for p in problems if p.warning})),
+        **{name: tables[name] for name in FILES},
+    )

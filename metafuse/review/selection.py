@@ -1,0 +1,227 @@
+"""From curated records to the data of one analysis: comparison x outcome x follow-up window.
+
+:func:`select` picks, for each trial, its primary record in the window and returns a
+:class:`Selection` ready for :func:`metafuse.pool`: arm-level columns when every trial gives
+arm-level data, otherwise generic inverse-variance rows (``yi``, ``sei``) on the outcome's scale,
+which lets arm-level and contrast-only trials be pooled together as RevMan does. Trials whose
+record lacks a number are listed with the reason, never silently dropped. A merged report and its
+component trials never both enter (``includes`` in trials.csv): no patient is counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metafuse.effects import from_confidence_interval, mean_difference, risk_ratio
+from metafuse.review.records import StudyRecords
+from metafuse.review.vocabulary import Comparison, Outcome, Window
+
+ARM_COLUMNS = {
+    "binary": ("events_exp", "n_exp", "events_ctrl", "n_ctrl"),
+    "continuous": ("mean_exp", "sd_exp", "n_exp", "mean_ctrl", "sd_ctrl", "n_ctrl"),
+}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Pool-ready data for one comparison x outcome x window, with what could not be used."""
+
+    comparison: Comparison
+    outcome: Outcome
+    window: Window
+    #: ``RR`` or ``MD`` when every trial has arm-level data, else ``GEN`` on the same scale.
+    measure: str
+    frame: pd.DataFrame
+    #: (study label, reason) for trials with a record in the window that cannot be pooled.
+    incomplete: tuple[tuple[str, str], ...] = ()
+    #: Study labels whose numbers rest on a weak source.
+    weak: tuple[str, ...] = ()
+    #: Study labels whose numbers were derived (a contrast reversed, a count from a percent, ...).
+    derived: tuple[str, ...] = ()
+    #: record_id used for each study label.
+    records: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> bool:
+        """True when the data are risk ratios (arm-level RR, or GEN on the log scale)."""
+        return self.outcome.is_binary
+
+    @property
+    def labels(self) -> list[str]:
+        """The study labels, in the order of the frame."""
+        return list(self.frame["study"])
+
+    def pool_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`metafuse.pool` for this selection's scale."""
+        return {
+            "ratio": self.ratio and self.measure == "GEN",
+            "scale_name": self.outcome.scale_name,
+            "unit": self.outcome.unit or None,
+        }
+
+
+def primary_records(
+    records: StudyRecords, comparison: str, outcome: str, window: Window, *, merge: bool = True
+) -> list[pd.DataFrame]:
+    """The primary record (its rows) of each trial for this comparison, outcome and window.
+
+    Within a bounded window a trial's latest time point is used; the longest-follow-up window
+    takes each trial's longest time point (a record without a stated time point counts only when
+    the trial has no other). Baseline records (time point 0) never enter an analysis.
+    """
+    trials = records.trials
+    reports = trials.loc[trials["comparison"] == comparison, ["report_id", "trial", "year"]]
+    o = records.outcomes
+    o = o[(o["outcome"] == outcome) & (o["primary"] == "yes") & (o["timepoint_months"] != 0)]
+    o = o.merge(reports, on="report_id")
+    chosen: list[pd.DataFrame] = []
+    for _, rows in o.groupby("trial", sort=False):
+        months = rows["timepoint_months"].astype(float)
+        if window.is_longest:
+            pick = rows[months == months.max()] if months.notna().any() else rows
+        else:
+            inside = rows[[window.contains(m) for m in months]]
+            if inside.empty:
+                continue
+            pick = inside[inside["timepoint_months"] == inside["timepoint_months"].max()]
+        chosen.append(rows[rows["record_id"] == pick["record_id"].iloc[0]])
+    if merge:
+        chosen = drop_overlaps(chosen, trials)
+    chosen.sort(key=lambda r: (int(r["year"].iloc[0]), str(r["report_id"].iloc[0])))
+    return chosen
+
+
+def drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.DataFrame]:
+    """Where a report merges trials and both it and a component were chosen, keep the later time
+    point (the merged report on a tie) and drop the other."""
+    includes = {
+        r.trial: {p.strip() for p in str(r.includes).split(";") if p.strip()}
+        for r in trials.itertuples(index=False)
+        if isinstance(r.includes, str) and r.includes.strip()
+    }
+    by_trial = {str(r["trial"].iloc[0]): r for r in chosen}
+    drop: set[str] = set()
+    for merged, parts in includes.items():
+        present = [p for p in parts if p in by_trial]
+        if merged not in by_trial or not present:
+            continue
+        t_merged = float(by_trial[merged]["timepoint_months"].iloc[0])
+        t_parts = max(float(by_trial[p]["timepoint_months"].iloc[0]) for p in present)
+        if t_merged >= t_parts or math.isnan(t_parts):
+            drop.update(present)
+        else:
+            drop.add(merged)
+    return [r for r in chosen if str(r["trial"].iloc[0]) not in drop]
+
+
+def missing_numbers(rows: pd.DataFrame, binary: bool) -> list[str]:
+    """The numbers an arm-level record lacks, as 'sd (exp)', ... (contrasts lack none)."""
+    if rows["data_type"].iloc[0] == "contrast":
+        return []
+    need = ("events", "n") if binary else ("mean", "sd", "n")
+    out = []
+    for arm in ("exp", "ctrl"):
+        row = rows[rows["arm"] == arm].iloc[0]
+        out += [f"{col} ({arm})" for col in need if pd.isna(row[col])]
+    return out
+
+
+def _arm(rows: pd.DataFrame, arm: str) -> pd.Series:
+    return rows[rows["arm"] == arm].iloc[0]
+
+
+def _arm_values(rows: pd.DataFrame, binary: bool) -> dict[str, float]:
+    e, c = _arm(rows, "exp"), _arm(rows, "ctrl")
+    if binary:
+        return {
+            "events_exp": e["events"],
+            "n_exp": e["n"],
+            "events_ctrl": c["events"],
+            "n_ctrl": c["n"],
+        }
+    return {
+        "mean_exp": e["mean"],
+        "sd_exp": e["sd"],
+        "n_exp": e["n"],
+        "mean_ctrl": c["mean"],
+        "sd_ctrl": c["sd"],
+        "n_ctrl": c["n"],
+    }
+
+
+def _generic_row(rows: pd.DataFrame, binary: bool) -> dict[str, float]:
+    """yi and sei of one record on the outcome's analysis scale (arm values kept for display)."""
+    if rows["data_type"].iloc[0] == "contrast":
+        r = rows.iloc[0]
+        yi, sei = from_confidence_interval(r["estimate"], r["ci_low"], r["ci_high"], ratio=binary)
+        return {"yi": float(yi), "sei": float(sei)}
+    values = _arm_values(rows, binary)
+    cols = ARM_COLUMNS["binary" if binary else "continuous"]
+    fn = risk_ratio if binary else mean_difference
+    y, v = fn(*([values[c]] for c in cols))
+    return {"yi": float(y[0]), "sei": float(np.sqrt(v[0])), **values}
+
+
+def _usable(records: StudyRecords, outcome: Outcome, rows: pd.DataFrame) -> str | None:
+    """Why a chosen record cannot be pooled, or None."""
+    missing = missing_numbers(rows, outcome.is_binary)
+    if missing:
+        return "missing " + ", ".join(missing)
+    if rows["data_type"].iloc[0] == "contrast":
+        expected = "RR" if outcome.is_binary else "MD"
+        if rows["measure"].iloc[0] != expected:
+            return f"contrast given as {rows['measure'].iloc[0]}, not {expected}"
+    return None
+
+
+def select(records: StudyRecords, comparison: str, outcome: str, window: str) -> Selection:
+    """Pool-ready data for one analysis (see the module docstring)."""
+    review = records.review
+    for key, known in (
+        ("comparison", review.comparisons),
+        ("outcome", review.outcomes),
+        ("window", review.windows),
+    ):
+        value = {"comparison": comparison, "outcome": outcome, "window": window}[key]
+        if value not in known:
+            raise ValueError(f"unknown {key} {value!r}; choose one of {', '.join(known)}")
+    out, win = review.outcomes[outcome], review.windows[window]
+    usable, incomplete, weak, derived, used = [], [], [], [], {}
+    for rows in primary_records(records, comparison, outcome, win):
+        label = records.label(str(rows["report_id"].iloc[0]))
+        reason = _usable(records, out, rows)
+        if reason is not None:
+            incomplete.append((label, reason))
+            continue
+        usable.append((label, rows))
+        used[label] = str(rows["record_id"].iloc[0])
+        if (rows["weak"] == "yes").any():
+            weak.append(label)
+        if rows["derivation"].notna().any():
+            derived.append(label)
+    binary = out.is_binary
+    if all(r["data_type"].iloc[0] == "arm" for _, r in usable):
+        measure = out.measure
+        frame = pd.DataFrame(
+            [{"study": lab, **_arm_values(r, binary)} for lab, r in usable],
+            columns=["study", *ARM_COLUMNS["binary" if binary else "continuous"]],
+        )
+    else:
+        measure = "GEN"
+        frame = pd.DataFrame([{"study": lab, **_generic_row(r, binary)} for lab, r in usable])
+    return Selection(
+        comparison=review.comparisons[comparison],
+        outcome=out,
+        window=win,
+        measure=measure,
+        frame=frame,
+        incomplete=tuple(incomplete),
+        weak=tuple(weak),
+        derived=tuple(derived),
+        records=used,
+    )

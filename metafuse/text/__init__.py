@@ -1,0 +1,1 @@
+"""Text: printers of results. They format numbers; they compute no statistics."""

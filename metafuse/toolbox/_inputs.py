@@ -1,0 +1,58 @@
+"""The one entry point of the toolbox: a pooled result, or data pooled on the spot."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metafuse._arrays import FloatArray
+from metafuse.exceptions import ExcludedStudyWarning
+from metafuse.pooling import pool
+from metafuse.results import EffectSizes, PooledResult
+
+
+def as_result(
+    data: PooledResult | pd.DataFrame | EffectSizes,
+    measure: str | None = None,
+    method: str | None = "REML",
+    hksj: bool = False,
+    **options: Any,
+) -> PooledResult:
+    """``data`` if it is a result, else ``pool(data, measure, method, hksj, **options)``.
+
+    Studies without data are left out quietly here: the caller reports them from the result's
+    ``excluded``.
+    """
+    if isinstance(data, PooledResult):
+        return data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExcludedStudyWarning)
+        return pool(data, measure, method, hksj, **options)
+
+
+def used_effects(result: PooledResult) -> tuple[list[str], FloatArray, FloatArray]:
+    """Labels, ``yi`` and ``vi`` of the studies that enter the model, in data order."""
+    if result.effects is None:
+        used = [s for s in result.studies if s.yi is not None and s.sei is not None]
+        return (
+            [s.study for s in used],
+            np.array([float(s.yi or 0.0) for s in used], dtype=np.float64),
+            np.array([float(s.sei or 0.0) ** 2 for s in used], dtype=np.float64),
+        )
+    e = result.effects
+    ok = e.estimable
+    return [lab for lab, good in zip(e.labels, ok, strict=True) if good], e.yi[ok], e.vi[ok]
+
+
+def model_options(result: PooledResult) -> dict[str, Any]:
+    """Keyword arguments for :func:`metafuse.engine.inverse_variance.fit_inverse_variance`."""
+    opts = result.options
+    return {
+        "level": float(opts.get("level", 0.95)),
+        "prediction": opts.get("prediction", "t(k-2)"),
+        "weighted": bool(opts.get("weighted", True)),
+        "tau2_options": dict(opts.get("tau2_options", {})) or None,
+    }

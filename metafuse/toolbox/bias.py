@@ -1,0 +1,134 @@
+"""Small-study effects: Egger's and Peters' regression tests and the rank correlation test, as
+metafor's ``regtest(model="lm")`` and ``ranktest`` compute them.
+
+These tests have little power with few studies; GRADE and the Cochrane Handbook advise against
+them below 10 studies (Handbook 13.3.5.4), which callers should respect. A test whose statistic
+is undefined (no spread in precision, or identical effects) is reported as not estimable, never as
+an infinite statistic.
+
+References
+----------
+Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a simple,
+    graphical test. BMJ 315:629-634.
+Peters JL, Sutton AJ, Jones DR, Abrams KR, Rushton L (2006). Comparison of two methods to detect
+    publication bias in meta-analysis. JAMA 295:676-680.
+Begg CB, Mazumdar M (1994). Operating characteristics of a rank correlation test for publication
+    bias. Biometrics 50:1088-1101.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from metafuse._arrays import FloatArray
+from metafuse.measures import BINARY_MEASURES
+from metafuse.results import PooledResult
+from metafuse.toolbox._inputs import as_result, used_effects
+
+#: Relative spread of a predictor below which a regression test is not estimable.
+NO_SPREAD = 1e-10
+
+
+def weighted_slope_test(y: FloatArray, v: FloatArray, predictor: FloatArray) -> dict[str, Any]:
+    """t test of the slope in the weighted regression of ``y`` on ``predictor`` (weights 1/v).
+
+    Returns ``statistic``, ``df`` (k - 2), ``pval`` and ``slope``; ``statistic`` and ``pval``
+    are None, with a ``note``, when the slope or its standard error is not defined.
+    """
+    k = len(y)
+    w = 1.0 / v
+    X = np.column_stack([np.ones(k), predictor])
+    xtwx = X.T @ (X * w[:, None])
+    spread = np.ptp(predictor) / max(float(np.max(np.abs(predictor))), 1e-300)
+    if spread < NO_SPREAD or np.linalg.cond(xtwx) > 1e14:
+        return {
+            "statistic": None,
+            "df": k - 2,
+            "pval": None,
+            "slope": None,
+            "note": "not estimable: the predictor does not vary between studies",
+        }
+    beta = np.linalg.solve(xtwx, X.T @ (w * y))
+    resid = y - X @ beta
+    s2 = float(np.sum(w * resid**2)) / (k - 2)
+    se = float(np.sqrt(s2 * np.linalg.inv(xtwx)[1, 1]))
+    if not se > 0:
+        return {
+            "statistic": None,
+            "df": k - 2,
+            "pval": None,
+            "slope": float(beta[1]),
+            "note": "not estimable: the effects lie exactly on a line (no residual variation)",
+        }
+    t = float(beta[1] / se)
+    return {
+        "statistic": t,
+        "df": k - 2,
+        "pval": float(2 * special.stdtr(k - 2, -abs(t))),
+        "slope": float(beta[1]),
+    }
+
+
+def _effects(data: Any, measure: str | None, options: dict[str, Any]):
+    result = as_result(data, measure, "FE", False, **options)
+    labels, y, v = used_effects(result)
+    return result, labels, y, v
+
+
+def egger_test(
+    data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
+) -> dict[str, Any]:
+    """Egger's regression test: weighted regression of ``yi`` on ``sei`` (weights ``1/vi``).
+
+    Returns ``statistic`` (t of the slope), ``df`` (k - 2) and ``pval``; metafor's
+    ``regtest(model = "lm")``.
+    """
+    _, _, y, v = _effects(data, measure, options)
+    if len(y) < 3:
+        raise ValueError("Egger's test needs at least 3 studies")
+    return weighted_slope_test(y, v, np.sqrt(v))
+
+
+def peters_test(
+    data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
+) -> dict[str, Any]:
+    """Peters' test for binary outcomes: weighted regression of ``yi`` on ``1/n`` (total sample
+    size), weights ``1/vi``; metafor's ``regtest(model = "lm", predictor = "ninv")``."""
+    result, _, y, v = _effects(data, measure, options)
+    if result.measure not in BINARY_MEASURES:
+        raise ValueError("Peters' test is for binary outcomes (RR, OR, RD)")
+    if len(y) < 3:
+        raise ValueError("Peters' test needs at least 3 studies")
+    used = [s for s in result.studies if s.yi is not None]
+    n = np.array([s.data["n_exp"] + s.data["n_ctrl"] for s in used])
+    return weighted_slope_test(y, v, 1 / n)
+
+
+def rank_test(
+    data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
+) -> dict[str, Any]:
+    """Begg and Mazumdar's rank correlation test: Kendall's tau between standardised effects
+    ``(yi - mu_FE) / sqrt(vi - var(mu_FE))`` and ``vi``; exact P without ties, else the normal
+    approximation with tie correction (metafor's ``ranktest``, R's ``cor.test``).
+
+    Returns ``tau`` and ``pval`` (None, with a ``note``, when either variable does not vary).
+    """
+    _, _, y, v = _effects(data, measure, options)
+    if len(y) < 3:
+        raise ValueError("the rank test needs at least 3 studies")
+    w = 1 / v
+    theta = np.sum(w * y) / w.sum()
+    ystar = (y - theta) / np.sqrt(v - 1 / w.sum())
+    if np.ptp(ystar) == 0 or np.ptp(v) == 0:
+        return {
+            "tau": None,
+            "pval": None,
+            "note": "not estimable: the effects or their variances do not vary",
+        }
+    ties = len(np.unique(ystar)) < len(ystar) or len(np.unique(v)) < len(v)
+    res = stats.kendalltau(ystar, v, method="asymptotic" if ties else "exact")
+    return {"tau": float(res.statistic), "pval": float(res.pvalue)}

@@ -1,0 +1,143 @@
+"""Mixed-effects meta-regression (metafor's ``rma(yi, vi, mods = ~ ...)``) on a pooled result.
+
+References
+----------
+Thompson SG, Higgins JPT (2002). Stat Med 21:1559-1573.
+Knapp G, Hartung J (2003). Stat Med 22:2693-2710.
+Raudenbush SW (2009). Analyzing effect sizes: random-effects models. In: The Handbook of Research
+    Synthesis and Meta-Analysis, 2nd ed., chapter 16 (pseudo-R^2 as the proportional reduction
+    in tau^2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metafuse._arrays import FloatArray
+from metafuse.engine.mixed import fit_mixed, tau2_mixed
+from metafuse.exceptions import DataError
+from metafuse.measures import RANDOM_METHODS, TABLE_METHODS
+from metafuse.results import PooledResult
+from metafuse.toolbox._inputs import as_result, used_effects
+
+
+def moderator_rows(
+    result: PooledResult, data: pd.DataFrame, columns: Sequence[str]
+) -> pd.DataFrame:
+    """The rows of ``data`` behind the studies that enter ``result``, with the named columns.
+
+    ``data`` is the DataFrame the result was pooled from (rows matched by position), or a frame
+    with a ``study`` column matching the result's study labels.
+    """
+    frame = data.reset_index(drop=True)
+    for col in columns:
+        if col not in frame.columns:
+            raise DataError(f"no column {col!r} in the data", column=col)
+    e = result.effects
+    if e is not None and e.rows and len(frame) > max(e.rows):
+        rows = frame.iloc[[r for r, ok in zip(e.rows, e.estimable, strict=True) if ok]]
+    else:
+        labels, _, _ = used_effects(result)
+        index = {str(s).strip(): i for i, s in enumerate(frame["study"])}
+        missing = [s for s in labels if s not in index]
+        if missing:
+            raise DataError(
+                f"no row for study {missing[0]!r} in the moderator data", column="study"
+            )
+        rows = frame.iloc[[index[s] for s in labels]]
+    for col in columns:
+        if rows[col].isna().any():
+            bad = int(rows.index[rows[col].isna().to_numpy()][0])
+            raise DataError("missing moderator value", row=bad, column=col)
+    return rows.reset_index(drop=True)
+
+
+def design_matrix(rows: pd.DataFrame, moderators: Sequence[str]) -> tuple[FloatArray, list[str]]:
+    """Intercept plus moderators; text moderators dummy-coded against their first level in sorted
+    order (R's default)."""
+    columns, names = [np.ones(len(rows))], ["intercept"]
+    for mod in moderators:
+        values = pd.to_numeric(rows[mod], errors="coerce")
+        if values.notna().all():
+            columns.append(values.to_numpy(float))
+            names.append(mod)
+            continue
+        levels = sorted(rows[mod].astype(str).unique())
+        for level in levels[1:]:
+            columns.append((rows[mod].astype(str) == level).to_numpy(float))
+            names.append(f"{mod}{level}")
+    return np.column_stack(columns), names
+
+
+def meta_regression(
+    data: PooledResult | pd.DataFrame,
+    measure: str | None = None,
+    method: str = "REML",
+    moderators: Sequence[str] = (),
+    knha: bool = False,
+    *,
+    covariates: pd.DataFrame | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Mixed-effects meta-regression (metafor's ``rma(yi, vi, mods = ~ ...)``).
+
+    ``data`` is a DataFrame of study rows holding the moderator columns, or a pooled result with
+    ``covariates`` (a frame with a ``study`` column and the moderators). Returns ``coef`` and
+    ``se`` (intercept first, as lists), ``names``, ``tau2`` (residual), ``QM`` and ``QM_pval``
+    (omnibus test of the moderators; F with Knapp-Hartung), ``R2`` (percent: proportional
+    reduction of tau^2 against the intercept-only model, metafor's default; for fixed-effect
+    models the adjusted R^2 of the weighted regression), plus ``QE``, ``QE_pval``, ``pval``,
+    ``ci_low``, ``ci_high``, ``k`` and ``knha``.
+    """
+    if not moderators:
+        raise ValueError("give at least one moderator column")
+    result = as_result(data, measure, method, False, **options)
+    if result.method in TABLE_METHODS:
+        raise ValueError("meta-regression uses inverse-variance models, not MH or PETO")
+    source = covariates if covariates is not None else data
+    if not isinstance(source, pd.DataFrame):
+        raise ValueError("give the moderators as covariates= (a frame with a study column)")
+    rows = moderator_rows(result, source, moderators)
+    _, y, v = used_effects(result)
+    X, names = design_matrix(rows, moderators)
+    fit = fit_mixed(y, v, X, result.method, knha, names, level=result.level)
+    if result.method in RANDOM_METHODS:
+        tau2_0 = tau2_mixed(y, v, np.ones((len(y), 1)), result.method)
+        r2 = 0.0 if tau2_0 == 0 else max(0.0, 100 * (tau2_0 - fit.tau2) / tau2_0)
+    else:
+        r2 = weighted_adjusted_r2(y, v, X)
+    return {
+        "names": list(names),
+        "coef": fit.coef.tolist(),
+        "se": fit.se.tolist(),
+        "pval": fit.pval.tolist(),
+        "ci_low": fit.ci_low.tolist(),
+        "ci_high": fit.ci_high.tolist(),
+        "tau2": fit.tau2,
+        "QM": fit.QM,
+        "QM_pval": fit.QM_pval,
+        "QM_df": list(fit.QM_df),
+        "QE": fit.QE,
+        "QE_pval": fit.QE_pval,
+        "R2": r2,
+        "k": fit.k,
+        "knha": knha,
+    }
+
+
+def weighted_adjusted_r2(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
+    """Adjusted R^2 (percent, at least 0) of the weighted regression of ``y`` on ``X``."""
+    if np.var(y) == 0:
+        return 0.0
+    w = 1.0 / v
+    k, p = X.shape
+    beta = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (w * y))
+    ybar = np.sum(w * y) / w.sum()
+    ss_res = float(np.sum(w * (y - X @ beta) ** 2))
+    ss_tot = float(np.sum(w * (y - ybar) ** 2))
+    adj = 1 - (ss_res / (k - p)) / (ss_tot / (k - 1))
+    return max(0.0, 100 * adj)

@@ -1,0 +1,133 @@
+"""Duval and Tweedie's trim-and-fill (metafor's ``trimfill``), with the L0 and R0 estimators.
+
+References
+----------
+Duval S, Tweedie R (2000). Trim and fill: a simple funnel-plot-based method of testing and
+    adjusting for publication bias in meta-analysis. Biometrics 56:455-463.
+Duval S, Tweedie R (2000). A nonparametric "trim and fill" method of accounting for publication
+    bias in meta-analysis. J Am Stat Assoc 95:89-98 (the estimators L0 and R0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from metafuse._arrays import FloatArray
+from metafuse.engine.mixed import fit_mixed
+from metafuse.measures import TABLE_METHODS, normalise_method
+from metafuse.pooling import refit
+from metafuse.results import EffectSizes, PooledResult
+from metafuse.toolbox._inputs import as_result, used_effects
+
+MAX_ITERATIONS = 100
+
+
+@dataclass(frozen=True)
+class TrimFillResult:
+    """A trim-and-fill analysis: the model fitted to observed plus filled studies."""
+
+    result: PooledResult
+    #: Estimated number of missing studies, and its standard error.
+    k0: int
+    se_k0: float
+    #: Side on which studies were filled ("left" or "right").
+    side: str
+    #: Labels of the filled studies (``Filled 1``, ...), marked for the funnel plot.
+    filled: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The :func:`metafuse.pool` keys of the filled model plus ``k0`` and ``side``."""
+        return {**self.result.to_dict(), "k0": self.k0, "side": self.side}
+
+
+def _k0(centred: FloatArray, estimator: str) -> tuple[float, float]:
+    """The L0 or R0 estimate of the number of missing studies and its standard error."""
+    k = len(centred)
+    ranks = stats.rankdata(np.abs(centred), method="ordinal")
+    signed = np.sign(centred) * ranks
+    if estimator == "R0":
+        k0 = (k - np.max(-signed[signed < 0], initial=0)) - 1
+        return float(k0), float(np.sqrt(2 * max(0, k0) + 2))
+    sr = float(np.sum(signed[signed > 0]))
+    k0 = (4 * sr - k * (k + 1)) / (2 * k - 1)
+    var_sr = (
+        k * (k + 1) * (2 * k + 1)
+        + 10 * k0**3
+        + 27 * k0**2
+        + 17 * k0
+        - 18 * k * k0**2
+        - 18 * k * k0
+        + 6 * k**2 * k0
+    ) / 24
+    return float(k0), float(4 * np.sqrt(var_sr) / (2 * k - 1))
+
+
+def trim_and_fill(
+    data: PooledResult | pd.DataFrame,
+    measure: str | None = None,
+    method: str = "FE",
+    estimator: str = "L0",
+    side: str | None = None,
+    **options: Any,
+) -> TrimFillResult:
+    """Duval and Tweedie's trim-and-fill with the L0 or R0 estimator (metafor's ``trimfill``).
+
+    The side is estimated, unless given, from the sign of the slope of ``yi`` on ``sei`` in a
+    (mixed-effects) meta-regression with the model's method. Studies are trimmed iteratively until
+    the number missing (``k0``) is stable, then mirrored about the trimmed estimate and the model
+    is refitted to observed plus filled studies.
+    """
+    result = as_result(data, measure, method, False, **options)
+    method = normalise_method(result.method, "GEN")
+    if method in TABLE_METHODS:
+        raise ValueError("trim-and-fill refits inverse-variance models, not MH or PETO")
+    estimator = estimator.upper()
+    if estimator not in ("L0", "R0"):
+        raise ValueError("estimator must be L0 or R0")
+    labels, y_obs, v_obs = used_effects(result)
+    k = len(y_obs)
+    if k < 3:
+        raise ValueError("trim-and-fill needs at least 3 studies")
+    if side is None:
+        slope = fit_mixed(y_obs, v_obs, np.column_stack([np.ones(k), np.sqrt(v_obs)]), method)
+        side = "right" if slope.coef[1] < 0 else "left"
+    if side not in ("left", "right"):
+        raise ValueError("side must be left or right")
+    sign = -1.0 if side == "right" else 1.0
+    order = np.argsort(sign * y_obs, kind="stable")
+    y, v = sign * y_obs[order], v_obs[order]
+    scale = result.display_scale
+    k0, previous, iterations, beta, se_k0 = 0, -1, 0, 0.0, 0.0
+    while k0 != previous:
+        previous, iterations = k0, iterations + 1
+        if iterations > MAX_ITERATIONS:
+            raise ValueError(f"trim-and-fill did not converge in {MAX_ITERATIONS} iterations")
+        trimmed = EffectSizes.from_arrays(
+            result.measure, [str(i) for i in range(k - k0)], y[: k - k0], v[: k - k0], scale=scale
+        )
+        beta = refit(result, effects=trimmed, method=method, hksj=False).estimate_se()[0]
+        k0_raw, se_k0 = _k0(y - beta, estimator)
+        k0, se_k0 = max(0, int(np.round(k0_raw))), max(0.0, se_k0)
+    used = [s for s in result.studies if s.yi is not None]
+    mirrored = sign * (2 * beta - y[k - k0 :]) if k0 else np.array([])
+    filled = tuple(f"Filled {i + 1}" for i in range(k0))
+    rows = [s.data for s in used] + [
+        MappingProxyType({"yi": float(a), "sei": float(np.sqrt(b))})
+        for a, b in zip(mirrored, v[k - k0 :], strict=True)
+    ]
+    combined = EffectSizes.from_arrays(
+        result.measure,
+        labels + list(filled),
+        np.concatenate([y_obs, mirrored]),
+        np.concatenate([v_obs, v[k - k0 :]]),
+        scale=scale,
+        data=rows,
+    )
+    final = refit(result, effects=combined, method=method)
+    return TrimFillResult(final, k0, se_k0, side, filled)
