@@ -17,8 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from metafuse.files import to_json, write_text_atomic
 from metafuse.engine.simulation import run
+from metafuse.files import to_json, write_text_atomic
 
 SEED = 20261122
 KS = range(2, 41)

@@ -1,6 +1,7 @@
 """metafuse: evidence synthesis and meta-analysis, validated against R metafor."""
 
 from metafuse._version import __version__
+from metafuse.engine.batch import BatchResult, pool_many
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.exceptions import (
     DataError,
@@ -25,6 +26,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BatchResult",
     "DataError",
     "DuplicateLabelWarning",
     "EffectSizes",
@@ -37,5 +39,6 @@ __all__ = [
     "compute_effects",
     "fit_inverse_variance",
     "pool",
+    "pool_many",
     "refit",
 ]

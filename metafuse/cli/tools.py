@@ -81,6 +81,31 @@ def _meta_regression(result: Any, table: Any, tool_moderator: tuple[str, ...]) -
     )
 
 
+def _permutest(
+    result: Any, table: Any, tool_moderator: tuple[str, ...], tool_iterations: int, tool_seed: int
+) -> Any:
+    from metafuse.toolbox.permutation import permutation_test
+
+    return permutation_test(
+        result,
+        moderators=list(tool_moderator),
+        covariates=table.frame,
+        iterations=tool_iterations,
+        seed=tool_seed,
+    ).to_dict()
+
+
+def _gosh(result: Any, table: Any, tool_output: str | None, tool_study: str | None) -> Any:
+    from metafuse.plots import save_plot
+    from metafuse.plots.gosh import gosh_plot
+    from metafuse.toolbox.gosh import gosh
+
+    found = gosh(result)
+    if tool_output:
+        save_plot(gosh_plot(found, study=tool_study, scale=result.display_scale), tool_output)
+    return found.to_dict()
+
+
 COMMANDS = (
     _command(
         "leave-one-out",
@@ -142,6 +167,46 @@ COMMANDS = (
             multiple=True,
             required=True,
             help="Moderator column (repeat).",
+        ),
+    ),
+    _command(
+        "permutest",
+        "Permutation test of the pooled effect, or of a meta-regression with "
+        "--moderator (metafor's permutest; exact when feasible).",
+        _permutest,
+        click.option(
+            "--moderator",
+            "tool_moderator",
+            multiple=True,
+            help="Moderator column (repeat); none: test the pooled effect.",
+        ),
+        click.option(
+            "--iterations",
+            "tool_iterations",
+            default=1000,
+            show_default=True,
+            type=click.IntRange(2, 10_000_000),
+            help="Random permutations when an exact test is not feasible.",
+        ),
+        click.option("--seed", "tool_seed", default=20261123, show_default=True, type=int),
+    ),
+    _command(
+        "gosh",
+        "GOSH: the model fitted to every subset of studies (random subsets beyond "
+        "20 studies); -o writes the GOSH plot.",
+        _gosh,
+        click.option(
+            "-o",
+            "--output",
+            "tool_output",
+            default=None,
+            help="GOSH plot file (.png, .svg or .pdf).",
+        ),
+        click.option(
+            "--study",
+            "tool_study",
+            default=None,
+            help="Study to highlight (default: the most influential).",
         ),
     ),
 )

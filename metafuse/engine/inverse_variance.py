@@ -132,6 +132,7 @@ def fit_inverse_variance(
     prediction: PredictionKind = "t(k-2)",
     weighted: bool = True,
     tau2_options: dict[str, object] | None = None,
+    intervals: bool = True,
 ) -> InverseVarianceFit:
     """Fixed-effect (``FE``) or random-effects fit of ``y`` with variances ``v``.
 
@@ -140,7 +141,8 @@ def fit_inverse_variance(
     variance is multiplied by ``sum w (y - mu)^2 / (k - 1)`` and t(k - 1) is used (metafor's
     ``test="knha"``; a single study keeps the z interval). ``weighted=False`` estimates the
     effect by the unweighted mean with variance ``sum (v + tau2) / k^2`` (metafor's
-    ``weighted=FALSE``).
+    ``weighted=FALSE``). ``intervals=False`` skips the Q-profile CI of tau^2 and I^2 (nan), the
+    costly part of a fit, for batch work that does not report them.
     """
     problem = Problem.of(y, v, mask)
     k = problem.k
@@ -176,7 +178,7 @@ def fit_inverse_variance(
     stat, pval, lo, hi = wald_test(est, se, df if hksj else None, level)
     het = heterogeneity(problem, tau2, random)
     t2_lo = t2_hi = np.full(problem.m, np.nan)
-    if random and (k >= 2).any():
+    if random and intervals and (k >= 2).any():
         rows = np.flatnonzero(k >= 2)
         t2_lo, t2_hi = np.full(problem.m, np.nan), np.full(problem.m, np.nan)
         t2_lo[rows], t2_hi[rows] = q_profile_ci(problem.take(rows), level)

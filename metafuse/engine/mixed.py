@@ -119,3 +119,38 @@ def fit_mixed(
         QM_pval=qm_p,
         k=k,
     )
+
+
+@dataclass(frozen=True)
+class BatchMixedFit:
+    """Coefficients, standard errors, Wald statistics (z, or t under Knapp-Hartung), tau^2 and the
+    omnibus statistic QM of many meta-regressions at once (arrays with a leading batch axis)."""
+
+    coef: FloatArray
+    se: FloatArray
+    statistic: FloatArray
+    tau2: FloatArray
+    QM: FloatArray
+
+
+def fit_mixed_many(
+    y: FloatArray, v: FloatArray, X: FloatArray, method: str = "REML", knha: bool = False
+) -> BatchMixedFit:
+    """Fit ``y[i] ~ X[i]`` for each row ``i`` (``X`` of shape (m, k, p)); the same model as
+    :func:`fit_mixed`, vectorised (permutation tests refit thousands of permuted designs)."""
+    problem = Problem.of(y, v, X=X)
+    fixed = method in ("FE", "EE")
+    tau2 = np.zeros(problem.m) if fixed else estimate_tau2(problem, method).tau2
+    fit = fit_weighted(problem, problem.weights(tau2))
+    vcov = fit.inverse.copy()
+    k, p = problem.y.shape[-1], problem.p
+    if knha:
+        vcov = vcov * hksj_scale(fit.q, np.full(problem.m, float(k - p)))[:, None, None]
+    se = np.sqrt(np.einsum("mpp->mp", vcov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = fit.beta / se
+        b = fit.beta[:, 1:]
+        qm = np.einsum("mp,mp->m", b, np.linalg.solve(vcov[:, 1:, 1:], b[..., None])[..., 0])
+    if knha and p > 1:
+        qm = qm / (p - 1)
+    return BatchMixedFit(coef=fit.beta, se=se, statistic=stat, tau2=tau2, QM=qm)

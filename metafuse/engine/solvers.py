@@ -11,7 +11,7 @@ References
 ----------
 Press WH, Teukolsky SA, Vetterling WT, Flannery BP (2007). Numerical Recipes, 3rd ed., sections
     9.1 (bracketing), 9.4 (safeguarded Newton, ``rtsafe``) and 10.2 (golden-section search).
-Viechtbauer W (2005). J Educ Behav Stat 30:261-293 (Fisher scoring for ML and REML).
+Viechtbauer W (2005). J Educ Behav Stat 30:261-293 (the ML and REML estimating equations).
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ IntArray = np.ndarray
 Score = Callable[[Problem, FloatArray, IntArray], tuple[FloatArray, FloatArray]]
 LogLik = Callable[[Problem, FloatArray], FloatArray]
 
-#: Fisher scoring: iterations before the bracketing fallback takes over (metafor's maxiter).
-MAX_SCORING_ITERATIONS: Final = 100
 #: Convergence: a step below ABS_TOL + REL_TOL * tau^2 (about 12 significant digits).
 REL_TOL: Final = 1e-12
 ABS_TOL: Final = 1e-15
@@ -38,51 +36,10 @@ MAX_BRACKET_ITERATIONS: Final = 400
 MAX_EXPANSIONS: Final = 2100
 #: Points of the scan for a higher maximum (uniform in log(tau^2 + min v)).
 SCAN_POINTS: Final = 48
-#: Golden-section steps when refining a maximum found by the scan.
-GOLDEN_ITERATIONS: Final = 120
+#: Elements (rows x points x studies) evaluated at once by the scan, to bound memory.
+SCAN_ELEMENTS: Final = 2_000_000
 #: Log-likelihoods closer than this (relative) are ties.
 LL_TIE: Final = 1e-13
-
-
-def _halve_to_nonnegative(t: FloatArray, step: FloatArray) -> FloatArray:
-    """Step halving: a step that would make tau^2 negative is halved until it does not."""
-    for _ in range(64):
-        negative = t + step < 0
-        if not negative.any():
-            break
-        step = np.where(negative, step / 2, step)
-    return step
-
-
-def fisher_scoring(
-    problem: Problem, score: Score, start: FloatArray
-) -> tuple[FloatArray, BoolArray]:
-    """Fisher scoring ``t <- t + u/I`` with step halving at the boundary (as metafor does).
-
-    Returns ``(tau2, converged)``; unconverged rows keep their last iterate.
-    """
-    t = start.astype(np.float64).copy()
-    done = np.zeros(problem.m, dtype=bool)
-    active = np.arange(problem.m)
-    sub = problem
-    for _ in range(MAX_SCORING_ITERATIONS):
-        u, info = score(sub, t[active], active)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = u / info
-        bad = ~np.isfinite(step)
-        step = _halve_to_nonnegative(t[active], np.where(bad, 0.0, step))
-        new = np.maximum(t[active] + step, 0.0)
-        small = np.abs(new - t[active]) <= ABS_TOL + REL_TOL * new
-        t[active] = new
-        finished = small & ~bad
-        done[active[finished]] = True
-        keep = ~(finished | bad)
-        if not keep.any():
-            break
-        if not keep.all():
-            active = active[keep]
-            sub = problem.take(active)
-    return t, done
 
 
 def bracket_root(
@@ -208,9 +165,13 @@ def likelihood_maximum(
     m = problem.m
     grid = scan_grid(problem, upper * (1.0 + 1e-9) + 1e-300)
     points = grid.shape[1]
-    rep_rows = np.repeat(np.arange(m), points)
-    u, _ = score(problem.take(rep_rows), grid.reshape(-1), rep_rows)
-    u = u.reshape(m, points)
+    u = np.empty((m, points))
+    chunk = max(1, SCAN_ELEMENTS // max(1, points * problem.y.shape[-1]))
+    for start in range(0, m, chunk):
+        rows_ = np.arange(start, min(m, start + chunk))
+        rep_rows = np.repeat(rows_, points)
+        u_chunk, _ = score(problem.take(rep_rows), grid[rows_].reshape(-1), rep_rows)
+        u[rows_] = u_chunk.reshape(rows_.size, points)
     change = (u[:, :-1] > 0) & (u[:, 1:] <= 0)
     rows, cols = np.nonzero(change)
     best = np.zeros(m)
@@ -228,7 +189,3 @@ def likelihood_maximum(
         best[r[wins]] = root[first][wins]
         converged[r] = np.where(wins, ok[first], True)
     return best, converged, np.bincount(rows, minlength=m)
-
-
-def _repeat_rows(problem: Problem, times: int) -> Problem:
-    return problem.take(np.repeat(np.arange(problem.m), times))

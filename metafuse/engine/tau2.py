@@ -7,11 +7,12 @@ so that results can be checked against it; tau^2 is never negative.
 
 Moment estimators share one formula, the generalised-Q estimator of DerSimonian & Kacker (2007)
 with weights ``a``: ``tau2 = (Q_a - tr(P_a V)) / tr(P_a)``; DerSimonian-Laird is ``a = 1/v``,
-Hedges (HE/CA) ``a = 1``, and the two-step estimators use ``a = 1/(v + tau2_first)``. ML, REML and
-Paule-Mandel/empirical Bayes solve their estimating equations by Fisher scoring with a safeguarded
-bracketing fallback; ML and REML then check the whole admissible range for a higher maximum of the
-(restricted) likelihood than the one the iteration found (:func:`~metafuse.engine.solvers.
-global_maximum`), because the likelihood can have several local maxima (e.g. Lau et al. 1992).
+Hedges (HE/CA) ``a = 1``, and the two-step estimators use ``a = 1/(v + tau2_first)``.
+Paule-Mandel/empirical Bayes solve ``Q(tau2) = k - p``, whose root is unique, by safeguarded
+Newton-bisection. ML and REML take the global maximum of the (restricted) likelihood over the whole
+admissible range (:func:`~metafuse.engine.solvers.likelihood_maximum`): the likelihood can have
+several local maxima (e.g. the cumulative meta-analysis of Lau et al. 1992), and an iteration from
+one start can stop at the lower one.
 
 References
 ----------
@@ -57,8 +58,6 @@ class Tau2Fit:
     tau2: FloatArray
     #: True where the estimating equation (or the boundary condition at 0) holds.
     converged: BoolArray
-    #: True where Fisher scoring did not converge and the bracketing root finder gave the answer.
-    used_fallback: BoolArray
     #: True where the likelihood has more than one interior local maximum (ML, REML).
     multiple_maxima: BoolArray
 
@@ -66,7 +65,7 @@ class Tau2Fit:
 def _closed_form(tau2: FloatArray) -> Tau2Fit:
     m = tau2.shape[0]
     no = np.zeros(m, dtype=bool)
-    return Tau2Fit(np.maximum(tau2, 0.0), np.ones(m, dtype=bool), no, no.copy())
+    return Tau2Fit(np.maximum(tau2, 0.0), np.ones(m, dtype=bool), no)
 
 
 def _df(problem: Problem) -> FloatArray:
@@ -189,7 +188,7 @@ def tau2_pm(problem: Problem, target: FloatArray | None = None) -> Tau2Fit:
     goal = _df(problem) if target is None else target
     t, ok = solve_q(problem, goal, genq(problem, 1.0 / problem.v))
     no = np.zeros(problem.m, dtype=bool)
-    return Tau2Fit(t, ok, np.ones(problem.m, dtype=bool), no)
+    return Tau2Fit(t, ok, no)
 
 
 def tau2_pmm(problem: Problem) -> Tau2Fit:
@@ -218,8 +217,7 @@ def _likelihood_fit(problem: Problem, *, reml: bool) -> Tau2Fit:
 
     upper = solvers.likelihood_upper_bound(problem, df)
     t, ok, maxima = solvers.likelihood_maximum(problem, score, loglik, upper)
-    no = np.zeros(problem.m, dtype=bool)
-    return Tau2Fit(tau2=t, converged=ok, used_fallback=no, multiple_maxima=maxima > 1)
+    return Tau2Fit(tau2=t, converged=ok, multiple_maxima=maxima > 1)
 
 
 def tau2_reml(problem: Problem) -> Tau2Fit:
