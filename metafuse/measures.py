@@ -35,6 +35,7 @@ RANDOM_METHODS: Final = (
     "DL2",
     "CA2",
     "PMM",
+    "GENQ",
 )
 METHODS: Final = FIXED_METHODS + TABLE_METHODS + RANDOM_METHODS
 

@@ -14,6 +14,7 @@ Viechtbauer W (2010). J Stat Softw 36(3) (metafor, whose results these reproduce
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from types import MappingProxyType
@@ -109,6 +110,7 @@ def pool(
     drop00: bool | None = None,
     ratio: bool = False,
     tau2_options: dict[str, Any] | None = None,
+    weights: Sequence[float] | FloatArray | None = None,
     scale_name: str | None = None,
     unit: str | None = None,
 ) -> PooledResult:
@@ -143,6 +145,9 @@ def pool(
         Effect-size options: continuity correction of 2x2 tables with a zero cell (``add`` to
         every cell; ``to`` = ``only0``, ``all``, ``if0all``, ``none``), whether double-zero
         studies are dropped, and for ``GEN`` rows given as estimate and CI whether they are ratios.
+    weights
+        User weights of the pooled estimate, one per study of ``data`` (metafor's ``weights``);
+        the GENQ estimator uses them for tau^2 too.
     tau2_options
         Options of the tau^2 estimator (``start`` for SJ; ``weights`` for GENQ).
     scale_name, unit
@@ -188,7 +193,19 @@ def pool(
         "weighted": bool(weighted),
         "tau2_options": dict(tau2_options or {}),
     }
+    if weights is not None:
+        effects = with_weights(effects, weights)
     return fit_effects(effects, method, hksj, options)
+
+
+def with_weights(effects: EffectSizes, weights: Sequence[float] | FloatArray) -> EffectSizes:
+    """The effect sizes with user weights (finite and positive, one per study)."""
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.size != effects.k:
+        raise ValueError(f"give one weight per study ({effects.k}), got {w.size}")
+    if not (np.isfinite(w).all() and (w > 0).all()):
+        raise ValueError("weights must be finite and positive")
+    return dataclasses.replace(effects, weights=w.copy())
 
 
 def fit_effects(
@@ -204,6 +221,12 @@ def fit_effects(
             )
         )
     y, v = effects.yi[estimable], effects.vi[estimable]
+    user = None if effects.weights is None else effects.weights[estimable]
+    tau2_options = dict(options["tau2_options"] or {})
+    if method == "GENQ":
+        if user is None and "weights" not in tau2_options:
+            raise ValueError("the GENQ estimator needs weights (weights=...)")
+        tau2_options.setdefault("weights", user)
     if method in TABLE_METHODS:
         fit, weights, df = _fit_tables(effects, estimable, method, options), None, None
         weights = fit.pop("weights")
@@ -216,11 +239,32 @@ def fit_effects(
             level=options["level"],
             prediction=options["prediction"],
             weighted=options["weighted"],
-            tau2_options=options["tau2_options"] or None,
+            tau2_options=tau2_options or None,
+            weights=user,
         )
         fit, weights, df = _iv_fields(iv), iv.weights, None if np.isnan(iv.df) else int(iv.df)
+        fit["tau2_se"] = _tau2_se(y, v, method, iv, tau2_options)
     _check_finite(effects, estimable, fit)
     return _assemble(effects, method, hksj, estimable, np.asarray(weights), fit, df, options)
+
+
+def _tau2_se(
+    y: FloatArray, v: FloatArray, method: str, iv: InverseVarianceFit, tau2_options: dict[str, Any]
+) -> float | None:
+    """metafor's se.tau2 for random-effects fits of at least 2 studies."""
+    from metafuse.engine.problem import Problem
+    from metafuse.engine.tau2_se import tau2_standard_error
+
+    if method in ("FE", "EE") or len(y) < 2:
+        return None
+    weights = tau2_options.get("weights")
+    se = tau2_standard_error(
+        Problem.of(y, v),
+        method,
+        np.atleast_1d(iv.tau2),
+        None if weights is None else np.asarray(weights, dtype=np.float64),
+    )
+    return clean(se[0])
 
 
 IV_FIELDS = (

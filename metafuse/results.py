@@ -82,10 +82,13 @@ class EffectSizes:
     options: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     #: 0-based position of each study's row in the input data (empty when given as arrays).
     rows: tuple[int, ...] = ()
+    #: User weights of the pooled estimate (metafor's ``weights``), one per study, or None.
+    weights: FloatArray | None = None
 
     def __post_init__(self) -> None:
-        for arr in (self.yi, self.vi):
-            arr.flags.writeable = False
+        for arr in (self.yi, self.vi, self.weights):
+            if arr is not None:
+                arr.flags.writeable = False
 
     @classmethod
     def from_arrays(
@@ -146,6 +149,7 @@ class EffectSizes:
             excluded=self.excluded,
             options=self.options,
             rows=tuple(self.rows[i] for i in index) if self.rows else (),
+            weights=None if self.weights is None else self.weights[index].copy(),
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -230,6 +234,10 @@ class PooledResult:
     version: str = ""
     effects: EffectSizes | None = None
     scale: Scale | None = None
+    #: Standard error of the tau^2 estimate (random effects; metafor's ``se.tau2``).
+    tau2_se: float | None = None
+    #: Method-specific statistics (Mantel-Haenszel: the CMH and Tarone tests), by name.
+    extras: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def display_scale(self) -> Scale:

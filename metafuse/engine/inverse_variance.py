@@ -121,6 +121,16 @@ def prediction_interval(
     return est - half, est + half
 
 
+def _estimation_weights(
+    problem: Problem, w: FloatArray, weighted: bool, weights: npt.ArrayLike | None
+) -> FloatArray:
+    """The weights of the pooled estimate: random-effects ``w``, 1 (unweighted) or the user's."""
+    if weights is not None:
+        user = np.broadcast_to(np.asarray(weights, dtype=np.float64), problem.v.shape)
+        return np.where(problem.mask, user.reshape(problem.v.shape), 0.0)
+    return w if weighted else problem.unit_weights()
+
+
 def fit_inverse_variance(
     y: npt.ArrayLike,
     v: npt.ArrayLike,
@@ -133,6 +143,7 @@ def fit_inverse_variance(
     weighted: bool = True,
     tau2_options: dict[str, object] | None = None,
     intervals: bool = True,
+    weights: npt.ArrayLike | None = None,
 ) -> InverseVarianceFit:
     """Fixed-effect (``FE``) or random-effects fit of ``y`` with variances ``v``.
 
@@ -141,7 +152,9 @@ def fit_inverse_variance(
     variance is multiplied by ``sum w (y - mu)^2 / (k - 1)`` and t(k - 1) is used (metafor's
     ``test="knha"``; a single study keeps the z interval). ``weighted=False`` estimates the
     effect by the unweighted mean with variance ``sum (v + tau2) / k^2`` (metafor's
-    ``weighted=FALSE``). ``intervals=False`` skips the Q-profile CI of tau^2 and I^2 (nan), the
+    ``weighted=FALSE``); ``weights`` are user weights ``a`` (metafor's ``weights``): estimate
+    ``sum a y / sum a`` with variance ``sum a^2 (v + tau2) / (sum a)^2``, and the weights of the
+    GENQ estimator. ``intervals=False`` skips the Q-profile CI of tau^2 and I^2 (nan), the
     costly part of a fit, for batch work that does not report them.
     """
     problem = Problem.of(y, v, mask)
@@ -158,18 +171,17 @@ def fit_inverse_variance(
             tau2[rows] = tau2_fit.tau2
             converged[rows] = tau2_fit.converged
     w = problem.weights(tau2)
-    sw = w.sum(axis=-1)
+    a = _estimation_weights(problem, w, weighted, weights)
+    sa = a.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        if weighted:
-            est = (w * problem.y).sum(axis=-1) / sw
-            var = 1.0 / sw
-        else:
-            est = problem.y.sum(axis=-1) / k
-            var = np.where(problem.mask, problem.v + tau2[:, None], 0.0).sum(axis=-1) / k**2
+        est = (a * problem.y).sum(axis=-1) / sa
+        var = (a**2 * (problem.v + tau2[:, None])).sum(axis=-1) / sa**2
     df = np.full(problem.m, np.nan)
     if hksj:
         many = k >= 2
-        resid = np.where(problem.mask, problem.y - est[:, None], 0.0)
+        # residuals around the random-effects weighted estimate, whatever the estimation weights
+        mu_w = (w * problem.y).sum(axis=-1) / w.sum(axis=-1)
+        resid = np.where(problem.mask, problem.y - mu_w[:, None], 0.0)
         rss = (w * resid**2).sum(axis=-1)
         scale = hksj_scale(rss, (k - 1).astype(np.float64))
         var = np.where(many, var * scale, var)
@@ -185,7 +197,7 @@ def fit_inverse_variance(
     i2_lo, i2_hi = het.i2_at(t2_lo), het.i2_at(t2_hi)
     pi_lo, pi_hi = prediction_interval(est, se, tau2, k, prediction if random else "none", level)
     with np.errstate(divide="ignore", invalid="ignore"):
-        weights = w / sw[:, None] if weighted else problem.mask / k[:, None].astype(float)
+        share = a / sa[:, None]
     shape = problem.unbatch
     return InverseVarianceFit(
         estimate=shape(est),
@@ -196,7 +208,7 @@ def fit_inverse_variance(
         ci_high=shape(hi),
         df=shape(df),
         tau2=shape(tau2),
-        weights=weights.reshape((*problem.batch_shape, problem.y.shape[-1])),
+        weights=share.reshape((*problem.batch_shape, problem.y.shape[-1])),
         Q=shape(het.q),
         Q_pval=shape(het.q_pval),
         I2=shape(het.i2),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from metafuse._arrays import FloatArray
+from metafuse._arrays import BoolArray, FloatArray
 from metafuse.engine.inverse_variance import hksj_scale, wald_test
 from metafuse.engine.problem import Problem, fit_weighted
 from metafuse.engine.tau2 import estimate_tau2
@@ -79,19 +79,29 @@ def fit_mixed(
     knha: bool = False,
     names: Sequence[str] | None = None,
     level: float = 0.95,
-    **tau2_options: object,
+    weights: FloatArray | None = None,
+    tau2_options: dict[str, object] | None = None,
 ) -> MixedFit:
-    """Fit ``y ~ X`` with sampling variances ``v`` (first column of ``X`` the intercept)."""
+    """Fit ``y ~ X`` with sampling variances ``v`` (first column of ``X`` the intercept).
+
+    ``weights`` are user weights ``a`` of the coefficients (metafor's ``weights``):
+    ``b = (X'AX)^-1 X'Ay`` with covariance ``(X'AX)^-1 X'A(V + tau2)AX (X'AX)^-1``.
+    """
     y, v, X = (np.asarray(a, dtype=np.float64) for a in (y, v, X))
     k, p = X.shape
     if k <= p:
         raise ValueError(f"{k} studies cannot estimate {p} coefficients")
     if np.linalg.matrix_rank(X) < p:
         raise ValueError("the moderators are collinear (the design matrix is not of full rank)")
-    tau2 = tau2_mixed(y, v, X, method, **tau2_options)
+    tau2 = tau2_mixed(y, v, X, method, **(tau2_options or {}))
     problem = Problem.of(y, v, X=X)
     fit = fit_weighted(problem, problem.weights(np.array([tau2])))
     coef, vcov = fit.beta[0], fit.inverse[0].copy()
+    if weights is not None:
+        a = np.asarray(weights, dtype=np.float64)
+        bread = np.linalg.inv(X.T @ (X * a[:, None]))
+        coef = bread @ (X.T @ (a * y))
+        vcov = bread @ (X.T * (a**2 * (v + tau2))) @ X @ bread
     df = None
     if knha:
         vcov = vcov * float(hksj_scale(fit.q, np.array([k - p], dtype=float))[0])
@@ -131,21 +141,34 @@ class BatchMixedFit:
     statistic: FloatArray
     tau2: FloatArray
     QM: FloatArray
+    #: (m, p, p) covariances (Knapp-Hartung scaled) and the scale factors (1 without knha).
+    vcov: FloatArray
+    scale: FloatArray
+    #: Residual heterogeneity statistic (Q with tau^2 = 0) of each fit.
+    QE: FloatArray
 
 
 def fit_mixed_many(
-    y: FloatArray, v: FloatArray, X: FloatArray, method: str = "REML", knha: bool = False
+    y: FloatArray,
+    v: FloatArray,
+    X: FloatArray,
+    method: str = "REML",
+    knha: bool = False,
+    mask: BoolArray | None = None,
 ) -> BatchMixedFit:
-    """Fit ``y[i] ~ X[i]`` for each row ``i`` (``X`` of shape (m, k, p)); the same model as
-    :func:`fit_mixed`, vectorised (permutation tests refit thousands of permuted designs)."""
-    problem = Problem.of(y, v, X=X)
+    """Fit ``y[i] ~ X[i]`` for each row ``i`` (``X`` of shape (m, k, p); ``mask`` leaves studies
+    out); the same model as :func:`fit_mixed`, vectorised (permutation tests refit thousands of
+    permuted designs, influence diagnostics every leave-one-out model)."""
+    problem = Problem.of(y, v, mask=mask, X=X)
     fixed = method in ("FE", "EE")
     tau2 = np.zeros(problem.m) if fixed else estimate_tau2(problem, method).tau2
     fit = fit_weighted(problem, problem.weights(tau2))
     vcov = fit.inverse.copy()
-    k, p = problem.y.shape[-1], problem.p
+    p = problem.p
+    scale = np.ones(problem.m)
     if knha:
-        vcov = vcov * hksj_scale(fit.q, np.full(problem.m, float(k - p)))[:, None, None]
+        scale = hksj_scale(fit.q, (problem.k - p).astype(np.float64))
+        vcov = vcov * scale[:, None, None]
     se = np.sqrt(np.einsum("mpp->mp", vcov))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = fit.beta / se
@@ -153,4 +176,7 @@ def fit_mixed_many(
         qm = np.einsum("mp,mp->m", b, np.linalg.solve(vcov[:, 1:, 1:], b[..., None])[..., 0])
     if knha and p > 1:
         qm = qm / (p - 1)
-    return BatchMixedFit(coef=fit.beta, se=se, statistic=stat, tau2=tau2, QM=qm)
+    qe = np.maximum(fit_weighted(problem, problem.weights(0.0)).q, 0.0)
+    return BatchMixedFit(
+        coef=fit.beta, se=se, statistic=stat, tau2=tau2, QM=qm, vcov=vcov, scale=scale, QE=qe
+    )

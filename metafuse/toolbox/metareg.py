@@ -23,6 +23,7 @@ from metafuse.exceptions import DataError
 from metafuse.measures import RANDOM_METHODS, TABLE_METHODS
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
+from metafuse.toolbox.metareg_result import MetaRegression
 
 
 def moderator_rows(
@@ -82,16 +83,18 @@ def meta_regression(
     *,
     covariates: pd.DataFrame | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> MetaRegression:
     """Mixed-effects meta-regression (metafor's ``rma(yi, vi, mods = ~ ...)``).
 
     ``data`` is a DataFrame of study rows holding the moderator columns, or a pooled result with
-    ``covariates`` (a frame with a ``study`` column and the moderators). Returns ``coef`` and
-    ``se`` (intercept first, as lists), ``names``, ``tau2`` (residual), ``QM`` and ``QM_pval``
-    (omnibus test of the moderators; F with Knapp-Hartung), ``R2`` (percent: proportional
-    reduction of tau^2 against the intercept-only model, metafor's default; for fixed-effect
-    models the adjusted R^2 of the weighted regression), plus ``QE``, ``QE_pval``, ``pval``,
-    ``ci_low``, ``ci_high``, ``k`` and ``knha``.
+    ``covariates`` (a frame with a ``study`` column and the moderators). Returns a
+    :class:`~metafuse.toolbox.metareg_result.MetaRegression`, whose ``to_dict()`` (also its
+    ``[key]`` access) holds ``coef`` and ``se`` (intercept first), ``names``, ``tau2`` (residual),
+    ``QM`` and ``QM_pval`` (omnibus test; F with Knapp-Hartung), ``R2`` (percent: proportional
+    reduction of tau^2 against the intercept-only model, metafor's default; for fixed-effect models
+    the adjusted R^2 of the weighted regression), ``QE``, ``QE_pval``, ``pval``, ``ci_low``,
+    ``ci_high``, ``k`` and ``knha``; and which predicts at new moderator values, gives the
+    Q-profile CI of tau^2, influence diagnostics and cluster-robust inference.
     """
     if not moderators:
         raise ValueError("give at least one moderator column")
@@ -102,31 +105,33 @@ def meta_regression(
     if not isinstance(source, pd.DataFrame):
         raise ValueError("give the moderators as covariates= (a frame with a study column)")
     rows = moderator_rows(result, source, moderators)
-    _, y, v = used_effects(result)
+    labels, y, v = used_effects(result)
     X, names = design_matrix(rows, moderators)
-    fit = fit_mixed(y, v, X, result.method, knha, names, level=result.level)
+    user = None
+    if result.effects is not None and result.effects.weights is not None:
+        user = result.effects.weights[result.effects.estimable]
+    tau2_options = dict(result.options.get("tau2_options", {}))
+    if result.method == "GENQ":
+        tau2_options.setdefault("weights", user)
+    fit = fit_mixed(
+        y,
+        v,
+        X,
+        result.method,
+        knha,
+        names,
+        level=result.level,
+        weights=user,
+        tau2_options=tau2_options,
+    )
     if result.method in RANDOM_METHODS:
-        tau2_0 = tau2_mixed(y, v, np.ones((len(y), 1)), result.method)
+        tau2_0 = tau2_mixed(y, v, np.ones((len(y), 1)), result.method, **tau2_options)
         r2 = 0.0 if tau2_0 == 0 else max(0.0, 100 * (tau2_0 - fit.tau2) / tau2_0)
     else:
         r2 = weighted_adjusted_r2(y, v, X)
-    return {
-        "names": list(names),
-        "coef": fit.coef.tolist(),
-        "se": fit.se.tolist(),
-        "pval": fit.pval.tolist(),
-        "ci_low": fit.ci_low.tolist(),
-        "ci_high": fit.ci_high.tolist(),
-        "tau2": fit.tau2,
-        "QM": fit.QM,
-        "QM_pval": fit.QM_pval,
-        "QM_df": list(fit.QM_df),
-        "QE": fit.QE,
-        "QE_pval": fit.QE_pval,
-        "R2": r2,
-        "k": fit.k,
-        "knha": knha,
-    }
+    return MetaRegression(
+        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=r2, knha=knha
+    )
 
 
 def weighted_adjusted_r2(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
@@ -141,3 +146,14 @@ def weighted_adjusted_r2(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
     ss_tot = float(np.sum(w * (y - ybar) ** 2))
     adj = 1 - (ss_res / (k - p)) / (ss_tot / (k - 1))
     return max(0.0, 100 * adj)
+
+
+def intercept_regression(result: PooledResult) -> MetaRegression:
+    """The pooled result as a meta-regression with an intercept only (for cluster-robust
+    inference and influence diagnostics on a model without moderators)."""
+    labels, y, v = used_effects(result)
+    X = np.ones((len(y), 1))
+    fit = fit_mixed(y, v, X, result.method, result.hksj, ["intercept"], level=result.level)
+    return MetaRegression(
+        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=0.0, knha=result.hksj
+    )

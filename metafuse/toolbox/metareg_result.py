@@ -1,0 +1,214 @@
+"""A fitted meta-regression: its coefficients, predictions at new moderator values, the Q-profile
+CI of the residual tau^2, influence diagnostics and cluster-robust inference (metafor's
+``predict``, ``confint``, ``influence`` and ``robust`` for ``rma.uni`` models with moderators).
+
+References
+----------
+Viechtbauer W, Cheung MW-L (2010). Outlier and influence diagnostics for meta-analysis. Res Synth
+    Methods 1:112-125.
+Hedges LV, Tipton E, Johnson MC (2010). Robust variance estimation in meta-regression with
+    dependent effect size estimates. Res Synth Methods 1:39-65 (cluster-robust standard errors;
+    the small-sample factor n/(n - p) of Huber-White "CR1").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from metafuse._arrays import FloatArray
+from metafuse.engine.inverse_variance import normal_quantile, t_quantile, wald_test
+from metafuse.engine.mixed import MixedFit, fit_mixed_many, omnibus_test
+from metafuse.engine.problem import Problem, fit_weighted, trace_p
+from metafuse.engine.tau2 import q_profile_ci
+from metafuse.results import PooledResult
+
+
+@dataclass(frozen=True, eq=False)
+class MetaRegression:
+    """A mixed-effects meta-regression of the studies of ``result`` on the design ``X``."""
+
+    result: PooledResult
+    fit: MixedFit
+    labels: tuple[str, ...]
+    y: FloatArray
+    v: FloatArray
+    X: FloatArray
+    R2: float
+    knha: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """names, coef, se, pval, ci_low, ci_high (lists), tau2, QM, QM_pval, QM_df, QE,
+        QE_pval, R2, k, knha, and vcov (the coefficients' covariance, a list of rows)."""
+        f = self.fit
+        return {
+            "names": list(f.names),
+            "coef": f.coef.tolist(),
+            "se": f.se.tolist(),
+            "pval": f.pval.tolist(),
+            "ci_low": f.ci_low.tolist(),
+            "ci_high": f.ci_high.tolist(),
+            "tau2": f.tau2,
+            "QM": f.QM,
+            "QM_pval": f.QM_pval,
+            "QM_df": list(f.QM_df),
+            "QE": f.QE,
+            "QE_pval": f.QE_pval,
+            "R2": self.R2,
+            "k": f.k,
+            "knha": self.knha,
+            "vcov": f.vcov.tolist(),
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per coefficient: name, coef, se, statistic, pval, ci_low, ci_high."""
+        f = self.fit
+        return pd.DataFrame(
+            {
+                "name": f.names,
+                "coef": f.coef,
+                "se": f.se,
+                "statistic": f.statistic,
+                "pval": f.pval,
+                "ci_low": f.ci_low,
+                "ci_high": f.ci_high,
+            }
+        )
+
+    def _crit(self, level: float) -> float:
+        if self.fit.df is None:
+            return normal_quantile(level)
+        return float(t_quantile(level, self.fit.df))
+
+    def predict(
+        self,
+        newmods: Sequence[float] | Sequence[Sequence[float]] | FloatArray,
+        level: float | None = None,
+    ) -> pd.DataFrame:
+        """Predicted effect at moderator values (one row each; an intercept is added), with
+        its standard error, CI and prediction interval ``pred +/- crit sqrt(se^2 + tau^2)``."""
+        level = self.result.level if level is None else level
+        x = np.asarray(newmods, dtype=np.float64)
+        x = x.reshape(-1, 1) if x.ndim == 1 and self.X.shape[1] == 2 else np.atleast_2d(x)
+        design = np.column_stack([np.ones(len(x)), x])
+        if design.shape[1] != self.X.shape[1]:
+            raise ValueError(f"give {self.X.shape[1] - 1} moderator value(s) per prediction")
+        pred = design @ self.fit.coef
+        se = np.sqrt(np.einsum("np,pq,nq->n", design, self.fit.vcov, design))
+        c = self._crit(level)
+        half = c * np.sqrt(se**2 + self.fit.tau2)
+        return pd.DataFrame(
+            {
+                "pred": pred,
+                "se": se,
+                "ci_low": pred - c * se,
+                "ci_high": pred + c * se,
+                "pi_low": pred - half,
+                "pi_high": pred + half,
+            }
+        )
+
+    def tau2_confint(self, level: float | None = None) -> dict[str, list[float]]:
+        """Q-profile CI of the residual tau^2 (and I^2, H^2, with s^2 = (k - p) / tr P)."""
+        level = self.result.level if level is None else level
+        problem = Problem.of(self.y, self.v, X=self.X)
+        lo, hi = (float(a[0]) for a in q_profile_ci(problem, level))
+        p0 = fit_weighted(problem, problem.weights(0.0))
+        s2 = float((len(self.y) - self.X.shape[1]) / trace_p(problem, p0)[0])
+        values = [self.fit.tau2, lo, hi]
+        return {
+            "tau2": values,
+            "tau": [float(np.sqrt(t)) for t in values],
+            "I2": [100 * t / (t + s2) for t in values],
+            "H2": [t / s2 + 1 for t in values],
+        }
+
+    def influence(self) -> pd.DataFrame:
+        """Case diagnostics of every study from one batch of leave-one-out refits: rstudent,
+        dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight and dfbetas per coefficient."""
+        k, p = self.X.shape
+        f = self.fit
+        keep = ~np.eye(k, dtype=bool)
+        dels = fit_mixed_many(
+            np.broadcast_to(self.y, (k, k)),
+            np.broadcast_to(self.v, (k, k)),
+            np.broadcast_to(self.X, (k, k, p)),
+            self.result.method,
+            self.knha,
+            mask=keep,
+        )
+        w = 1.0 / (self.v + f.tau2)
+        bread = np.linalg.inv(self.X.T @ (self.X * w[:, None]))
+        hat = w * np.einsum("ip,pq,iq->i", self.X, bread, self.X)
+        diff = f.coef[None, :] - dels.coef
+        fitted_diff = np.einsum("ip,ip->i", self.X, diff)
+        xvx = np.einsum("ip,ipq,iq->i", self.X, dels.vcov, self.X)
+        s2w = dels.scale
+        resid = self.y - np.einsum("ip,ip->i", self.X, dels.coef)
+        out = pd.DataFrame(
+            {
+                "study": self.labels,
+                "rstudent": resid / np.sqrt(s2w * (self.v + dels.tau2) + xvx),
+                "dffits": fitted_diff / np.sqrt(s2w * hat * (dels.tau2 + self.v)),
+                "cook_d": np.einsum("ip,pq,iq->i", diff, np.linalg.inv(f.vcov), diff),
+                "cov_r": np.linalg.det(dels.vcov) / np.linalg.det(f.vcov),
+                "tau2_del": dels.tau2,
+                "QE_del": dels.QE,
+                "hat": hat,
+                "weight": 100 * w / w.sum(),
+            }
+        )
+        # DFBETAS scale by the covariance of all k studies at the deleted tau^2 (metafor's choice)
+        w_del = 1.0 / (self.v[None, :] + dels.tau2[:, None])
+        vb_all = np.linalg.inv(np.einsum("ik,kp,kq->ipq", w_del, self.X, self.X))
+        for j, name in enumerate(f.names):
+            out[f"dfbs_{name}"] = diff[:, j] / np.sqrt(s2w * vb_all[:, j, j])
+        return out
+
+    def robust(self, cluster: Sequence[object], adjust: bool = True) -> dict[str, Any]:
+        """Cluster-robust (Huber-White) inference: the sandwich covariance with clusters
+        ``cluster`` (one label per study), times ``n/(n - p)`` with ``adjust`` (n clusters), and
+        t tests with n - p degrees of freedom (metafor's ``robust(..., clubSandwich = FALSE)``)."""
+        k, p = self.X.shape
+        ids = pd.Series(list(cluster), dtype=object)
+        if len(ids) != k:
+            raise ValueError(f"give one cluster label per study ({k}), got {len(ids)}")
+        w = 1.0 / (self.v + self.fit.tau2)
+        bread = np.linalg.inv(self.X.T @ (self.X * w[:, None]))
+        scores = self.X * (w * (self.y - self.X @ self.fit.coef))[:, None]
+        groups = pd.DataFrame(scores).groupby(ids.to_numpy()).sum().to_numpy()
+        n = groups.shape[0]
+        if n <= p:
+            raise ValueError(f"{n} clusters cannot give robust inference on {p} coefficients")
+        vcov = bread @ (groups.T @ groups) @ bread * (n / (n - p) if adjust else 1.0)
+        se = np.sqrt(np.diag(vcov))
+        df = n - p
+        stat, pval, lo, hi = wald_test(self.fit.coef, se, np.full(p, float(df)), self.result.level)
+        if p > 1:
+            qm, _, qm_p = omnibus_test(self.fit.coef, vcov, df)
+        else:
+            qm = float(stat[0] ** 2)
+            qm_p = float(special.fdtrc(1, df, qm))
+        return {
+            "names": list(self.fit.names),
+            "coef": self.fit.coef.tolist(),
+            "se": se.tolist(),
+            "statistic": stat.tolist(),
+            "pval": pval.tolist(),
+            "ci_low": lo.tolist(),
+            "ci_high": hi.tolist(),
+            "vcov": vcov.tolist(),
+            "QM": qm,
+            "QM_pval": qm_p,
+            "df": df,
+            "clusters": n,
+            "adjust": adjust,
+        }
