@@ -351,6 +351,7 @@ def _assemble(
         version=__version__,
         effects=effects,
         scale=effects.scale,
+        extras=MappingProxyType(dict(fit.pop("extras", None) or {})),
         **{name: clean(value) for name, value in fit.items()},
     )
 

@@ -76,9 +76,10 @@ def _groups(result: Any, table: Any, column: str) -> dict[str, str]:
 def _meta_regression(result: Any, table: Any, tool_moderator: tuple[str, ...]) -> Any:
     from metafuse.toolbox.metareg import meta_regression
 
-    return meta_regression(
+    fit = meta_regression(
         result, moderators=list(tool_moderator), knha=result.hksj, covariates=table.frame
     )
+    return {key: value for key, value in fit.to_dict().items() if key != "vcov"}
 
 
 def _permutest(

@@ -96,12 +96,18 @@ def tau2_confint(
         raise ValueError("type must be QP or PL")
     w = 1.0 / v
     s2 = (len(y) - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum())
-    values = (result.tau2, lo, hi)
-    i2 = tuple(100 * t / (t + s2) for t in values)
-    h2 = tuple(t / s2 + 1 for t in values)
+
+    def triple(fn: Any) -> tuple[float, float, float]:
+        return (float(fn(result.tau2)), float(fn(lo)), float(fn(hi)))
+
     return HeterogeneityInterval(
-        values, tuple(float(np.sqrt(t)) for t in values), i2, h2, type, level
-    )  # type: ignore[arg-type]
+        triple(float),
+        triple(np.sqrt),
+        triple(lambda t: 100 * t / (t + s2)),
+        triple(lambda t: t / s2 + 1),
+        type,
+        level,
+    )
 
 
 @dataclass(frozen=True)
