@@ -1,0 +1,144 @@
+"""Loading a RevMan 5 file and reading its attributes, with one-line errors naming the element.
+
+RevMan 5 is a Java program: numbers are written with Java's ``Double.toString`` (shortest decimal
+that round-trips a double, exponent as ``E-7``), a value not computed is an empty string, and
+``NaN``/``Infinity`` may appear. Every error is a :class:`~metafuse.exceptions.DataError` whose
+message names the XML element and its ID (or ``STUDY_ID``) attribute.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from metafuse.exceptions import DataError
+
+Element = ET.Element
+
+_BLANK_TAIL = re.compile(r"\s*\n\s*")
+
+
+def describe(element: Element, parent: Element | None = None) -> str:
+    """``TAG ID="..."`` (or ``STUDY_ID``), plus ``in <parent>`` when given."""
+    text = element.tag
+    for key in ("ID", "STUDY_ID"):
+        value = element.get(key)
+        if value:
+            text += f' {key}="{value}"'
+            break
+    if parent is not None:
+        text += f" in {describe(parent)}"
+    return text
+
+
+class Source:
+    """A loaded file: its path (for error messages) and its root element."""
+
+    def __init__(self, path: Path, root: Element) -> None:
+        self.path = path
+        self.root = root
+
+    def error(self, element: Element, message: str, parent: Element | None = None) -> DataError:
+        """A DataError naming this file and ``element`` (with ``parent`` for study rows)."""
+        return DataError(f"{describe(element, parent)}: {message}", source=str(self.path))
+
+    def required(self, element: Element, key: str, parent: Element | None = None) -> str:
+        """An attribute that must be present (it may be empty)."""
+        value = element.get(key)
+        if value is None:
+            raise self.error(element, f"no {key} attribute", parent)
+        return value
+
+    def number(self, element: Element, key: str, parent: Element | None = None) -> float | None:
+        """A numeric attribute; ``None`` when absent or empty (RevMan did not compute it)."""
+        raw = element.get(key)
+        if raw is None or not raw.strip():
+            return None
+        return self._parse(element, key, raw, parent)
+
+    def value(self, element: Element, key: str, parent: Element | None = None) -> float:
+        """A numeric attribute that must be present and not empty (study data)."""
+        raw = self.required(element, key, parent)
+        if not raw.strip():
+            raise self.error(element, f"{key} is empty", parent)
+        return self._parse(element, key, raw, parent)
+
+    def _parse(self, element: Element, key: str, raw: str, parent: Element | None) -> float:
+        try:
+            return float(raw.strip())
+        except ValueError:
+            raise self.error(element, f"{key}={raw!r} is not a number", parent) from None
+
+    def count(self, element: Element, key: str, parent: Element | None = None) -> int:
+        """A required whole, non-negative number (events, group sizes)."""
+        value = self.value(element, key, parent)
+        if not math.isfinite(value) or value < 0 or value != int(value):
+            raise self.error(element, f"{key}={element.get(key)!r} is not a whole count", parent)
+        return int(value)
+
+    def flag(self, element: Element, key: str, default: bool | None = None) -> bool:
+        """A ``YES``/``NO`` attribute; absent gives ``default`` (an error when there is none)."""
+        raw = element.get(key)
+        if raw is None:
+            if default is None:
+                raise self.error(element, f"no {key} attribute")
+            return default
+        value = raw.strip().upper()
+        if value not in ("YES", "NO"):
+            raise self.error(element, f"{key}={raw!r} is neither YES nor NO")
+        return value == "YES"
+
+
+def load(path: str | Path) -> Source:
+    """Parse ``path`` and check that it is a RevMan 5 intervention review."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read the file ({exc.strerror})", source=str(path)) from None
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        line, column = exc.position
+        reason = str(exc).split(":")[0]
+        raise DataError(
+            f"not a RevMan 5 file: malformed XML at line {line}, column {column + 1} ({reason})",
+            source=str(path),
+        ) from None
+    if root.tag != "COCHRANE_REVIEW":
+        raise DataError(
+            f"not a RevMan 5 file: the root element is <{root.tag}>, not <COCHRANE_REVIEW>",
+            source=str(path),
+        )
+    review_type = root.get("TYPE", "INTERVENTION").strip().upper()
+    if review_type != "INTERVENTION":
+        raise DataError(
+            f'COCHRANE_REVIEW TYPE="{root.get("TYPE")}": only intervention reviews are supported',
+            source=str(path),
+        )
+    return Source(path, root)
+
+
+def text(element: Element | None) -> str:
+    """Visible text of an element: tracked insertions kept, tracked deletions (``DEL``) dropped.
+
+    RevMan writes each tracked-change run (``<INS>``) on its own line; the line breaks between
+    runs are layout, not spaces, so whitespace containing a line break is removed and other runs
+    of whitespace are collapsed to one space.
+    """
+    if element is None:
+        return ""
+    parts: list[str] = []
+
+    def walk(node: Element) -> None:
+        parts.append(node.text or "")
+        for child in node:
+            if child.tag != "DEL":
+                walk(child)
+            parts.append(child.tail or "")
+
+    walk(element)
+    joined = "".join(_BLANK_TAIL.sub("", part) if not part.strip() else part for part in parts)
+    return " ".join(_BLANK_TAIL.sub(" ", joined).split())
