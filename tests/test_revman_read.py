@@ -209,10 +209,10 @@ def test_outcome_without_studies() -> None:
 def test_rows_of_one_study_get_distinct_labels() -> None:
     o = outcomes("gad_md_random.rm5")["CMP-001.24"]
     assert o.data["study"].tolist()[:4] == [
-        "Feltner 2003 [1]",
-        "Feltner 2003 [2]",
-        "Pande 2003 [1]",
-        "Pande 2003 [2]",
+        "Feltner 2003a",
+        "Feltner 2003b",
+        "Pande 2003a",
+        "Pande 2003b",
     ]
     assert o.data["study"].is_unique
     assert o.study_ids[:2] == ("STD-Feltner-2003", "STD-Feltner-2003")
@@ -234,7 +234,7 @@ def test_subtotals_only_outcomes() -> None:
     assert [s.stored.estimate for s in smd.subgroups][:2] == [-0.5152402, -0.1759576]
     rd = found["CMP-008.02"]
     assert (rd.measure, rd.method, rd.ratio) == ("RD", "MH", False)
-    assert rd.data["study"].tolist() == ["Gedik 2016 [1]", "Gedik 2016 [2]"]
+    assert rd.data["study"].tolist() == ["Gedik 2016a", "Gedik 2016b"]
     assert rd.pool_arguments()["q_from"] == "MH"
 
 
@@ -305,6 +305,19 @@ def test_swap_events_and_confidence_level(tmp_path: Path) -> None:
     arguments = read_rm5(path)[0].pool_arguments()
     assert arguments["swap_events"] is True
     assert arguments["level"] == pytest.approx(0.90)
+
+
+def test_repeated_labels_without_a_final_digit(tmp_path: Path) -> None:
+    row = '<DICH_DATA EVENTS_1="1" EVENTS_2="2" STUDY_ID="STD-AMIS" TOTAL_1="10" TOTAL_2="10"/>'
+    path = write(
+        tmp_path,
+        analyses(
+            f'<DICH_OUTCOME EFFECT_MEASURE="OR" ID="CMP-001.01" METHOD="MH" RANDOM="NO">'
+            f"{row}{row}</DICH_OUTCOME>",
+            '<STUDY ID="STD-AMIS" NAME="AMIS" YEAR="1980"/>',
+        ),
+    )
+    assert read_rm5(path)[0].data["study"].tolist() == ["AMIS (1)", "AMIS (2)"]
 
 
 def test_review_without_analyses(tmp_path: Path) -> None:

@@ -138,7 +138,9 @@ class RevManOutcome:
         n_ctrl`` (dichotomous), ``mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl``
         (continuous) or ``yi, sei`` (generic), plus ``subgroup`` when the outcome has subgroups.
         Group 1 of RevMan is the experimental group. One row per study row of the file, in file
-        order; a study label used by several rows gets `` [1]``, `` [2]``... appended.
+        order. A label used by several rows (one study entered once per arm) is made unique
+        as metafuse's data checks do: ``Feltner 2003a``, ``Feltner 2003b``; ``study_ids`` keeps
+        RevMan's ``STUDY_ID`` of each row.
     stored
         RevMan's stored totals for the outcome.
     subgroups

@@ -125,15 +125,26 @@ def _rows(source: Source, outcome: Element, prefix: str) -> list[_Row]:
 
 
 def _labels(study_ids: tuple[str, ...], labels: Mapping[str, str]) -> tuple[str, ...]:
-    """Study labels; a label used by several rows gets `` [1]``, `` [2]``... appended."""
+    """Study labels, made unique the way metafuse's data checks do.
+
+    A label used by several rows (a multi-arm study entered once per comparison arm) gets
+    ``a``, ``b``, ... when it ends in a digit (``Feltner 2003a``, the Cochrane style) and
+    `` (1)``, `` (2)``... otherwise; a generated label already taken gets a further ``'``.
+    """
     names = [labels.get(sid) or fallback_label(sid) for sid in study_ids]
     counts = Counter(names)
     seen: Counter[str] = Counter()
+    taken = set(names)
     out = []
     for name in names:
         if counts[name] > 1:
             seen[name] += 1
-            name = f"{name} [{seen[name]}]"
+            n = seen[name]
+            letter = name[-1:].isdigit() and n <= 26
+            name = f"{name}{chr(ord('a') + n - 1)}" if letter else f"{name} ({n})"
+            while name in taken:
+                name += "'"
+            taken.add(name)
         out.append(name)
     return tuple(out)
 
