@@ -264,7 +264,13 @@ def test_generic_inverse_variance() -> None:
     # EFFECT_SIZE is stored on the ratio scale; yi is its natural log
     assert log.data["yi"].iloc[0] == pytest.approx(math.log(0.7197141500975687), abs=1e-15)
     assert log.data["sei"].iloc[0] == 0.1972198088133556
-    assert log.pool_arguments() == {"measure": "GEN", "method": "FE", "convention": "revman5"}
+    assert log.pool_arguments() == {
+        "measure": "GEN",
+        "method": "FE",
+        "convention": "revman5",
+        "ratio": True,
+    }
+    assert "ratio" not in found["CMP-001.05"].pool_arguments()
     diff = found["CMP-001.05"]
     assert (diff.ratio, diff.random) == (False, True)
     assert diff.data["yi"].tolist()[:2] == [-1.5, -1.2]

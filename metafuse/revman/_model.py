@@ -169,14 +169,19 @@ class RevManOutcome:
     def pool_arguments(self) -> dict[str, Any]:
         """Keyword arguments for ``metafuse.pool(outcome.data, **arguments)``.
 
-        ``method`` is a metafuse code: ``MH``, ``PETO`` or ``FE`` (inverse-variance fixed
-        effect) for fixed-effect outcomes and ``DL`` for random-effects ones; ``convention`` is
-        ``"revman5"``. Extra keys appear only when they differ from the default:
+        ``measure``; ``method``, a metafuse code: ``MH``, ``PETO`` or ``FE`` (inverse-variance
+        fixed effect) for fixed-effect outcomes and ``DL`` for random-effects ones; and
+        ``convention="revman5"``. Extra keys appear only when needed:
 
-        - ``q_from="MH"``: a random-effects Mantel-Haenszel outcome, whose heterogeneity
-          statistic (and so tau-squared) RevMan computes around the Mantel-Haenszel estimate;
+        - ``ratio=True``: a generic inverse-variance outcome of ratios (``yi`` are log ratios);
         - ``level``: the confidence level of the totals when it is not 0.95 (``CI_TOTAL``);
+        - ``q_from="MH"``: a random-effects Mantel-Haenszel outcome ("M-H, Random"), whose
+          heterogeneity statistic, and so tau-squared, RevMan computes around the
+          Mantel-Haenszel estimate, not the inverse-variance one;
         - ``swap_events=True``: RevMan analysed non-events (``SWAP_EVENTS="YES"``).
+
+        The last two have no counterpart in ``metafuse.pool`` yet: passing them fails loudly
+        rather than silently giving numbers that differ from RevMan's.
         """
         if self.random:
             method = "DL"
@@ -189,11 +194,13 @@ class RevManOutcome:
             "method": method,
             "convention": CONVENTION,
         }
-        if self.random and self.method == "MH":
-            arguments["q_from"] = "MH"
+        if self.measure == "GEN" and self.ratio:
+            arguments["ratio"] = True
         level = self.settings.get("ci_total")
         if level is not None and not math.isclose(level, 95.0):
             arguments["level"] = level / 100.0
+        if self.random and self.method == "MH":
+            arguments["q_from"] = "MH"
         if self.settings.get("swap_events"):
             arguments["swap_events"] = True
         return arguments
