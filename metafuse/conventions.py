@@ -1,20 +1,22 @@
 """Conventions of other tools, as presets: what differs between metafuse, metafor and RevMan.
 
 A convention sets the defaults that differ between the tools: the random-effects estimator and
-test, the prediction interval, zero-cell rules, how the Mantel-Haenszel heterogeneity Q and the
-"M-H, Random" model are computed, the SMD's small-sample correction, and the interval level.
-Explicit arguments to :func:`metafuse.pool` always win over the preset.
+test, the prediction interval, zero-cell rules (and which tables Mantel-Haenszel pools), the SMD's
+small-sample correction, and the interval level. Explicit arguments to :func:`metafuse.pool`
+always win over the preset. The README's table lists the differences.
 
 References
 ----------
-Viechtbauer W (2010). J Stat Softw 36(3) (metafor's defaults: REML, z tests, z-based prediction
-    interval, ``escalc`` zero cells add 1/2 "only0" with drop00 FALSE).
+Viechtbauer W (2010). J Stat Softw 36(3) (metafor: REML, z tests, z-based prediction interval;
+    ``escalc`` adds 1/2 to tables with a zero cell and keeps double-zero studies; ``rma.mh`` drops
+    them from Q but keeps every table in the Mantel-Haenszel estimate).
 Deeks JJ, Higgins JPT (2010). Statistical algorithms in Review Manager 5 (DerSimonian-Laird only;
-    0.5 added to every cell of a table with a zero cell, also for Mantel-Haenszel; "M-H, Random"
-    takes tau^2 from the Mantel-Haenszel heterogeneity statistic; Hedges' adjusted g with the
-    approximate correction; no prediction interval).
-Cochrane (2024). RevMan Web: statistical methods addendum (REML, Q-profile CI for tau^2, the
-    Hartung-Knapp-Sidik-Jonkman adjustment and prediction intervals).
+    0.5 added to every cell of a table with a zero cell, also for Mantel-Haenszel; the risk
+    difference itself uncorrected; "M-H, Random" takes tau^2 from the Mantel-Haenszel
+    heterogeneity statistic; Hedges' adjusted g with the approximate correction; no prediction
+    interval). Reproduced on real RevMan 5 files (tests/fixtures/revman).
+Cochrane (2024). RevMan Web statistical methods addendum (REML with the Q-profile CI for tau^2,
+    the Hartung-Knapp-Sidik-Jonkman adjustment and prediction intervals).
 """
 
 from __future__ import annotations
@@ -35,50 +37,43 @@ class Convention:
     hksj: bool
     prediction: PredictionKind
     level: float
-    #: Zero cells: amount, rule, and whether double-zero studies are dropped for RR/OR and RD.
+    #: Zero cells: the amount added and to which tables.
     add: float
     to: Literal["only0", "all", "if0all", "none"]
+    #: Double-zero studies dropped for RR/OR/Peto and for RD (inverse variance), and for the Q of
+    #: Mantel-Haenszel and Peto fits (None: as for inverse variance).
     drop00_ratio: bool
     drop00_rd: bool
-    #: RevMan adds the continuity correction to the counts that Mantel-Haenszel pools.
+    drop00_mh: bool | None
+    #: Mantel-Haenszel pools every table (metafor) rather than the estimable ones only.
+    mh_all_tables: bool
+    #: Mantel-Haenszel pools the continuity-corrected tables (RevMan).
     mh_corrected_counts: bool
-    #: Small-sample correction of the SMD: "exact" (Hedges 1981) or "approximate"
-    #: (1 - 3/(4N - 9), RevMan).
-    smd_correction: Literal["exact", "approximate"]
-    #: How the random-effects model of a Mantel-Haenszel analysis takes tau^2: from the
-    #: inverse-variance Q ("iv") or from the Mantel-Haenszel Q ("mh", RevMan's "M-H, Random").
-    mh_random_q: Literal["iv", "mh"]
+    #: The risk difference itself is uncorrected; only its variance uses corrected cells (RevMan).
+    rd_uncorrected: bool
+    #: Small-sample correction of the SMD: "exact" (Hedges 1981; metafor) or "approximate"
+    #: (1 - 3/(4N - 9), with variance N/(n1 n2) + g^2/(2(N - 3.94)); RevMan).
+    smd: Literal["exact", "approximate"]
 
-    def drop00(self, measure: str) -> bool:
-        """Whether double-zero studies are dropped for ``measure``."""
-        return self.drop00_rd if measure == "RD" else self.drop00_ratio
+    def drop00(self, measure: str, method: str = "FE") -> bool:
+        """Whether double-zero studies are dropped for ``measure`` pooled by ``method``."""
+        if method in ("MH", "PETO") and self.drop00_mh is not None:
+            return self.drop00_mh
+        if measure == "RD":
+            return self.drop00_rd
+        return self.drop00_ratio if measure in ("RR", "OR", "PETO") else False
 
 
 CONVENTIONS: Final = {
-    "metafuse": Convention(
-        "metafuse", "REML", False, "t(k-2)", 0.95, 0.5, "only0", True, False, False, "exact", "iv"
-    ),
-    "metafor": Convention(
-        "metafor", "REML", False, "z", 0.95, 0.5, "only0", False, False, False, "exact", "iv"
-    ),
-    "revman5": Convention(
-        "revman5", "DL", False, "none", 0.95, 0.5, "only0", True, False, True, "approximate", "mh"
-    ),
-    "revman-web": Convention(
-        "revman-web",
-        "REML",
-        True,
-        "t(k-1)",
-        0.95,
-        0.5,
-        "only0",
-        True,
-        False,
-        True,
-        "approximate",
-        "mh",
-    ),
-}
+    "metafuse": Convention("metafuse", "REML", False, "t(k-2)", 0.95, 0.5, "only0", True, False,
+                           None, False, False, False, "exact"),
+    "metafor": Convention("metafor", "REML", False, "z", 0.95, 0.5, "only0", False, False,
+                          True, True, False, False, "exact"),
+    "revman5": Convention("revman5", "DL", False, "none", 0.95, 0.5, "only0", True, False,
+                          None, False, True, True, "approximate"),
+    "revman-web": Convention("revman-web", "REML", True, "t(k-1)", 0.95, 0.5, "only0", True,
+                             False, None, False, True, True, "approximate"),
+}  # fmt: skip
 
 
 def get_convention(name: str) -> Convention:

@@ -15,7 +15,21 @@ CONTINUOUS_MEASURES: Final = ("MD", "SMD")
 GENERIC_MEASURES: Final = ("GEN",)
 #: Single-arm proportions: logit (PLO) and Freeman-Tukey double arcsine (PFT).
 PROPORTION_MEASURES: Final = ("PLO", "PFT")
-MEASURES: Final = BINARY_MEASURES + CONTINUOUS_MEASURES + GENERIC_MEASURES + PROPORTION_MEASURES
+#: Events over person-time in two arms: incidence rate ratio (log) and difference.
+RATE_MEASURES: Final = ("IRR", "IRD")
+#: Single-group pre-post designs: raw mean change and standardised mean changes.
+CHANGE_MEASURES: Final = ("MC", "SMCC", "SMCR", "SMCRH")
+#: Peto's log odds ratio of each 2x2 table, for inverse-variance pooling.
+PETO_MEASURES: Final = ("PETO",)
+MEASURES: Final = (
+    BINARY_MEASURES
+    + CONTINUOUS_MEASURES
+    + GENERIC_MEASURES
+    + PROPORTION_MEASURES
+    + RATE_MEASURES
+    + CHANGE_MEASURES
+    + PETO_MEASURES
+)
 
 #: Inverse-variance fixed (common) effect. "EE" is metafor's name for the same model.
 FIXED_METHODS: Final = ("FE", "EE")
@@ -40,7 +54,7 @@ RANDOM_METHODS: Final = (
 METHODS: Final = FIXED_METHODS + TABLE_METHODS + RANDOM_METHODS
 
 #: Which measures each 2x2-table method can pool.
-TABLE_METHOD_MEASURES: Final = {"MH": ("RR", "OR", "RD"), "PETO": ("OR",)}
+TABLE_METHOD_MEASURES: Final = {"MH": ("RR", "OR", "RD", "IRR", "IRD"), "PETO": ("OR",)}
 
 #: Required columns per input kind.
 BINARY_COLUMNS: Final = ("events_exp", "n_exp", "events_ctrl", "n_ctrl")
@@ -48,6 +62,10 @@ CONTINUOUS_COLUMNS: Final = ("mean_exp", "sd_exp", "n_exp", "mean_ctrl", "sd_ctr
 GENERIC_SE_COLUMNS: Final = ("yi", "sei")
 GENERIC_CI_COLUMNS: Final = ("estimate", "ci_low", "ci_high")
 PROPORTION_COLUMNS: Final = ("events", "n")
+RATE_COLUMNS: Final = ("events_exp", "time_exp", "events_ctrl", "time_ctrl")
+CHANGE_COLUMNS: Final = ("mean_post", "mean_pre", "sd_post", "sd_pre", "n", "r")
+#: Raw-score standardisation needs the pre-test SD only.
+SMCR_COLUMNS: Final = ("mean_post", "mean_pre", "sd_pre", "n", "r")
 
 #: Default coverage of every confidence and prediction interval.
 LEVEL: Final = 0.95

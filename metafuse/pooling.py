@@ -28,15 +28,13 @@ from metafuse._version import __version__
 from metafuse.conventions import Convention, get_convention
 from metafuse.data.validate import prepare_studies
 from metafuse.effects.compute import study_effects
-from metafuse.engine.heterogeneity import i2_from_q
 from metafuse.engine.inverse_variance import (
     PREDICTION_KINDS,
     InverseVarianceFit,
     fit_inverse_variance,
-    wald_test,
 )
-from metafuse.engine.tables import mantel_haenszel, peto
 from metafuse.exceptions import DataError, ExcludedStudyWarning
+from metafuse.fit_tables import fit_mh_random, fit_tables
 from metafuse.measures import (
     TABLE_METHODS,
     check_level,
@@ -50,7 +48,12 @@ EFFECT_OPTIONS = ("add", "to", "drop00", "ratio")
 
 
 def _effect_options(
-    measure: str, conv: Convention, add: float | None, to: str | None, drop00: bool | None
+    measure: str,
+    conv: Convention,
+    add: float | None,
+    to: str | None,
+    drop00: bool | None,
+    method: str | None,
 ) -> dict[str, Any]:
     if add is not None and not (np.isfinite(add) and add >= 0):
         raise ValueError(f"add must be a finite number >= 0, got {add!r}")
@@ -61,7 +64,9 @@ def _effect_options(
     return {
         "add": conv.add if add is None else float(add),
         "to": conv.to if to is None else to,
-        "drop00": conv.drop00(measure) if drop00 is None else bool(drop00),
+        "drop00": conv.drop00(measure, method or conv.method) if drop00 is None else bool(drop00),
+        "smd": conv.smd,
+        "rd_uncorrected": conv.rd_uncorrected,
     }
 
 
@@ -76,14 +81,16 @@ def compute_effects(
     ratio: bool = False,
     scale_name: str | None = None,
     unit: str | None = None,
+    method: str | None = None,
 ) -> EffectSizes:
-    """Validated effect sizes of the studies in ``data`` (metafor's ``escalc``)."""
+    """Validated effect sizes of the studies in ``data`` (metafor's ``escalc``); ``method`` (if
+    given) is the pooling method, whose convention may set the double-zero rule."""
     measure = normalise_measure(measure)
     conv = get_convention(convention)
     table = prepare_studies(data, measure, ratio=ratio)
     if not table.study:
         raise DataError("no study has data to pool")
-    opts = _effect_options(measure, conv, add, to, drop00)
+    opts = _effect_options(measure, conv, add, to, drop00, method)
     effects = study_effects(table, ratio=ratio, scale_name=scale_name, unit=unit, **opts)
     for label, note in zip(effects.labels, effects.notes, strict=True):
         if note:
@@ -111,6 +118,7 @@ def pool(
     ratio: bool = False,
     tau2_options: dict[str, Any] | None = None,
     weights: Sequence[float] | FloatArray | None = None,
+    q_from: str = "iv",
     scale_name: str | None = None,
     unit: str | None = None,
 ) -> PooledResult:
@@ -148,6 +156,10 @@ def pool(
     weights
         User weights of the pooled estimate, one per study of ``data`` (metafor's ``weights``);
         the GENQ estimator uses them for tau^2 too.
+    q_from
+        ``iv`` (default), or ``mh``: a DerSimonian-Laird random-effects model of 2x2 tables takes
+        tau^2 from the heterogeneity statistic around the Mantel-Haenszel estimate (RevMan's
+        "M-H, Random").
     tau2_options
         Options of the tau^2 estimator (``start`` for SJ; ``weights`` for GENQ).
     scale_name, unit
@@ -164,9 +176,12 @@ def pool(
     if isinstance(data, EffectSizes):
         effects = data
         measure = normalise_measure(measure or effects.measure)
+        method = normalise_method(conv.method if method is None else method, measure)
     else:
         if measure is None:
             raise ValueError("give the measure of the data (RR, OR, RD, MD, SMD, GEN, PLO, PFT)")
+        measure = normalise_measure(measure)
+        method = normalise_method(conv.method if method is None else method, measure)
         effects = compute_effects(
             data,
             measure,
@@ -177,9 +192,8 @@ def pool(
             ratio=ratio,
             scale_name=scale_name,
             unit=unit,
+            method=method,
         )
-        measure = effects.measure
-    method = normalise_method(conv.method if method is None else method, measure)
     hksj = conv.hksj and method not in TABLE_METHODS if hksj is None else bool(hksj)
     if hksj and method in TABLE_METHODS:
         raise ValueError(f"the HKSJ adjustment applies to inverse-variance models, not {method}")
@@ -192,10 +206,20 @@ def pool(
         "convention": conv.name,
         "weighted": bool(weighted),
         "tau2_options": dict(tau2_options or {}),
+        "q_from": _q_from(q_from, method, measure),
     }
     if weights is not None:
         effects = with_weights(effects, weights)
     return fit_effects(effects, method, hksj, options)
+
+
+def _q_from(q_from: str, method: str, measure: str) -> str:
+    q_from = str(q_from).lower()
+    if q_from not in ("iv", "mh"):
+        raise ValueError(f"q_from must be iv or mh, got {q_from!r}")
+    if q_from == "mh" and (method != "DL" or measure not in ("RR", "OR", "RD")):
+        raise ValueError("q_from='mh' (RevMan's M-H, Random) needs method DL and RR, OR or RD")
+    return q_from
 
 
 def with_weights(effects: EffectSizes, weights: Sequence[float] | FloatArray) -> EffectSizes:
@@ -228,8 +252,10 @@ def fit_effects(
             raise ValueError("the GENQ estimator needs weights (weights=...)")
         tau2_options.setdefault("weights", user)
     if method in TABLE_METHODS:
-        fit, weights, df = _fit_tables(effects, estimable, method, options), None, None
+        fit, df = fit_tables(effects, estimable, method, options), None
         weights = fit.pop("weights")
+    elif options.get("q_from") == "mh":
+        (fit, weights), df = fit_mh_random(effects, estimable, options), None
     else:
         iv = fit_inverse_variance(
             y,
@@ -373,7 +399,7 @@ def refit(
     hksj = (result.hksj and method not in TABLE_METHODS) if hksj is None else hksj
     options = {
         key: result.options[key]
-        for key in ("level", "prediction", "convention", "weighted", "tau2_options")
+        for key in ("level", "prediction", "convention", "weighted", "tau2_options", "q_from")
         if key in result.options
     }
     options.setdefault("level", 0.95)
@@ -381,58 +407,6 @@ def refit(
     options.setdefault("convention", "metafuse")
     options.setdefault("weighted", True)
     options.setdefault("tau2_options", {})
+    if method != "DL":
+        options["q_from"] = "iv"
     return fit_effects(effects, method, hksj, options)
-
-
-def _fit_tables(
-    effects: EffectSizes, estimable: BoolArray, method: str, options: dict[str, Any]
-) -> dict[str, Any]:
-    """Mantel-Haenszel or Peto fit on the raw counts of the estimable studies.
-
-    Q uses the per-study inverse-variance effect sizes (with the zero-cell correction) around the
-    pooled estimate, as metafor's ``rma.mh`` does; for Peto it is Peto's own Q.
-    """
-    measure = effects.measure
-    counts = [
-        effects.column(c)[estimable] for c in ("events_exp", "n_exp", "events_ctrl", "n_ctrl")
-    ]
-    y, v = effects.yi[estimable], effects.vi[estimable]
-    k = len(y)
-    if method == "MH":
-        tf = mantel_haenszel(measure, *counts)
-        q = float(np.maximum(0.0, ((y - tf.estimate) ** 2 / v).sum())) if k > 1 else 0.0
-    else:
-        tf = peto(*counts)
-        q = float(tf.q) if k > 1 else 0.0
-    est, se = float(tf.estimate), float(tf.se)
-    if not (np.isfinite(est) and np.isfinite(se)):
-        raise DataError(
-            f"the {method} {measure} is not estimable from these counts "
-            "(no events, or no non-events, in one arm of every study)"
-        )
-    level = options["level"]
-    stat, pval, lo, hi = wald_test(np.array([est]), np.array([se]), None, level)
-    i2_q = float(i2_from_q(q, k - 1)) if k > 1 else None
-    from scipy import special
-
-    return {
-        "estimate": est,
-        "se": se,
-        "statistic": stat[0],
-        "pval": pval[0],
-        "ci_low": lo[0],
-        "ci_high": hi[0],
-        "tau2": 0.0,
-        "Q": q,
-        "Q_pval": float(special.chdtrc(k - 1, q)) if k > 1 else None,
-        "I2": i2_q,
-        "I2_Q": i2_q,
-        "H2": q / (k - 1) if k > 1 else None,
-        "tau2_ci_low": None,
-        "tau2_ci_high": None,
-        "I2_ci_low": None,
-        "I2_ci_high": None,
-        "pi_low": None,
-        "pi_high": None,
-        "weights": tf.weights,
-    }

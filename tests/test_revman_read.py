@@ -169,7 +169,7 @@ def test_mantel_haenszel_random_risk_ratio_with_zero_cells() -> None:
         "measure": "RR",
         "method": "DL",
         "convention": "revman5",
-        "q_from": "MH",
+        "q_from": "mh",
     }
 
 
@@ -235,7 +235,7 @@ def test_subtotals_only_outcomes() -> None:
     rd = found["CMP-008.02"]
     assert (rd.measure, rd.method, rd.ratio) == ("RD", "MH", False)
     assert rd.data["study"].tolist() == ["Gedik 2016a", "Gedik 2016b"]
-    assert rd.pool_arguments()["q_from"] == "MH"
+    assert rd.pool_arguments()["q_from"] == "mh"
 
 
 def test_inverse_variance_and_peto_dichotomous() -> None:

@@ -29,3 +29,14 @@ def printed(decimals: int) -> dict[str, float]:
 #: where their iteration stopped, instead of at the maximum tau = 0; at 4 decimals this moves mu by
 #: 5e-5 (-0.19738 vs -0.19735) and se by less. One unit in the 4th decimal covers that shift.
 STOPPED_ITERATION: Final = {"rel": 0.0, "abs": 1e-4}
+
+#: RevMan 5 files store doubles at full precision; metafuse evaluates the same closed forms (DL,
+#: MH, IV), so agreement is to summation order. The issue's bound is 1e-6; realised ~1e-13.
+REVMAN_RM5: Final = {"rel": 1e-9, "abs": 1e-12}
+
+#: RevMan 5's CSV export rounds to 8 decimals: half a unit in the 8th decimal.
+REVMAN_CSV: Final = {"rel": 0.0, "abs": 5e-9 + 1e-12}
+
+#: RevMan's P values come from its own normal and chi^2 routines, which differ from exact values
+#: by up to 4e-7 absolute (seen on the real files); the issue's bound for stored numbers is 1e-6.
+REVMAN_P: Final = {"rel": 0.0, "abs": 1e-6}

@@ -109,6 +109,13 @@ def model_options(func: F) -> F:
             help="Drop double-zero studies (default: yes for RR/OR, no for RD).",
         ),
         click.option(
+            "--q-from",
+            "q_from",
+            default=None,
+            type=click.Choice(["iv", "mh"], case_sensitive=False),
+            help="mh: DerSimonian-Laird tau^2 from the Mantel-Haenszel Q (RevMan's M-H, Random).",
+        ),
+        click.option(
             "--ratio",
             is_flag=True,
             help="GEN rows given as estimate/CI are ratios (log-transformed).",

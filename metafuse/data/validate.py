@@ -26,12 +26,18 @@ from metafuse.exceptions import DataError, DuplicateLabelWarning, ExcludedStudyW
 from metafuse.measures import (
     BINARY_COLUMNS,
     BINARY_MEASURES,
+    CHANGE_COLUMNS,
+    CHANGE_MEASURES,
     CONTINUOUS_COLUMNS,
     CONTINUOUS_MEASURES,
     GENERIC_CI_COLUMNS,
     GENERIC_SE_COLUMNS,
+    PETO_MEASURES,
     PROPORTION_COLUMNS,
     PROPORTION_MEASURES,
+    RATE_COLUMNS,
+    RATE_MEASURES,
+    SMCR_COLUMNS,
 )
 
 COUNT_COLUMNS: Final = frozenset({"events_exp", "n_exp", "events_ctrl", "n_ctrl", "events", "n"})
@@ -63,8 +69,14 @@ class StudyTable:
 
 def required_columns(measure: str, columns: Sequence[str] = ()) -> tuple[str, ...]:
     """Input columns a measure needs (for GEN: the column sets present in ``columns``)."""
-    if measure in BINARY_MEASURES:
+    if measure in BINARY_MEASURES or measure in PETO_MEASURES:
         return BINARY_COLUMNS
+    if measure in RATE_MEASURES:
+        return RATE_COLUMNS
+    if measure == "SMCR":
+        return SMCR_COLUMNS
+    if measure in CHANGE_MEASURES:
+        return CHANGE_COLUMNS
     if measure in CONTINUOUS_MEASURES:
         return CONTINUOUS_COLUMNS
     if measure in PROPORTION_MEASURES:
@@ -252,6 +264,10 @@ def _check_values(v: dict[str, float], fail: Any) -> None:
             fail(f"number of events must be >= 0, got {x:g}", c)
         if c.startswith("sd_") and x <= 0:
             fail(f"standard deviation must be > 0, got {x:g}", c)
+        if c.startswith("time_") and x <= 0:
+            fail(f"person-time must be > 0, got {x:g}", c)
+        if c == "r" and not -1 <= x <= 1:
+            fail(f"a correlation must lie in [-1, 1], got {x:g}", c)
 
 
 def _check_row(
@@ -271,7 +287,9 @@ def _check_row(
         _check_generic(v, fail, ratio=ratio)
         return
     _check_values(v, fail)
-    if measure in BINARY_MEASURES:
+    if measure in CHANGE_MEASURES and v["n"] < 2:
+        fail("a pre-post design needs at least 2 participants", "n")
+    if measure in BINARY_MEASURES or measure in PETO_MEASURES:
         for arm in ("exp", "ctrl"):
             if v[f"events_{arm}"] > v[f"n_{arm}"]:
                 fail(

@@ -83,6 +83,7 @@ def two_by_two(
     add: float = DEFAULT_ADD,
     to: CorrectWhen = DEFAULT_TO,
     drop00: bool | None = None,
+    rd_uncorrected: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
     """Effect sizes ``(yi, vi)`` for RR (log), OR (log) or RD from 2x2 counts.
 
@@ -93,8 +94,10 @@ def two_by_two(
     -----
     log RR: ``log(a/n1) - log(c/n2)`` with variance ``1/a - 1/n1 + 1/c - 1/n2``;
     log OR: ``log(a d / (b c))`` with variance ``1/a + 1/b + 1/c + 1/d``;
-    RD: ``a/n1 - c/n2`` with variance ``p1(1-p1)/n1 + p2(1-p2)/n2`` (large-sample, metafor's "LS").
-    See Deeks & Higgins (2010), Statistical algorithms in Review Manager 5, and metafor's escalc.
+    RD: ``a/n1 - c/n2`` with variance ``p1(1-p1)/n1 + p2(1-p2)/n2`` (large-sample, metafor's "LS");
+    ``rd_uncorrected`` computes the difference from the uncorrected counts and only its variance
+    from the corrected cells (RevMan 5). See Deeks & Higgins (2010), Statistical algorithms in
+    Review Manager 5, and metafor's escalc.
     """
     if drop00 is None:
         drop00 = measure in ("RR", "OR")
@@ -114,6 +117,10 @@ def two_by_two(
             p1, p2 = a / n1, c / n2
             yi = p1 - p2
             vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+            if rd_uncorrected:
+                raw = map(as_float, (events_exp, n_exp, events_ctrl, n_ctrl))
+                e1, m1, e2, m2 = raw
+                yi = e1 / m1 - e2 / m2
         else:
             raise ValueError(f"{measure} is not a 2x2-table measure")
     if dz is not None:
@@ -141,3 +148,33 @@ def risk_difference(
 ) -> tuple[FloatArray, FloatArray]:
     """Risk differences and their variances (see :func:`two_by_two`)."""
     return two_by_two("RD", events_exp, n_exp, events_ctrl, n_ctrl, **zero_cells)
+
+
+def peto_log_odds_ratio(
+    events_exp: ArrayLike,
+    n_exp: ArrayLike,
+    events_ctrl: ArrayLike,
+    n_ctrl: ArrayLike,
+    *,
+    add: float = DEFAULT_ADD,
+    to: CorrectWhen = DEFAULT_TO,
+    drop00: bool = True,
+) -> tuple[FloatArray, FloatArray]:
+    """Peto's log odds ratio of each table, ``(O - E) / V``, with variance ``1 / V``.
+
+    ``O`` are the experimental-arm events, ``E = n1 m1 / N`` their expectation and
+    ``V = n1 n2 m1 (N - m1) / (N^2 (N - 1))`` the hypergeometric variance (Yusuf et al. 1985),
+    computed on the cells after the continuity correction (metafor's ``escalc("PETO")``).
+    """
+    dz = double_zero(events_exp, n_exp, events_ctrl, n_ctrl) if drop00 else None
+    a, b, c, d = continuity_corrected_cells(
+        events_exp, n_exp, events_ctrl, n_ctrl, add=add, to=to, ignore=dz
+    )
+    n1, n2 = a + b, c + d
+    n, m1 = n1 + n2, a + c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1))
+        yi, vi = (a - n1 * m1 / n) / v, 1 / v
+    if dz is not None:
+        yi, vi = np.where(dz, np.nan, yi), np.where(dz, np.nan, vi)
+    return yi, vi

@@ -49,16 +49,27 @@ def standardized_mean_difference(
     mean_ctrl: ArrayLike,
     sd_ctrl: ArrayLike,
     n_ctrl: ArrayLike,
+    correction: str = "exact",
 ) -> tuple[FloatArray, FloatArray]:
     """Hedges' g (bias-corrected SMD with pooled SD) and its large-sample variance.
 
-    ``g = J(n1+n2-2) (m1-m2)/s_pooled``; ``var = 1/n1 + 1/n2 + g^2 / (2 (n1+n2))``, which is
-    metafor's default (``vtype="LS"``). Hedges (1981); Hedges & Olkin (1985), chapter 5.
+    ``correction="exact"``: ``g = J(n1+n2-2) (m1-m2)/s_pooled`` and
+    ``var = 1/n1 + 1/n2 + g^2 / (2 (n1+n2))``, metafor's default (``vtype="LS"``); Hedges (1981);
+    Hedges & Olkin (1985), chapter 5. ``correction="approximate"``: ``J = 1 - 3/(4N - 9)`` and
+    ``var = N/(n1 n2) + g^2 / (2 (N - 3.94))`` with ``N = n1 + n2``, Review Manager 5's formulas
+    (Deeks & Higgins 2010, section 2.1.2).
     """
+    if correction not in ("exact", "approximate"):
+        raise ValueError(f"correction must be exact or approximate, got {correction!r}")
     m1, s1, n1, m2, s2, n2 = map(as_float, (mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl))
     df = n1 + n2 - 2
     with np.errstate(invalid="ignore", divide="ignore"):
         sp = np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / df)
-        g = hedges_correction(df) * (m1 - m2) / sp
-        vi = 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+        if correction == "approximate":
+            total = n1 + n2
+            g = (1 - 3 / (4 * total - 9)) * (m1 - m2) / sp
+            vi = total / (n1 * n2) + g**2 / (2 * (total - 3.94))
+        else:
+            g = hedges_correction(df) * (m1 - m2) / sp
+            vi = 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
     return g, vi

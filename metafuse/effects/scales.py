@@ -30,6 +30,8 @@ MEASURE_SCALES: Final[dict[str, tuple[str, Transform]]] = {
     "PETO": ("Peto odds ratio", "exp"),
     "SMCR": ("Standardised mean change (raw-score standardisation)", "identity"),
     "SMCC": ("Standardised mean change (change-score standardisation)", "identity"),
+    "SMCRH": ("Standardised mean change (raw-score, heteroscedastic)", "identity"),
+    "MC": ("Mean change", "identity"),
 }
 #: What the analysis scale is called, by transform.
 ANALYSIS_PREFIX: Final = {"exp": "log ", "ilogit": "logit ", "ift": "double-arcsine "}

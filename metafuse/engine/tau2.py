@@ -250,8 +250,14 @@ ESTIMATORS: Final[dict[str, Callable[[Problem], Tau2Fit]]] = {
 def estimate_tau2(problem: Problem, method: str, **options: object) -> Tau2Fit:
     """tau^2 by ``method`` (a key of :data:`ESTIMATORS`, or GENQ/GENQM with ``weights``).
 
-    Options: ``weights`` (GENQ, GENQM), ``start`` (SJ's start value).
+    Options: ``weights`` (GENQ, GENQM), ``start`` (SJ's start value), ``tau2``: a value fixed in
+    advance (metafor's ``rma(tau2=)``), used whatever the method.
     """
+    if options.get("tau2") is not None:
+        fixed = np.broadcast_to(np.asarray(options["tau2"], dtype=np.float64), problem.m).copy()
+        if not (np.isfinite(fixed).all() and (fixed >= 0).all()):
+            raise ValueError("a fixed tau^2 must be a finite number >= 0")
+        return Tau2Fit(fixed, np.ones(problem.m, dtype=bool), np.zeros(problem.m, dtype=bool))
     if method in ("GENQ", "GENQM"):
         weights = options.get("weights")
         if weights is None:

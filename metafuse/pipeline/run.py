@@ -106,17 +106,40 @@ def _subgroups(
     return groups, subgroup(result, groups=groups, by=str(spec.subgroup))
 
 
-def _pool_csv(spec: AnalysisSpec) -> PooledResult:
-    table = read_table(spec.data) if spec.data is not None else None
-    assert table is not None
+def _pool_csv(spec: AnalysisSpec) -> Analysis:
+    """A spec with a data file: pooled, with leave-one-out, small-study tests and subgroups (a
+    column of the file) as for curated records."""
+    assert spec.data is not None
+    table = read_table(spec.data)
+    frame = table.frame
+    if spec.subgroup is not None and spec.subgroup not in frame.columns:
+        raise SpecError(f"{spec.path}: subgroup: {spec.subgroup!r} is not a column of {spec.data}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExcludedStudyWarning)
-            return pool(
-                table.frame, spec.measure or "GEN", spec.method, spec.hksj, **spec.pool_options()
+            result = pool(
+                frame, spec.measure or "GEN", spec.method, spec.hksj, **spec.pool_options()
             )
     except DataError as err:
         raise table.locate(err) from None
+    groups = test = None
+    if spec.subgroup is not None and result.effects is not None:
+        column = frame[spec.subgroup].astype(str).str.strip()
+        groups = {
+            label: str(column.iloc[row])
+            for label, row in zip(result.effects.labels, result.effects.rows, strict=True)
+        }
+        if len(set(groups.values())) >= 2:
+            test = subgroup(result, groups=groups, by=spec.subgroup)
+    return Analysis(spec, result, None, *_toolbox(result), (), groups, test)
+
+
+def _toolbox(result: PooledResult) -> tuple[pd.DataFrame | None, dict[str, Any] | None]:
+    loo = leave_one_out(result) if result.k >= LEAVE_ONE_OUT_MIN_K else None
+    small = None
+    if result.k >= SMALL_STUDY_MIN_K:
+        small = {"egger": egger_test(result), "rank": rank_test(result)}
+    return loo, small
 
 
 def run_analysis(
@@ -124,7 +147,7 @@ def run_analysis(
 ) -> Analysis:
     """Pool one analysis once and apply the toolbox to its result."""
     if spec.data is not None:
-        return Analysis(spec, _pool_csv(spec))
+        return _pool_csv(spec)
     assert selection is not None
     assert records is not None
     selection, excluded = apply_exclusions(spec, selection, records)
@@ -143,8 +166,4 @@ def run_analysis(
     groups = test = None
     if spec.subgroup is not None:
         groups, test = _subgroups(spec, selection, records, result)
-    loo = leave_one_out(result) if result.k >= LEAVE_ONE_OUT_MIN_K else None
-    small = None
-    if result.k >= SMALL_STUDY_MIN_K:
-        small = {"egger": egger_test(result), "rank": rank_test(result)}
-    return Analysis(spec, result, selection, loo, small, excluded, groups, test)
+    return Analysis(spec, result, selection, *_toolbox(result), excluded, groups, test)

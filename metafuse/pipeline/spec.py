@@ -22,8 +22,10 @@ from metafuse.exceptions import SpecError
 from metafuse.measures import check_level, normalise_measure, normalise_method
 from metafuse.review.grade import GRADE_KEYS, RATINGS
 
-COMMON_KEYS: Final = frozenset({"title", "method", "hksj", "convention", "level", "prediction"})
-DATA_KEYS: Final = frozenset({"data", "measure"})
+COMMON_KEYS: Final = frozenset(
+    {"title", "method", "hksj", "convention", "level", "prediction", "q_from"}
+)
+DATA_KEYS: Final = frozenset({"data", "measure", "subgroup"})
 RECORD_KEYS: Final = frozenset(
     {
         "studies",
@@ -86,6 +88,9 @@ class AnalysisSpec:
     subgroup: str | None = None
     #: The primary analysis of the SoF row: "frequentist" (default) or "bayes".
     primary: str = "frequentist"
+    #: "mh": a DerSimonian-Laird model of 2x2 tables takes tau^2 from the Mantel-Haenszel Q
+    #: (RevMan's "M-H, Random"); "iv" (default) from the inverse-variance Q.
+    q_from: str = "iv"
 
     @property
     def is_secondary(self) -> bool:
@@ -112,6 +117,8 @@ class AnalysisSpec:
             out["level"] = self.level
         if self.prediction is not None:
             out["prediction"] = self.prediction
+        if self.q_from != "iv":
+            out["q_from"] = self.q_from
         return out
 
 
@@ -160,6 +167,11 @@ def _common(raw: Mapping[str, Any], path: Path, fail: Fail) -> dict[str, Any]:
         if kind not in PREDICTION_KINDS:
             raise fail("prediction", f"{kind!r} is not one of {', '.join(PREDICTION_KINDS)}")
         out["prediction"] = kind
+    if "q_from" in raw:
+        q_from = _typed(raw, "q_from", str, "text", fail).lower()
+        if q_from not in ("iv", "mh"):
+            raise fail("q_from", f"{raw['q_from']!r} is not iv or mh")
+        out["q_from"] = q_from
     return out
 
 
@@ -187,7 +199,7 @@ def read_spec(path: Path, root: Path) -> AnalysisSpec:
 def _data_spec(
     raw: Mapping[str, Any], root: Path, common: dict[str, Any], fail: Fail
 ) -> AnalysisSpec:
-    cannot = sorted(set(raw) & (RECORD_KEYS - {"studies"}))
+    cannot = sorted(set(raw) & (RECORD_KEYS - {"studies", "subgroup"}))
     if cannot:
         raise fail(cannot[0], "applies to curated records (studies = ...), not to a data file")
     if "measure" not in raw:
@@ -205,7 +217,10 @@ def _data_spec(
     except ValueError as err:
         raise fail("method", str(err)) from None
     data = root / _typed(raw, "data", str, "a path", fail)
-    return AnalysisSpec(**common, method=method, data=data, measure=measure)
+    subgroup = _typed(raw, "subgroup", str, "text", fail) if "subgroup" in raw else None
+    if common.get("q_from") == "mh" and (method != "DL" or measure not in ("RR", "OR", "RD")):
+        raise fail("q_from", 'mh needs method = "DL" and measure RR, OR or RD')
+    return AnalysisSpec(**common, method=method, data=data, measure=measure, subgroup=subgroup)
 
 
 def _records_spec(

@@ -6,11 +6,14 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from metafuse.revman._codes import CONVENTION
+
+if TYPE_CHECKING:
+    from metafuse.results import PooledResult
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,6 +169,14 @@ class RevManOutcome:
     settings: Mapping[str, Any] = field(default_factory=dict)
     study_ids: tuple[str, ...] = ()
 
+    def pool(self, subgroup: str | None = None) -> PooledResult:
+        """The outcome (or its subgroup named ``subgroup``) pooled with the outcome's RevMan
+        settings: method, fixed or random effects, measure, level, swapped events, and RevMan 5's
+        conventions (``convention="revman5"``)."""
+        from metafuse.revman.pooling import pool_outcome
+
+        return pool_outcome(self, subgroup)
+
     def pool_arguments(self) -> dict[str, Any]:
         """Keyword arguments for ``metafuse.pool(outcome.data, **arguments)``.
 
@@ -175,13 +186,13 @@ class RevManOutcome:
 
         - ``ratio=True``: a generic inverse-variance outcome of ratios (``yi`` are log ratios);
         - ``level``: the confidence level of the totals when it is not 0.95 (``CI_TOTAL``);
-        - ``q_from="MH"``: a random-effects Mantel-Haenszel outcome ("M-H, Random"), whose
+        - ``q_from="mh"``: a random-effects Mantel-Haenszel outcome ("M-H, Random"), whose
           heterogeneity statistic, and so tau-squared, RevMan computes around the
           Mantel-Haenszel estimate, not the inverse-variance one;
         - ``swap_events=True``: RevMan analysed non-events (``SWAP_EVENTS="YES"``).
 
-        The last two have no counterpart in ``metafuse.pool`` yet: passing them fails loudly
-        rather than silently giving numbers that differ from RevMan's.
+        ``swap_events`` is not an argument of ``metafuse.pool`` (which fails loudly on it): it
+        says the data's events are to be turned into non-events first, as :meth:`pool` does.
         """
         if self.random:
             method = "DL"
@@ -200,7 +211,7 @@ class RevManOutcome:
         if level is not None and not math.isclose(level, 95.0):
             arguments["level"] = level / 100.0
         if self.random and self.method == "MH":
-            arguments["q_from"] = "MH"
+            arguments["q_from"] = "mh"
         if self.settings.get("swap_events"):
             arguments["swap_events"] = True
         return arguments

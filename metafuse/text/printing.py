@@ -70,6 +70,8 @@ def format_result(result: PooledResult, digits: int = 4) -> str:
     r = result
     scale = r.display_scale
     title = METHOD_NAMES.get(r.method, f"Random-effects model (tau^2 estimator: {r.method})")
+    if r.options.get("q_from") == "mh":
+        title = "Random-effects model (DerSimonian-Laird tau^2 from the Mantel-Haenszel Q)"
     lines = [
         f"{title}; k = {r.k}; measure: {scale.label}" + ("; HKSJ adjustment" if r.hksj else ""),
         "",
