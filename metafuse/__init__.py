@@ -1,6 +1,7 @@
 """metafuse: evidence synthesis and meta-analysis, validated against R metafor."""
 
 from metafuse._version import __version__
+from metafuse.bayes import BayesResult, bayes_pool
 from metafuse.engine.batch import BatchResult, pool_many
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.exceptions import (
@@ -27,6 +28,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "BatchResult",
+    "BayesResult",
     "DataError",
     "DuplicateLabelWarning",
     "EffectSizes",
@@ -36,6 +38,7 @@ __all__ = [
     "SpecError",
     "StudyEstimate",
     "__version__",
+    "bayes_pool",
     "compute_effects",
     "fit_inverse_variance",
     "pool",

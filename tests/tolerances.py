@@ -40,3 +40,17 @@ REVMAN_CSV: Final = {"rel": 0.0, "abs": 5e-9 + 1e-12}
 #: RevMan's P values come from its own normal and chi^2 routines, which differ from exact values
 #: by up to 4e-7 absolute (seen on the real files); the issue's bound for stored numbers is 1e-6.
 REVMAN_P: Final = {"rel": 0.0, "abs": 1e-6}
+
+#: bayesmeta's printed tau summaries (Röver 2020, J Stat Softw 93(6); its vignette): tau is
+#: integrated numerically there as here; the prints carry 7 significant digits.
+BAYESMETA_TAU: Final = {"rel": 1e-6, "abs": 1e-7}
+
+#: bayesmeta's printed mu, prediction and shrinkage summaries come from its discrete
+#: normal-mixture approximation (Röver & Friede 2017, JCGS 26:1024-1035; delta = 0.01): two prints
+#: of the same fit differ by up to 1e-4 (Röver 2020, p.22 vs p.23), and a tail probability of
+#: 6e-5 by 3%. metafuse integrates exactly; the bound covers bayesmeta's approximation.
+BAYESMETA_MU: Final = {"rel": 2e-4, "abs": 1e-3}
+
+#: The issue's bound for the exact posterior against an independent brute-force integration
+#: (a 2-D trapezoid rule over mu and tau, without the analytic mu step): probabilities to 1e-3.
+BRUTE_FORCE_PROBABILITY: Final = 1e-3

@@ -1,5 +1,6 @@
-"""The figures of one analysis: a forest plot (PNG and SVG, drawn once) and, from 10 studies, a
-funnel plot (Cochrane Handbook 13.3.5.4: fewer studies cannot show asymmetry)."""
+"""The figures of one analysis: a forest plot (PNG and SVG, drawn once), from 10 studies a
+funnel plot (Cochrane Handbook 13.3.5.4: fewer studies cannot show asymmetry), and the Bayesian
+forest plot with shrunken estimates when the analysis has a Bayesian part."""
 
 from __future__ import annotations
 
@@ -39,4 +40,9 @@ def analysis_figures(analysis: Analysis, folder: Path) -> list[Path]:
         paths.append(
             save_plot(funnel_plot(result, title=analysis.spec.title), folder / "funnel.png")
         )
+    if analysis.bayes is not None:
+        from metafuse.plots.shrinkage import shrinkage_plot
+
+        title = f"{analysis.spec.title} (Bayesian)"
+        paths.append(save_plot(shrinkage_plot(analysis.bayes, title=title), folder / "bayes.png"))
     return paths

@@ -43,6 +43,8 @@ def _write_analysis(analysis: Analysis, folder: Path) -> list[Path]:
     payload = analysis.result.to_dict() if analysis.result is not None else {"k": 0}
     written.append(write_text_atomic(folder / "pooled.json", to_json(payload)))
     written.append(write_text_atomic(folder / "summary.txt", summary_text(analysis)))
+    if analysis.bayes is not None:
+        written.append(write_text_atomic(folder / "bayes.json", to_json(analysis.bayes.to_dict())))
     if analysis.leave_one_out is not None:
         written.append(
             write_text_atomic(folder / "leave_one_out.csv", frame_to_csv(analysis.leave_one_out))

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from metafuse.bayes import BayesResult, bayes_pool
 from metafuse.data.csv import read_table
 from metafuse.exceptions import DataError, ExcludedStudyWarning, SpecError
 from metafuse.pipeline.spec import AnalysisSpec
@@ -25,6 +26,9 @@ from metafuse.toolbox.subgroups import subgroup
 
 #: Leave-one-out is reported from this many studies.
 LEAVE_ONE_OUT_MIN_K = 3
+#: Up to this many studies, a Bayesian analysis accompanies the frequentist one: tau^2 and so the
+#: random-effects interval are poorly estimated from so few studies (the threshold of issue 13).
+BAYES_MAX_K = 4
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,10 @@ class Analysis:
     #: Study label -> subgroup, and the subgroup analysis, when the spec asks for subgroups.
     subgroups: dict[str, str] | None = None
     subgroup_test: dict[str, Any] | None = None
+    #: The Bayesian analysis (k <= BAYES_MAX_K, or the spec's primary analysis), or why there
+    #: is none.
+    bayes: BayesResult | None = None
+    bayes_note: str | None = None
 
 
 def _report_of(selection: Selection, records: StudyRecords, label: str) -> str:
@@ -166,4 +174,28 @@ def run_analysis(
     groups = test = None
     if spec.subgroup is not None:
         groups, test = _subgroups(spec, selection, records, result)
-    return Analysis(spec, result, selection, *_toolbox(result), excluded, groups, test)
+    bayes, note = _bayes(spec, selection, result)
+    return Analysis(spec, result, selection, *_toolbox(result), excluded, groups, test, bayes, note)
+
+
+def _bayes(
+    spec: AnalysisSpec, selection: Selection, result: PooledResult
+) -> tuple[BayesResult | None, str | None]:
+    """The Bayesian analysis of a records analysis with few studies (or chosen as primary),
+    with the outcome's heterogeneity prior; or the reason there is none."""
+    if result.k > BAYES_MAX_K and spec.primary != "bayes":
+        return None, None
+    outcome = selection.outcome
+    prior = outcome.bayes_prior()
+    if prior is None:
+        message = (
+            f"no heterogeneity prior declared for {outcome.key} "
+            f"([outcomes.{outcome.key}.tau_prior] in review.toml)"
+        )
+        if spec.primary == "bayes":
+            raise SpecError(f"{spec.path}: primary: bayes needs {message}")
+        return None, f"Bayesian analysis not done: {message}."
+    tau, source = prior
+    mid = outcome.mid if not outcome.is_binary else None
+    fit = bayes_pool(result, tau_prior=tau, mid=mid)
+    return dataclasses.replace(fit, options={**fit.options, "prior_source": source}), None

@@ -83,4 +83,9 @@ def summary_text(analysis: Analysis) -> str:
     lines += _record_notes(analysis)
     if analysis.selection is not None:
         lines += _toolbox_lines(analysis)
+    if analysis.bayes is not None:
+        primary = " (the primary analysis)" if analysis.spec.primary == "bayes" else ""
+        lines += ["", f"Bayesian analysis{primary}:", analysis.bayes.summary().rstrip()]
+    elif analysis.bayes_note:
+        lines += ["", analysis.bayes_note]
     return "\n".join(lines) + "\n"

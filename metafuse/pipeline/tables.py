@@ -78,7 +78,17 @@ def _rows_for(
             continue
         out = review.outcomes[outcome]
         grade = GradeInputs.from_spec(a.spec.grade, out.mid, out.mid_source)
-        row = sof_row(a.selection, a.result, records, grade, a.small_study)
+        row = sof_row(
+            a.selection,
+            a.result,
+            records,
+            grade,
+            a.small_study,
+            bayes=a.bayes,
+            primary_bayes=a.spec.primary == "bayes",
+        )
+        if a.bayes_note:
+            row = with_note(row, a.bayes_note)
         for sens in secondary:
             if (sens.spec.outcome, sens.spec.window) == (outcome, a.spec.window):
                 row = with_note(row, sensitivity_note(sens))

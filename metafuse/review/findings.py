@@ -9,6 +9,7 @@ from statistics import median
 
 import pandas as pd
 
+from metafuse.bayes import BayesResult
 from metafuse.results import PooledResult
 from metafuse.review.grade import DOMAINS, GradeInputs, StudyInfo, assess
 from metafuse.review.records import StudyRecords
@@ -203,17 +204,56 @@ def _continuous_cells(
     return comparator, text, text, "—"
 
 
+def _effect_text(ratio: bool, est: float, lo: float, hi: float) -> str:
+    return fmt_ratio("RR", est, lo, hi) if ratio else mean_difference_text(est, lo, hi)
+
+
+def bayes_footnote(bayes: BayesResult, ratio: bool, primary: bool, frequentist: str) -> str:
+    """The footnote of a Bayesian analysis: its estimate with the credible interval and the
+    prior in words (with its source); as the primary analysis, what it replaces."""
+    pct = f"{100 * bayes.level:g}%"
+    effect = _effect_text(ratio, bayes.mu_median, bayes.mu_ci_low, bayes.mu_ci_high)
+    effect = effect.replace(" (", f" ({pct} CrI ", 1)
+    source = bayes.options.get("prior_source", "")
+    prior = f"{bayes.prior}" + (f"; prior source: {source}" if source else "")
+    if primary:
+        return (
+            f"Primary analysis: Bayesian random-effects model (posterior median and {pct} "
+            f"credible interval, {effect}), chosen in the analysis spec; imprecision is judged "
+            f"on the credible interval. Prior: {prior}. Frequentist random-effects model: "
+            f"{frequentist}."
+        )
+    return (
+        f"Few studies (k = {bayes.k}): a Bayesian random-effects analysis gives {effect}. "
+        f"Prior: {prior}."
+    )
+
+
 def sof_row(
     selection: Selection,
     result: PooledResult,
     records: StudyRecords,
     grade: GradeInputs,
     small_study: dict[str, dict[str, float]] | None = None,
+    bayes: BayesResult | None = None,
+    primary_bayes: bool = False,
 ) -> SofRow:
-    """One SoF row for an analysis, with its GRADE rating and every footnote."""
+    """One SoF row for an analysis, with its GRADE rating and every footnote. With
+    ``primary_bayes`` the effect cells and imprecision use the Bayesian posterior ``bayes``;
+    otherwise a Bayesian analysis (few studies) becomes a footnote."""
     infos = study_infos(selection, result, records)
     label = f"{selection.outcome.label}: {_scale(records, selection)}; {when(selection)}"
     notes: list[str] = []
+    if bayes is not None:
+        frequentist = _effect_text(selection.ratio, *result.effect_ci())
+        notes.append(bayes_footnote(bayes, selection.ratio, primary_bayes, frequentist))
+        if primary_bayes:
+            result = dataclasses.replace(
+                result,
+                estimate=bayes.mu_median,
+                ci_low=bayes.mu_ci_low,
+                ci_high=bayes.mu_ci_high,
+            )
     acr = _assumed_risk(grade, infos, notes) if selection.ratio else None
     if grade.mid is not None:
         notes.append(f"Minimal important difference {grade.mid:g}: {grade.mid_source}.")
@@ -226,6 +266,7 @@ def sof_row(
         indirectness=grade.indirectness,
         overrides=grade.overrides,
         small_study=small_study,
+        interval="CrI" if primary_bayes and bayes is not None else "CI",
     )
     domain_notes = _domain_notes(certainty, notes)
     _provenance_notes(selection, records, result, notes)

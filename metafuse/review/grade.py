@@ -144,6 +144,7 @@ def _imprecision(
     ratio: bool,
     mid: float | None,
     control_risk: float | None,
+    interval: str = "CI",
 ) -> DomainRating:
     lo, hi = result.ci_low, result.ci_high
     if lo is None or hi is None:
@@ -153,7 +154,7 @@ def _imprecision(
     known = all(c is not None for c in counts)
     if ratio:
         rlo, rhi = math.exp(lo), math.exp(hi)
-        text = f"95% CI of the RR {rlo:.2f} to {rhi:.2f}"
+        text = f"95% {interval} of the RR {rlo:.2f} to {rhi:.2f}"
         if rlo < APPRECIABLE_RR[0] and rhi > APPRECIABLE_RR[1]:
             return DomainRating(
                 "imprecision",
@@ -172,7 +173,7 @@ def _imprecision(
                     f" below the optimal information size {ois:.0f}",
                 )
         return DomainRating("imprecision", "not serious", text + " excludes no effect")
-    text = f"95% CI of the MD {lo:.2f} to {hi:.2f}"
+    text = f"95% {interval} of the MD {lo:.2f} to {hi:.2f}"
     if mid is not None and lo < -mid and hi > mid:
         return DomainRating(
             "imprecision",
@@ -220,8 +221,10 @@ def assess(
     indirectness: tuple[str, str] | None = None,
     overrides: Mapping[str, tuple[str, str]] | None = None,
     small_study: Mapping[str, Any] | None = None,
+    interval: str = "CI",
 ) -> Certainty:
-    """Rate the certainty of one pooled outcome.
+    """Rate the certainty of one pooled outcome (``interval``: "CI", or "CrI" when the
+    estimate and interval are a posterior median and credible interval).
 
     ``indirectness`` and each override are ``(rating, reason)``; ratings are ``not serious``,
     ``serious`` or ``very serious``.
@@ -234,7 +237,7 @@ def assess(
         else DomainRating(
             "indirectness", "not serious", "no indirectness judgement in the analysis spec"
         ),
-        "imprecision": _imprecision(result, studies, ratio, mid, control_risk),
+        "imprecision": _imprecision(result, studies, ratio, mid, control_risk, interval),
         "publication bias": _publication_bias(result, small_study),
     }
     domains = []

@@ -13,9 +13,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from metafuse.exceptions import SpecError
+
+if TYPE_CHECKING:
+    from metafuse.bayes.priors import TauPrior
 
 FILE_NAME: Final = "review.toml"
 OUTCOME_TYPES: Final = ("continuous", "binary")
@@ -53,6 +57,30 @@ class Outcome:
     mid_source: str = ""
     #: Comparisons the outcome applies to (empty: all).
     comparisons: tuple[str, ...] = ()
+    #: Heterogeneity prior of Bayesian analyses of this outcome (``[outcomes.X.tau_prior]``:
+    #: kind, its parameters, source); None: the default for binary outcomes (log RR), none for
+    #: continuous ones (see :meth:`bayes_prior`).
+    tau_prior: Mapping[str, Any] | None = None
+
+    def bayes_prior(self) -> tuple[TauPrior, str] | None:
+        """The tau prior of Bayesian analyses and its source: the declared one, else for binary
+        outcomes (log risk ratios) a half-normal prior with scale 0.5 (Röver 2020, J Stat Softw
+        93(6), p.20, used there for log odds ratios); None for a continuous
+        outcome without a declared prior (its scale has no default)."""
+        from metafuse.bayes.priors import tau_prior
+
+        if self.tau_prior is not None:
+            raw = dict(self.tau_prior)
+            source = str(raw.pop("source"))
+            kind = raw.pop("kind")
+            return tau_prior(kind, raw.pop("scale", None), **raw), source
+        if self.is_binary:
+            return (
+                tau_prior("half-normal", 0.5),
+                "Röver 2020 (J Stat Softw 93(6), p.20), where it confines the heterogeneity of "
+                "log odds ratios to tau <= 0.98 with 95% probability",
+            )
+        return None
 
     @property
     def measure(self) -> str:
@@ -189,6 +217,7 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         "mid",
         "mid_source",
         "comparisons",
+        "tau_prior",
     }
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -224,7 +253,33 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         mid=None if mid is None else float(mid),
         mid_source=source,
         comparisons=tuple(comps),
+        tau_prior=_tau_prior(raw.get("tau_prior"), f"{where}.tau_prior", path),
     )
+
+
+#: Keys of an outcome's [tau_prior] table besides kind and source.
+TAU_PRIOR_KEYS = ("scale", "df", "log_tau2_mean", "log_tau2_sd", "outcome", "comparison")
+
+
+def _tau_prior(raw: Any, where: str, path: Path) -> Mapping[str, Any] | None:
+    """A declared heterogeneity prior, checked by building it (kind, parameters, source)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail(path, where, "must be a table (kind = ..., scale = ..., source = ...)")
+    unknown = sorted(set(raw) - {"kind", "source", *TAU_PRIOR_KEYS})
+    if unknown:
+        raise _fail(path, f"{where}.{unknown[0]}", "unknown key")
+    if not isinstance(raw.get("source"), str) or not raw["source"].strip():
+        raise _fail(path, f"{where}.source", "a prior needs its source (who recommends it, where)")
+    from metafuse.bayes.priors import tau_prior
+
+    params = {k: raw[k] for k in TAU_PRIOR_KEYS if k in raw and k != "scale"}
+    try:
+        tau_prior(str(raw.get("kind")), raw.get("scale"), **params)
+    except (ValueError, TypeError) as err:
+        raise _fail(path, where, str(err)) from None
+    return MappingProxyType(dict(raw))
 
 
 def _window(key: str, raw: Any, path: Path) -> Window:
