@@ -50,6 +50,7 @@ RANDOM_METHODS: Final = (
     "CA2",
     "PMM",
     "GENQ",
+    "GENQM",
 )
 METHODS: Final = FIXED_METHODS + TABLE_METHODS + RANDOM_METHODS
 

@@ -155,7 +155,7 @@ def pool(
         studies are dropped, and for ``GEN`` rows given as estimate and CI whether they are ratios.
     weights
         User weights of the pooled estimate, one per study of ``data`` (metafor's ``weights``);
-        the GENQ estimator uses them for tau^2 too.
+        the GENQ and GENQM estimators use them for tau^2 too.
     q_from
         ``iv`` (default), or ``mh``: a DerSimonian-Laird random-effects model of 2x2 tables takes
         tau^2 from the heterogeneity statistic around the Mantel-Haenszel estimate (RevMan's
@@ -247,9 +247,9 @@ def fit_effects(
     y, v = effects.yi[estimable], effects.vi[estimable]
     user = None if effects.weights is None else effects.weights[estimable]
     tau2_options = dict(options["tau2_options"] or {})
-    if method == "GENQ":
+    if method in ("GENQ", "GENQM"):
         if user is None and "weights" not in tau2_options:
-            raise ValueError("the GENQ estimator needs weights (weights=...)")
+            raise ValueError(f"the {method} estimator needs weights (weights=...)")
         tau2_options.setdefault("weights", user)
     if method in TABLE_METHODS:
         fit, df = fit_tables(effects, estimable, method, options), None

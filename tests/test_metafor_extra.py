@@ -7,6 +7,7 @@ Henmi-Copas, the newer estimators and estimators with moderators."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -242,3 +243,55 @@ def test_estimators_with_moderators(case: dict[str, Any]) -> None:
     assert fit["tau2"] == pytest.approx(r["model"]["tau2"], **ITERATIVE)
     assert fit["coef"] == pytest.approx(r["model"]["b"], **ITERATIVE)
     assert fit["se"] == pytest.approx(r["model"]["se"], **ITERATIVE)
+
+
+def _regtest_frame(case: dict[str, Any]) -> pd.DataFrame:
+    r = case["results"]
+    out = pd.DataFrame(
+        {"study": [f"s{i}" for i in range(len(r["yi"]))], "yi": r["yi"], "sei": np.sqrt(r["vi"])}
+    )
+    return out
+
+
+@pytest.mark.parametrize("case", cases("D15"), ids=lambda c: c["id"])
+def test_regression_test_variants(case: dict[str, Any]) -> None:
+    """regtest(model = "rma" | "lm", predictor = "sei" | "vi" | "ninv" | "sqrtninv")."""
+    from metafuse.toolbox.bias import regression_test
+
+    _, _, model, predictor = case["id"].split("/")
+    r = case["results"]
+    fit = pool(_regtest_frame(case), "GEN", "REML")
+    # ninv/sqrtninv: the total sample sizes metafor used (n1i + n2i)
+    out = regression_test(fit, model=model, predictor=predictor, sample_sizes=r.get("ni"))
+    tol = ITERATIVE if model == "rma" else {"rel": 1e-10, "abs": 1e-12}
+    assert out["statistic"] == pytest.approx(r["zval"], **tol)
+    assert out["pval"] == pytest.approx(r["pval"], **tol)
+    assert out["est"] == pytest.approx(r["est"], **tol)
+    assert out["ci_low"] == pytest.approx(r["ci.lb"], **tol)
+    assert out["ci_high"] == pytest.approx(r["ci.ub"], **tol)
+    assert out["df"] == r["dfs"]
+
+
+@pytest.mark.parametrize("case", cases("D16"), ids=lambda c: c["id"])
+def test_trim_and_fill_estimators_and_sides(case: dict[str, Any]) -> None:
+    """trimfill(estimator = "L0" | "R0", side = auto | left | right): k0, its SE, p.k0 (R0) and
+    the filled model."""
+    from metafuse.toolbox.trimfill import trim_and_fill
+
+    _, _, method, estimator, side = case["id"].split("/")
+    r = case["results"]
+    fit = pool(_regtest_frame(case), "GEN", method)
+    tf = trim_and_fill(fit, estimator=estimator, side=None if side == "auto" else side)
+    assert tf.k0 == r["k0"]
+    assert tf.side == r["side"]
+    if r["se.k0"] is None:  # metafor: NaN (the variance formula is negative)
+        assert math.isnan(tf.se_k0)
+    else:
+        assert tf.se_k0 == pytest.approx(r["se.k0"], rel=1e-10)
+    assert tf.p_k0 == (None if r["p.k0"] is None else pytest.approx(r["p.k0"], rel=1e-12))
+    filled = r["filled"]
+    tol = ITERATIVE if method == "REML" else {"rel": 1e-10, "abs": 1e-12}
+    assert tf.result.k == filled["k"]
+    assert tf.result.estimate == pytest.approx(filled["b"], **tol)
+    assert tf.result.se == pytest.approx(filled["se"], **tol)
+    assert tf.result.tau2 == pytest.approx(filled["tau2"], **tol)

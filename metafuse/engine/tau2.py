@@ -272,11 +272,17 @@ def estimate_tau2(problem: Problem, method: str, **options: object) -> Tau2Fit:
 
 
 def _genq_median(problem: Problem, a: FloatArray) -> Tau2Fit:
-    """Median-unbiased generalised-Q estimator (GENQM): the tau^2 at which the generalised Q
-    with weights ``a`` equals the median of its distribution (a weighted sum of chi^2(1)),
-    found by root finding on the exact distribution (Imhof/Farebrother via Davies is not used:
-    the median is found by the distribution of the eigenvalue mixture, numerically)."""
-    raise NotImplementedError("GENQM")
+    """Median-unbiased generalised-Q estimator (GENQM), row by row
+    (:mod:`metafuse.engine.genqm`)."""
+    from metafuse.engine.genqm import tau2_genqm_one
+
+    out = np.zeros(problem.m)
+    for r in range(problem.m):
+        keep = problem.mask[r]
+        X = np.ones((int(keep.sum()), 1)) if problem.X is None else problem.X[r][keep]
+        out[r] = tau2_genqm_one(problem.y[r][keep], problem.v[r][keep], X, a[r][keep])
+    ones = np.ones(problem.m, dtype=bool)
+    return Tau2Fit(out, ones, np.zeros(problem.m, dtype=bool))
 
 
 def q_profile_ci(problem: Problem, level: float = 0.95) -> tuple[FloatArray, FloatArray]:

@@ -25,7 +25,8 @@ import pandas as pd
 from scipy import special, stats
 
 from metafuse._arrays import FloatArray
-from metafuse.measures import BINARY_MEASURES
+from metafuse.engine.mixed import fit_mixed
+from metafuse.measures import BINARY_MEASURES, TABLE_METHODS
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
 
@@ -132,3 +133,108 @@ def rank_test(
     ties = len(np.unique(ystar)) < len(ystar) or len(np.unique(v)) < len(v)
     res = stats.kendalltau(ystar, v, method="asymptotic" if ties else "exact")
     return {"tau": float(res.statistic), "pval": float(res.pvalue)}
+
+
+#: Predictors of the regression test (metafor's ``regtest(predictor=)``).
+PREDICTORS = ("sei", "vi", "ninv", "sqrtninv")
+
+
+def _sample_sizes(result: PooledResult) -> FloatArray:
+    used = [s for s in result.studies if s.yi is not None]
+    sizes = []
+    for s in used:
+        if "n_exp" in s.data and "n_ctrl" in s.data:
+            sizes.append(s.data["n_exp"] + s.data["n_ctrl"])
+        elif "n" in s.data:
+            sizes.append(s.data["n"])
+        else:
+            raise ValueError(
+                "the ninv and sqrtninv predictors need sample sizes (n_exp and n_ctrl, or n)"
+            )
+    return np.asarray(sizes, dtype=np.float64)
+
+
+def regression_test(
+    data: PooledResult | pd.DataFrame,
+    measure: str | None = None,
+    *,
+    model: str = "rma",
+    predictor: str = "sei",
+    level: float = 0.95,
+    sample_sizes: Any = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Regression test for funnel-plot asymmetry (metafor's ``regtest``).
+
+    ``model="rma"``: the meta-regression of the effects on ``predictor`` with the pooled
+    result's model (its tau^2 estimator; Knapp-Hartung when it has HKSJ): a z (or t) test of the
+    slope. ``model="lm"``: the weighted least-squares regression (weights ``1/vi``) with a
+    multiplicative dispersion, Egger's original test: t with k - 2 df. ``predictor`` is the
+    standard error ``sei`` (Egger et al. 1997), the variance ``vi``, the inverse total sample size
+    ``ninv`` (Peters et al. 2006) or its square root ``sqrtninv``; their sample sizes come from
+    the studies' arm sizes, or from ``sample_sizes`` (one per estimable study).
+
+    Returns ``statistic``, ``df`` (None for z), ``pval``, ``slope``, ``slope_se``, and the
+    limit estimate ``est`` (the intercept: the effect of a study of infinite precision) with
+    ``ci_low`` and ``ci_high``; plus ``model`` and ``predictor``.
+    """
+    if model not in ("rma", "lm"):
+        raise ValueError(f"model must be rma or lm, got {model!r}")
+    if predictor not in PREDICTORS:
+        raise ValueError(f"predictor must be one of {', '.join(PREDICTORS)}, got {predictor!r}")
+    result = as_result(data, measure, "REML", False, **options)
+    _, y, v = used_effects(result)
+    k = len(y)
+    if k < 3:
+        raise ValueError("the regression test needs at least 3 studies")
+    x = {"sei": lambda: np.sqrt(v), "vi": lambda: v}.get(predictor, lambda: None)()
+    if x is None:
+        n = (
+            _sample_sizes(result)
+            if sample_sizes is None
+            else np.asarray(sample_sizes, dtype=np.float64)
+        )
+        if n.shape != (k,) or not (np.isfinite(n).all() and (n > 0).all()):
+            raise ValueError(f"give one positive sample size per estimable study ({k})")
+        x = 1 / n if predictor == "ninv" else 1 / np.sqrt(n)
+    X = np.column_stack([np.ones(k), x])
+    if model == "lm":
+        return {**_wls_test(y, v, X, level), "model": model, "predictor": predictor}
+    method = result.method if result.method not in TABLE_METHODS else "FE"
+    fit = fit_mixed(y, v, X, method, knha=result.hksj, level=level)
+    return {
+        "statistic": float(fit.statistic[1]),
+        "df": fit.df,
+        "pval": float(fit.pval[1]),
+        "slope": float(fit.coef[1]),
+        "slope_se": float(fit.se[1]),
+        "est": float(fit.coef[0]),
+        "ci_low": float(fit.ci_low[0]),
+        "ci_high": float(fit.ci_high[0]),
+        "model": model,
+        "predictor": predictor,
+    }
+
+
+def _wls_test(y: FloatArray, v: FloatArray, X: FloatArray, level: float) -> dict[str, Any]:
+    """Weighted least squares with an estimated dispersion: t tests with k - 2 df."""
+    k = len(y)
+    w = 1 / v
+    xtwx = X.T @ (X * w[:, None])
+    beta = np.linalg.solve(xtwx, X.T @ (w * y))
+    s2 = float(np.sum(w * (y - X @ beta) ** 2)) / (k - 2)
+    se = np.sqrt(s2 * np.diag(np.linalg.inv(xtwx)))
+    if not se[1] > 0:
+        raise ValueError("the regression test is not estimable: no residual variation")
+    t = float(beta[1] / se[1])
+    q = float(stats.t.ppf(0.5 + level / 2, k - 2))
+    return {
+        "statistic": t,
+        "df": k - 2,
+        "pval": float(2 * special.stdtr(k - 2, -abs(t))),
+        "slope": float(beta[1]),
+        "slope_se": float(se[1]),
+        "est": float(beta[0]),
+        "ci_low": float(beta[0] - q * se[0]),
+        "ci_high": float(beta[0] + q * se[0]),
+    }

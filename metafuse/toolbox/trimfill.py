@@ -10,6 +10,7 @@ Duval S, Tweedie R (2000). A nonparametric "trim and fill" method of accounting 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -40,10 +41,22 @@ class TrimFillResult:
     side: str
     #: Labels of the filled studies (``Filled 1``, ...), marked for the funnel plot.
     filled: tuple[str, ...] = field(default=())
+    #: The estimator (L0 or R0) and, for R0, the one-sided P of the test that no study is
+    #: missing, ``0.5^(k0 + 1)`` (Duval & Tweedie 2000, JASA; metafor's ``p.k0``); None for L0.
+    estimator: str = "L0"
+    p_k0: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The :func:`metafuse.pool` keys of the filled model plus ``k0`` and ``side``."""
-        return {**self.result.to_dict(), "k0": self.k0, "side": self.side}
+        """The :func:`metafuse.pool` keys of the filled model plus ``k0``, ``se_k0``, ``p_k0``,
+        ``estimator`` and ``side``."""
+        return {
+            **self.result.to_dict(),
+            "k0": self.k0,
+            "se_k0": self.se_k0,
+            "p_k0": self.p_k0,
+            "estimator": self.estimator,
+            "side": self.side,
+        }
 
 
 def _k0(centred: FloatArray, estimator: str) -> tuple[float, float]:
@@ -65,7 +78,9 @@ def _k0(centred: FloatArray, estimator: str) -> tuple[float, float]:
         - 18 * k * k0
         + 6 * k**2 * k0
     ) / 24
-    return float(k0), float(4 * np.sqrt(var_sr) / (2 * k - 1))
+    # the variance formula can be negative for small k0: its SE is then not defined (metafor: NaN)
+    se = 4 * math.sqrt(var_sr) / (2 * k - 1) if var_sr >= 0 else math.nan
+    return float(k0), float(se)
 
 
 def trim_and_fill(
@@ -113,7 +128,7 @@ def trim_and_fill(
         )
         beta = refit(result, effects=trimmed, method=method, hksj=False).estimate_se()[0]
         k0_raw, se_k0 = _k0(y - beta, estimator)
-        k0, se_k0 = max(0, int(np.round(k0_raw))), max(0.0, se_k0)
+        k0 = max(0, int(np.round(k0_raw)))
     used = [s for s in result.studies if s.yi is not None]
     mirrored = sign * (2 * beta - y[k - k0 :]) if k0 else np.array([])
     filled = tuple(f"Filled {i + 1}" for i in range(k0))
@@ -130,4 +145,5 @@ def trim_and_fill(
         data=rows,
     )
     final = refit(result, effects=combined, method=method)
-    return TrimFillResult(final, k0, se_k0, side, filled)
+    p_k0 = 0.5 ** (k0 + 1) if estimator == "R0" else None
+    return TrimFillResult(final, k0, se_k0, side, filled, estimator, p_k0)
