@@ -25,7 +25,17 @@ from metafuse.review.selection import select
 from tests.conftest import FIXTURE_REVIEW
 from tests.tolerances import CLOSED_FORM
 
-SOURCE = "example2030,Example A et al. Test J 2030;1:1-9,https://example.org,full text,primary,\n"
+SOURCE = (
+    "example2030,Example A et al. Test J 2030;1:1-9,https://example.org,full text,primary,\n"
+    "example2030-abstract,Example A et al. (abstract),,abstract,primary,\n"
+)
+#: An incomplete record of Example 2030: events from its abstract, denominators not given.
+INCOMPLETE = "".join(
+    f"example2030-addsurg-24,example2030,additional_surgery,24,by randomised group,arm,{arm},,,,"
+    f"{events},,,,,,further surgery (lower is better),yes,,example2030-abstract,Abstract,"
+    f"{events} had further surgery,no,\n"
+    for arm, events in (("exp", 5), ("ctrl", 9))
+)
 TRIAL = (
     "example2030,Example,Example,2030,Test J,1:1-9,,,B,chronic low back pain,Nowhere,fusion,"
     "rehabilitation,40,41,2 years,,RCT,example2030,Methods,40 were assigned to fusion and 41 "
@@ -67,6 +77,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
         fh.write(SOURCE)
     with (studies / "trials.csv").open("a", encoding="utf-8") as fh:
         fh.write(TRIAL)
+    with (studies / "outcomes.csv").open("a", encoding="utf-8") as fh:
+        fh.write(INCOMPLETE)
     path = folder / "template.csv"
     code, out = _run("gaps", str(studies), "--template", str(path))
     assert code == 0, out
@@ -124,6 +136,10 @@ def test_round_trip_template_fill_merge_validate_pool(template: Path, studies: P
     }
     _fill(rows, "example2030-odi-2y", "exp", n="38", mean="30.0", sd="18.0", **common)
     _fill(rows, "example2030-odi-2y", "ctrl", n="39", mean="33.0", sd="19.0", **common)
+    # the incomplete record: its denominators from the full text, which shows the whole row
+    table3 = {"source_id": "example2030", "location": "Table 3", "quote": "5/40 and 9/41"}
+    _fill(rows, "example2030-addsurg-24", "exp", n="40", **table3)
+    _fill(rows, "example2030-addsurg-24", "ctrl", n="41", **table3)
     _write(template, rows)
     before = (studies / "outcomes.csv").read_bytes()
     code, out = _run("merge", str(template), str(studies), "--dry-run")
@@ -131,13 +147,14 @@ def test_round_trip_template_fill_merge_validate_pool(template: Path, studies: P
     assert "would add example2030-odi-2y (exp)" in out
     code, out = _run("merge", str(template), str(studies), "--dry-run", "--json")
     data = json.loads(out)
-    assert (code, data["ok"], data["written"], len(data["changes"])) == (0, True, None, 2)
+    assert (code, data["ok"], data["written"], len(data["changes"])) == (0, True, None, 4)
     assert (studies / "outcomes.csv").read_bytes() == before
     code, out = _run("merge", str(template), str(studies))
     assert code == 0, out
-    assert "2 rows added, 0 rows filled" in out
+    assert "2 rows added, 2 rows filled" in out
+    assert "example2030-addsurg-24 (exp): n from" in out
     after = (studies / "outcomes.csv").read_bytes()
-    assert after.startswith(before)  # existing rows keep their bytes
+    assert after.startswith(before[: before.index(b"example2030-addsurg-24")])  # bytes kept
     assert _run("validate", str(studies))[0] == 0
     data = select(load_studies(studies), "B", "odi", "2y")
     assert "Example 2030" in data.labels
@@ -147,6 +164,13 @@ def test_round_trip_template_fill_merge_validate_pool(template: Path, studies: P
     # by hand: MD = 30.0 - 33.0 = -3; SE = sqrt(18^2/38 + 19^2/39) = sqrt(8.5263 + 9.2564)
     assert ex["yi"] == pytest.approx(-3.0, **CLOSED_FORM)
     assert ex["sei"] == pytest.approx((18.0**2 / 38 + 19.0**2 / 39) ** 0.5, **CLOSED_FORM)
+    surgery = select(load_studies(studies), "B", "additional_surgery", "2y")
+    assert surgery.labels == ["Example 2030"]
+    cells = surgery.frame.iloc[0][["events_exp", "n_exp", "events_ctrl", "n_ctrl"]]
+    assert cells.tolist() == [5, 40, 9, 41]
+    row = load_studies(studies).outcomes.set_index(["record_id", "arm"])
+    caveat = row.loc[("example2030-addsurg-24", "exp"), "caveat"]
+    assert caveat == "numbers first recorded from example2030-abstract (Abstract)"
     # merging the same template again adds nothing new: its rows are now in outcomes.csv
     code, out = _run("merge", str(template), str(studies))
     assert code == 0

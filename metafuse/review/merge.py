@@ -160,7 +160,7 @@ class _Builder:
                     line,
                     col,
                     f"would change {old.get(col)!r} ({self.outcomes}:{old_line}) to "
-                    f"{row.get(col)!r}; a template only fills empty cells",
+                    f"{row.get(col) or '(empty)'!r}; a template only fills empty cells",
                 )
         before = (old.get("source_id"), old.get("location"))
         if before[0] and before != (row.get("source_id"), row.get("location")):
