@@ -77,7 +77,8 @@ def merge_command(template: Path, studies_dir: Path, dry_run: bool, as_json: boo
     if errors:
         if not as_json:
             click.echo(
-                f"Error: nothing merged ({len(errors)} problems); {merge.outcomes} unchanged",
+                f"Error: nothing merged ({len(errors)} problem{'s' * (len(errors) != 1)}); "
+                f"{merge.outcomes} unchanged",
                 err=True,
             )
         raise click.exceptions.Exit(1)

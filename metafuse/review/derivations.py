@@ -213,7 +213,7 @@ def _ordered(lo: float, hi: float) -> None:
         raise ValueError(f"CI lower limit {lo} must be below the upper limit {hi}")
 
 
-#: Derivations that studies/ records may name in their ``derivation`` column.
+#: The derivation functions, by name (records name a derivation through :data:`ARGUMENTS`).
 DERIVATIONS = {
     f.__name__: f
     for f in (
@@ -249,7 +249,7 @@ DERIVATIONS = {
 #: Longest derivation text accepted (a call with a few keyword numbers is far shorter).
 MAX_DERIVATION_CHARS = 300
 
-#: Keyword arguments a derivation's inputs (what the source prints).
+#: A derivation's keyword arguments: the inputs as the source prints them.
 Arguments = Mapping[str, float | str]
 
 
