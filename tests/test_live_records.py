@@ -3,8 +3,10 @@ these), never counts or study lists. Library tests use tests/fixtures/review ins
 
 from __future__ import annotations
 
+from itertools import product
+
 from metafuse.review.records import load_studies, validate_studies
-from metafuse.review.selection import primary_records, select
+from metafuse.review.selection import EVIDENCE, primary_records, select
 from tests.conftest import ROOT
 
 STUDIES = ROOT / "studies"
@@ -25,8 +27,9 @@ def test_every_number_has_a_source() -> None:
 
 
 def test_every_primary_record_reaches_an_analysis_or_is_named() -> None:
-    """Each primary record (after baseline) is pooled in some window, named as not poolable, or
-    stands behind a merged report (no patient counted twice) — never silently dropped."""
+    """Each primary record (after baseline) is pooled in some window (with the other randomised
+    trials, or with the other observational studies), named as not poolable, or stands behind a
+    merged report (no patient counted twice) — never silently dropped."""
     records = load_studies(STUDIES)
     review = records.review
     o = records.outcomes
@@ -36,10 +39,11 @@ def test_every_primary_record_reaches_an_analysis_or_is_named() -> None:
         for outcome in review.outcomes.values():
             if not outcome.applies_to(comparison):
                 continue
-            for window in review.windows.values():
-                chosen = primary_records(records, comparison, outcome.key, window, merge=False)
-                merged = primary_records(records, comparison, outcome.key, window)
-                selection = select(records, comparison, outcome.key, window.key)
+            for window, evidence in product(review.windows.values(), EVIDENCE):
+                key = (comparison, outcome.key, window)
+                chosen = primary_records(records, *key, merge=False, evidence=evidence)
+                merged = primary_records(records, *key, evidence=evidence)
+                selection = select(records, comparison, outcome.key, window.key, evidence)
                 named = {lab for lab, _ in selection.incomplete}
                 kept = {str(r["record_id"].iloc[0]) for r in merged}
                 for rows in chosen:

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from metafuse._version import __version__
-from metafuse.cli import bayes, model, review, revman, tools
+from metafuse.cli import bayes, gapflow, model, review, revman, tools
 
 
 class _Group(click.Group):
@@ -42,6 +42,6 @@ def main() -> None:
     """metafuse: meta-analysis of study CSVs and curated reviews, validated against R metafor."""
 
 
-for _module in (model, tools, bayes, review, revman):
+for _module in (model, tools, bayes, review, gapflow, revman):
     for _command in _module.COMMANDS:
         main.add_command(_command)

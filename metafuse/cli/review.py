@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 import click
 
@@ -99,8 +99,14 @@ def validate_command(studies_dir: Path, as_json: bool) -> None:
 
 @click.command("gaps")
 @click.argument("studies_dir", default="studies", type=click.Path(path_type=Path))
+@click.option(
+    "--template",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write one pre-filled outcomes.csv row per missing number to this CSV file, for a "
+    "reviewer to fill and metafuse merge.",
+)
 @json_option
-def gaps_command(studies_dir: Path, as_json: bool) -> None:
+def gaps_command(studies_dir: Path, template: Path | None, as_json: bool) -> None:
     """Which trial x outcome x time point has data, is incomplete, missing, or weak."""
     from metafuse.review.gaps import format_gaps, gap_cells
     from metafuse.review.records import StudiesError, load_studies
@@ -111,9 +117,16 @@ def gaps_command(studies_dir: Path, as_json: bool) -> None:
         raise click.ClickException(
             f"{studies_dir} has problems; run metafuse validate\n{err}"
         ) from None
+    rows = 0 if template is None else _write_template(records, template)
+    if template is not None and not as_json:
+        click.echo(
+            f"{template}: {rows} rows to fill, then: metafuse merge {template} {studies_dir}"
+        )
+        return
     if as_json:
         emit(
             {
+                **({} if template is None else {"template": str(template), "rows": rows}),
                 "cells": [
                     {
                         "comparison": c.comparison,
@@ -127,12 +140,28 @@ def gaps_command(studies_dir: Path, as_json: bool) -> None:
                         "missing": list(c.missing),
                     }
                     for c in gap_cells(records)
-                ]
+                ],
             },
             True,
         )
     else:
         click.echo(format_gaps(records))
+
+
+def _write_template(records: Any, path: Path) -> int:
+    """Write the gap template atomically; never over one of the studies files."""
+    from metafuse.files import write_text_atomic
+    from metafuse.review.schema import FILES
+    from metafuse.review.template import template_csv
+
+    if path.resolve() in {records.path(name).resolve() for name in FILES}:
+        raise click.ClickException(f"{path}: --template would overwrite a studies file")
+    text, rows = template_csv(records)
+    try:
+        write_text_atomic(path, text)
+    except OSError as err:
+        raise click.ClickException(f"{path}: {err.strerror or err}") from None
+    return int(rows)
 
 
 @click.command("verify")

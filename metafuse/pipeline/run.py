@@ -68,8 +68,8 @@ def apply_exclusions(
     spec: AnalysisSpec, selection: Selection, records: StudyRecords
 ) -> tuple[Selection, tuple[tuple[str, str], ...]]:
     """Leave out the studies the spec names, or all weak-source / high-risk trials (the RoB 2
-    judgement for this outcome); every exclusion keeps its reason. An excluded label that is not in
-    the analysis is an error."""
+    judgement for this outcome) / trials with an SD borrowed from another trial; every exclusion
+    keeps its reason. An excluded label that is not in the analysis is an error."""
     drop: dict[str, str] = {}
     labels = selection.labels
     for study, reason in spec.exclude:
@@ -82,6 +82,9 @@ def apply_exclusions(
     if spec.exclude_weak_sources:
         for label in selection.weak:
             drop.setdefault(label, spec.exclude_weak_sources)
+    if spec.exclude_borrowed_sd:
+        for label in selection.borrowed:
+            drop.setdefault(label, spec.exclude_borrowed_sd)
     if spec.exclude_high_risk_of_bias:
         for label in labels:
             if _high_risk(selection, records, label):
@@ -94,6 +97,7 @@ def apply_exclusions(
         frame=selection.frame[keep].reset_index(drop=True),
         weak=tuple(w for w in selection.weak if w not in drop),
         derived=tuple(d for d in selection.derived if d not in drop),
+        borrowed=tuple(b for b in selection.borrowed if b not in drop),
         records={k: v for k, v in selection.records.items() if k not in drop},
     )
     return narrowed, tuple(drop.items())

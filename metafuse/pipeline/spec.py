@@ -36,8 +36,10 @@ RECORD_KEYS: Final = frozenset(
         "exclude",
         "exclude_weak_sources",
         "exclude_high_risk_of_bias",
+        "exclude_borrowed_sd",
         "subgroup",
         "primary",
+        "evidence",
     }
 )
 GRADE_SPEC_KEYS: Final = frozenset(
@@ -84,6 +86,11 @@ class AnalysisSpec:
     exclude: tuple[tuple[str, str], ...] = ()
     exclude_weak_sources: str | None = None
     exclude_high_risk_of_bias: str | None = None
+    #: Sensitivity analysis without the trials whose SD is borrowed from another trial (its
+    #: reason); the build adds ``<name>_without_borrowed_sd`` to every analysis that has one.
+    exclude_borrowed_sd: str | None = None
+    #: Evidence group: "randomised" trials or "observational" studies, never pooled together.
+    evidence: str = "randomised"
     #: trials.csv column whose values split the studies into subgroups.
     subgroup: str | None = None
     #: The primary analysis of the SoF row: "frequentist" (default) or "bayes".
@@ -100,6 +107,7 @@ class AnalysisSpec:
             self.exclude
             or self.exclude_weak_sources
             or self.exclude_high_risk_of_bias
+            or self.exclude_borrowed_sd
             or self.subgroup
         )
 
@@ -242,6 +250,9 @@ def _records_spec(
     primary = raw.get("primary", "frequentist")
     if primary not in ("frequentist", "bayes"):
         raise fail("primary", "must be frequentist or bayes")
+    evidence = raw.get("evidence", "randomised")
+    if evidence not in ("randomised", "observational"):
+        raise fail("evidence", "must be randomised or observational (never pooled together)")
     subgroup = _typed(raw, "subgroup", str, "text", fail) if "subgroup" in raw else None
     return AnalysisSpec(
         **common,
@@ -254,8 +265,10 @@ def _records_spec(
         exclude=_exclusions(raw.get("exclude", []), fail),
         exclude_weak_sources=_reason(raw, "exclude_weak_sources", fail),
         exclude_high_risk_of_bias=_reason(raw, "exclude_high_risk_of_bias", fail),
+        exclude_borrowed_sd=_reason(raw, "exclude_borrowed_sd", fail),
         subgroup=subgroup,
         primary=primary,
+        evidence=evidence,
     )
 
 

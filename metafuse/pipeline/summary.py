@@ -31,6 +31,8 @@ def _record_notes(analysis: Analysis) -> list[str]:
         lines.append("Weak sources: " + ", ".join(s.weak))
     if s.derived:
         lines.append("Derived numbers (see studies/outcomes.csv): " + ", ".join(s.derived))
+    if s.borrowed:
+        lines.append("SDs borrowed from another trial (approximate): " + ", ".join(s.borrowed))
     lines += [
         f"Excluded by this sensitivity analysis: {label}: {reason}"
         for label, reason in analysis.excluded

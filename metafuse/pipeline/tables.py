@@ -15,6 +15,7 @@ from metafuse.review.findings import empty_row, sof_row, with_note
 from metafuse.review.gaps import GapCell, gap_cells
 from metafuse.review.grade import GradeInputs
 from metafuse.review.records import StudyRecords
+from metafuse.review.selection import EVIDENCE
 from metafuse.review.sof import SofRow, SofTable, fmt_ratio, mean_difference_text
 
 
@@ -70,7 +71,7 @@ def _rows_for(
     order = list(review.windows)
     primary = sorted(
         [a for a in mine if a.spec.outcome == outcome],
-        key=lambda a: order.index(str(a.spec.window)),
+        key=lambda a: (order.index(str(a.spec.window)), list(EVIDENCE).index(a.spec.evidence)),
     )
     rows = []
     for a in primary:
@@ -90,7 +91,11 @@ def _rows_for(
         if a.bayes_note:
             row = with_note(row, a.bayes_note)
         for sens in secondary:
-            if (sens.spec.outcome, sens.spec.window) == (outcome, a.spec.window):
+            if (sens.spec.outcome, sens.spec.window, sens.spec.evidence) == (
+                outcome,
+                a.spec.window,
+                a.spec.evidence,
+            ):
                 row = with_note(row, sensitivity_note(sens))
         rows.append(row)
     if not rows:

@@ -1,4 +1,4 @@
-"""Checks of a studies folder beyond its schema: derivations, each outcome row against the
+"""Checks of a studies folder beyond its schema: each outcome row against the
 review's declared scales and windows, and links between the files.
 
 Every check returns :class:`~metafuse.review.schema.Problem` s (``file:line: column: message``);
@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metafuse.review import derivations
 from metafuse.review.schema import RATIO, Problem
 from metafuse.review.vocabulary import Outcome, Review
 
@@ -32,52 +31,6 @@ def _adder(problems: list[Problem], path: str, lines: tuple[int, ...]) -> Add:
         problems.append(Problem(path, lines[i], col, msg, warning))
 
     return add
-
-
-def _derive_row(out: pd.DataFrame, i: int, row: Any) -> None:
-    """Apply the derivation named in row ``i`` (raises ValueError when it does not apply)."""
-    name, kwargs = derivations.parse_derivation(str(row.derivation))
-    if name == "flip_contrast":
-        if row.data_type != "contrast" or row.direction != "ctrl-exp":
-            raise ValueError("flip_contrast applies to contrast rows with direction ctrl-exp")
-        est, lo, hi = derivations.flip_contrast(
-            row.estimate, row.ci_low, row.ci_high, ratio=row.measure in RATIO
-        )
-        for col, value in (
-            ("estimate", est),
-            ("ci_low", lo),
-            ("ci_high", hi),
-            ("direction", "exp-ctrl"),
-        ):
-            out.iloc[i, out.columns.get_loc(col)] = value
-        return
-    target, fn = derivations.ARM_DERIVATIONS[name]
-    if row.data_type != "arm" or missing(row.n):
-        raise ValueError(f"{name} needs an arm row with n")
-    if not missing(getattr(row, target)):
-        raise ValueError(f"{name} fills {target}, which must then be left empty")
-    value = float(fn(row.n, kwargs))
-    if not (math.isfinite(value) and value >= 0) or (target == "sd" and value == 0):
-        raise ValueError(f"{name} gives {target} = {value:g}, not a usable value")
-    out.iloc[i, out.columns.get_loc(target)] = value
-    out.iloc[i, out.columns.get_loc("approximate")] = name == "count_from_percent"
-
-
-def apply_derivations(out: pd.DataFrame, path: str, lines: tuple[int, ...]) -> list[Problem]:
-    """Fill derived values in place (never typed in by hand); report unusable derivations."""
-    problems: list[Problem] = []
-    add = _adder(problems, path, lines)
-    out["approximate"] = False
-    for i, row in enumerate(out.itertuples(index=False)):
-        if missing(row.derivation):
-            if row.data_type == "contrast" and row.direction == "ctrl-exp":
-                add(i, "derivation", "a ctrl-exp contrast needs derivation flip_contrast")
-            continue
-        try:
-            _derive_row(out, i, row)
-        except (ValueError, KeyError, TypeError) as err:
-            add(i, "derivation", str(err).strip("'"))
-    return problems
 
 
 _RANGE_TEXT = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(-?\d+(?:\.\d+)?)")

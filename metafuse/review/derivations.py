@@ -1,37 +1,48 @@
 """Deriving analysable numbers from what trials report, as the Cochrane Handbook prescribes.
 
 Every derived number in ``studies/`` is computed by one of these functions at load time (the CSV
-holds the reported inputs and the name of the derivation), never typed in by hand.
+holds the reported inputs and the name of the derivation, applied by
+:mod:`metafuse.review.derive`), never typed in by hand. Medians with ranges or quartiles are
+converted by :mod:`metafuse.review.medians` (Wan 2014, Luo 2018, Shi 2020), re-exported here.
 
 References
 ----------
 Higgins JPT, Li T, Deeks JJ (eds). Chapter 6: Choosing effect measures and computing estimates of
     effect. Cochrane Handbook for Systematic Reviews of Interventions, version 6.4 (2023),
     sections 6.5.2.2 (SD from SE or CI), 6.5.2.3 (from t or P values), 6.5.2.8 (change-from-
-    baseline SDs), 6.5.2.10 (combining groups); 6.3.1 (SE of a ratio from its CI).
-Wan X, Wang W, Liu J, Tong T (2014). Estimating the sample mean and standard deviation from the
-    sample size, median, range and/or interquartile range. BMC Med Res Methodol 14:135.
+    baseline SDs), 6.5.2.10 (combining groups); 6.3.1 (SE of a ratio from its CI). Version 5.1
+    (2011), section 7.7.3.3 (the worked t and P example) and 16.1.3 (imputing missing SDs).
+Furukawa TA, Barbui C, Cipriani A, Brambilla P, Watanabe N (2006). Imputing missing standard
+    deviations in meta-analyses can provide accurate results. J Clin Epidemiol 59:7-10.
+Wan X, Wang W, Liu J, Tong T (2014). BMC Med Res Methodol 14:135. Luo D, Wan X, Liu J, Tong T
+    (2018). Stat Methods Med Res 27:1785-1805. Shi J, Luo D, Weng H, et al. (2020). Res Synth
+    Methods 11:641-654 (see :mod:`metafuse.review.medians`).
 """
 
 from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
 from scipy import stats
+
+from metafuse.review.medians import (
+    Derived,
+    five_numbers,
+    luo_mean_from_five_numbers,
+    luo_mean_from_median_iqr,
+    luo_mean_from_median_range,
+    mean_sd_from_median_iqr,
+    mean_sd_from_median_range,
+    median_iqr,
+    median_range,
+    shi_sd_from_five_numbers,
+)
 
 LEVEL = 0.95
 #: Below this total sample size the Handbook uses the t distribution for SDs from CIs (6.5.2.2).
 T_DISTRIBUTION_BELOW = 60
-
-
-@dataclass(frozen=True)
-class Derived:
-    """A derived number and whether it is approximate (rounded counts, median-based means)."""
-
-    value: float
-    approximate: bool = False
 
 
 def _z(level: float = LEVEL) -> float:
@@ -77,8 +88,45 @@ def se_from_p(estimate: float, p: float, *, n_total: float | None = None) -> flo
     """
     if not 0 < p < 1:
         raise ValueError(f"P value must lie strictly between 0 and 1, got {p}")
+    if estimate == 0:
+        raise ValueError("an estimate of 0 gives no SE from its P value")
+    if n_total is not None and not n_total > 2:
+        raise ValueError(f"n_total must be > 2, got {n_total}")
     q = stats.t.isf(p / 2, n_total - 2) if n_total is not None else stats.norm.isf(p / 2)
     return abs(estimate) / float(q)
+
+
+def se_from_t(estimate: float, t: float) -> float:
+    """SE of a mean difference from its t statistic: ``SE = |MD| / |t|`` (Handbook 6.5.2.3; 5.1
+    section 7.7.3.3: MD 3.8 with t = 2.78 gives SE = 1.37)."""
+    if not (math.isfinite(t) and t != 0):
+        raise ValueError(f"t must be a non-zero number, got {t}")
+    if estimate == 0:
+        raise ValueError("an estimate of 0 gives no SE from its t statistic")
+    return abs(estimate) / abs(t)
+
+
+def sd_from_p(mean_difference: float, p: float, n_exp: float, n_ctrl: float) -> float:
+    """Common within-group SD from a mean difference and its two-sided P value from a t test
+    (Handbook 6.5.2.3): t with ``n_exp + n_ctrl - 2`` df, ``SE = |MD| / t``, then
+    :func:`sd_from_mean_difference_se`."""
+    _positive(n_exp=n_exp, n_ctrl=n_ctrl)
+    se = se_from_p(mean_difference, p, n_total=n_exp + n_ctrl)
+    return sd_from_mean_difference_se(se, n_exp, n_ctrl)
+
+
+def sd_from_t(mean_difference: float, t: float, n_exp: float, n_ctrl: float) -> float:
+    """Common within-group SD from a mean difference and its t statistic (Handbook 6.5.2.3):
+    ``SE = |MD| / |t|``, then :func:`sd_from_mean_difference_se`."""
+    return sd_from_mean_difference_se(se_from_t(mean_difference, t), n_exp, n_ctrl)
+
+
+def ci_from_se(estimate: float, se: float, level: float = LEVEL) -> tuple[float, float]:
+    """The normal-theory CI ``estimate -/+ z SE`` of a difference (Handbook 6.5.2.3 read
+    backwards), which pooling turns back into the same SE."""
+    _positive(se=se)
+    z = _z(level)
+    return estimate - z * se, estimate + z * se
 
 
 def sd_from_mean_difference_se(se: float, n_exp: float, n_ctrl: float) -> float:
@@ -93,9 +141,13 @@ def sd_from_mean_difference_se(se: float, n_exp: float, n_ctrl: float) -> float:
 def count_from_percent(percent: float, n: float) -> Derived:
     """Number of events from a percentage of ``n``, rounded to the nearest whole number.
 
-    Always approximate: the rounding of the published percentage makes the count uncertain.
+    Always approximate: the rounding of the published percentage makes the count uncertain. The
+    denominator must be stated by the source as a whole number of participants (a record's ``n``,
+    which :mod:`metafuse.review.derive` also requires its quote to show), never itself derived.
     """
     _positive(n=n)
+    if n != math.floor(n):
+        raise ValueError(f"the denominator must be a whole number of participants, got {n:g}")
     if not 0 <= percent <= 100:
         raise ValueError(f"percentage must lie in [0, 100], got {percent}")
     return Derived(value=float(round(percent * n / 100)), approximate=True)
@@ -109,38 +161,16 @@ def change_sd(sd_baseline: float, sd_final: float, correlation: float) -> float:
     """
     if not -1 <= correlation <= 1:
         raise ValueError(f"correlation must lie in [-1, 1], got {correlation}")
+    _positive(sd_baseline=sd_baseline, sd_final=sd_final)
     return math.sqrt(sd_baseline**2 + sd_final**2 - 2 * correlation * sd_baseline * sd_final)
 
 
-def mean_sd_from_median_iqr(
-    q1: float, median: float, q3: float, n: float
-) -> tuple[Derived, Derived]:
-    """Mean and SD from median and interquartile range (Wan et al. 2014, scenario C3).
-
-    ``mean = (q1 + m + q3) / 3``; ``SD = (q3 - q1) / (2 Phi^-1((0.75 n - 0.125) / (n + 0.25)))``.
-    Both are approximate (they assume a roughly normal distribution).
-    """
-    _positive(n=n)
-    if not q1 <= median <= q3:
-        raise ValueError(f"need q1 <= median <= q3, got {q1}, {median}, {q3}")
-    xi = 2 * stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25))
-    return Derived((q1 + median + q3) / 3, True), Derived((q3 - q1) / float(xi), True)
-
-
-def mean_sd_from_median_range(
-    minimum: float, median: float, maximum: float, n: float
-) -> tuple[Derived, Derived]:
-    """Mean and SD from median and range (Wan et al. 2014, scenario C1).
-
-    ``mean = (a + 2m + b) / 4``; ``SD = (b - a) / (2 Phi^-1((n - 0.375) / (n + 0.25)))``.
-    """
-    _positive(n=n)
-    if not minimum <= median <= maximum:
-        raise ValueError(f"need min <= median <= max, got {minimum}, {median}, {maximum}")
-    xi = 2 * stats.norm.ppf((n - 0.375) / (n + 0.25))
-    return Derived((minimum + 2 * median + maximum) / 4, True), Derived(
-        (maximum - minimum) / float(xi), True
-    )
+def sd_borrowed(sd: float) -> Derived:
+    """An SD borrowed from another trial on the same scale, for a trial that reports none
+    (Furukawa et al. 2006; Handbook 5.1 section 16.1.3): always approximate, and every analysis
+    that uses one is repeated without it (``<analysis>_without_borrowed_sd``)."""
+    _positive(sd=sd)
+    return Derived(sd, approximate=True)
 
 
 def combine_groups(
@@ -183,7 +213,7 @@ def _ordered(lo: float, hi: float) -> None:
         raise ValueError(f"CI lower limit {lo} must be below the upper limit {hi}")
 
 
-#: Derivations that studies/ records may name in their ``derivation`` column.
+#: The derivation functions, by name (records name a derivation through :data:`ARGUMENTS`).
 DERIVATIONS = {
     f.__name__: f
     for f in (
@@ -191,11 +221,23 @@ DERIVATIONS = {
         sd_from_ci,
         se_from_ci,
         se_from_p,
+        se_from_t,
+        sd_from_p,
+        sd_from_t,
+        ci_from_se,
         sd_from_mean_difference_se,
         count_from_percent,
         change_sd,
+        sd_borrowed,
         mean_sd_from_median_iqr,
         mean_sd_from_median_range,
+        luo_mean_from_median_range,
+        luo_mean_from_median_iqr,
+        luo_mean_from_five_numbers,
+        shi_sd_from_five_numbers,
+        median_range,
+        median_iqr,
+        five_numbers,
         combine_groups,
         flip_contrast,
     )
@@ -207,14 +249,92 @@ DERIVATIONS = {
 #: Longest derivation text accepted (a call with a few keyword numbers is far shorter).
 MAX_DERIVATION_CHARS = 300
 
+#: A derivation's keyword arguments: the inputs as the source prints them.
+Arguments = Mapping[str, float | str]
+
+
+def number_of(kw: Arguments, key: str) -> float:
+    """The number given for ``key`` in a derivation's arguments."""
+    value = kw[key]
+    if not isinstance(value, float):
+        raise ValueError(f"{key} must be a number")
+    return value
+
+
 #: Derivations for arm rows: the column each fills, computed from the row's n and the inputs given.
-ARM_DERIVATIONS = {
-    "sd_from_se": ("sd", lambda n, kw: sd_from_se(kw["se"], n)),
-    "sd_from_ci": ("sd", lambda n, kw: sd_from_ci(kw["ci_low"], kw["ci_high"], n)),
-    "count_from_percent": ("events", lambda n, kw: count_from_percent(kw["percent"], n).value),
+ARM_DERIVATIONS: dict[str, tuple[str, Callable[[float, Arguments], float]]] = {
+    "sd_from_se": ("sd", lambda n, kw: sd_from_se(number_of(kw, "se"), n)),
+    "sd_from_ci": (
+        "sd",
+        lambda n, kw: sd_from_ci(number_of(kw, "ci_low"), number_of(kw, "ci_high"), n),
+    ),
+    "count_from_percent": (
+        "events",
+        lambda n, kw: count_from_percent(number_of(kw, "percent"), n).value,
+    ),
+    "change_sd": (
+        "sd",
+        lambda n, kw: change_sd(
+            number_of(kw, "sd_baseline"), number_of(kw, "sd_final"), number_of(kw, "correlation")
+        ),
+    ),
 }
-#: Derivations of contrast rows.
-CONTRAST_DERIVATIONS = ("flip_contrast",)
+#: Arm-row derivations that fill both mean and SD from a median (:mod:`metafuse.review.medians`).
+MEAN_SD_DERIVATIONS: dict[str, Callable[[float, Arguments], tuple[float, float]]] = {
+    "median_range": lambda n, kw: median_range(
+        number_of(kw, "minimum"), number_of(kw, "median"), number_of(kw, "maximum"), n
+    ),
+    "median_iqr": lambda n, kw: median_iqr(
+        number_of(kw, "q1"), number_of(kw, "median"), number_of(kw, "q3"), n
+    ),
+    "five_numbers": lambda n, kw: five_numbers(
+        number_of(kw, "minimum"),
+        number_of(kw, "q1"),
+        number_of(kw, "median"),
+        number_of(kw, "q3"),
+        number_of(kw, "maximum"),
+        n,
+    ),
+}
+#: Derivations named on both arm rows of a record: the common SD of the two arms from the mean
+#: difference of the rows' means and the P value or t statistic the source prints for it.
+PAIR_DERIVATIONS: dict[str, Callable[[float, float, float, Arguments], float]] = {
+    "sd_from_p": lambda md, n1, n2, kw: sd_from_p(md, number_of(kw, "p"), n1, n2),
+    "sd_from_t": lambda md, n1, n2, kw: sd_from_t(md, number_of(kw, "t"), n1, n2),
+}
+#: Derivations of contrast rows: reversing a ctrl-exp contrast; the CI of a mean difference
+#: from its P value or t statistic.
+CONTRAST_DERIVATIONS = ("flip_contrast", "ci_from_p", "ci_from_t")
+#: An arm row's SD borrowed from another record on the same scale (``record=``, ``arm=``).
+BORROW_DERIVATIONS = ("sd_borrowed",)
+#: Derivations whose results are approximate (flagged in the loaded records).
+APPROXIMATE = frozenset({"count_from_percent", "sd_borrowed", *MEAN_SD_DERIVATIONS})
+#: Keyword arguments of each derivation: (required, optional).
+ARGUMENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "flip_contrast": ((), ()),
+    "ci_from_p": (("p",), ("n_total",)),
+    "ci_from_t": (("t",), ()),
+    "sd_from_se": (("se",), ()),
+    "sd_from_ci": (("ci_low", "ci_high"), ()),
+    "count_from_percent": (("percent",), ()),
+    "change_sd": (("sd_baseline", "sd_final", "correlation"), ()),
+    "median_range": (("minimum", "median", "maximum"), ()),
+    "median_iqr": (("q1", "median", "q3"), ()),
+    "five_numbers": (("minimum", "q1", "median", "q3", "maximum"), ()),
+    "sd_from_p": (("p",), ()),
+    "sd_from_t": (("t",), ()),
+    "sd_borrowed": (("record",), ("arm",)),
+}
+#: Arguments given as quoted text (a record id, an arm); every other argument is a number.
+TEXT_ARGUMENTS = frozenset({"record", "arm"})
+
+
+def _argument(key: str, node: ast.expr, text: str) -> float | str:
+    if key in TEXT_ARGUMENTS:
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+            raise ValueError(f"derivation {text!r}: {key} must be quoted text")
+        return node.value.strip()
+    return _number(node, text)
 
 
 def _number(node: ast.expr, text: str) -> float:
@@ -232,7 +352,7 @@ def _number(node: ast.expr, text: str) -> float:
     return value
 
 
-def parse_derivation(text: str) -> tuple[str, dict[str, float]]:
+def parse_derivation(text: str) -> tuple[str, dict[str, float | str]]:
     """Parse ``name`` or ``name(key=number, ...)`` naming a derivation of this module."""
     source = str(text).strip()
     if len(source) > MAX_DERIVATION_CHARS:
@@ -244,34 +364,70 @@ def parse_derivation(text: str) -> tuple[str, dict[str, float]]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         raise ValueError(f"cannot read derivation {source[:60]!r}") from None
     if isinstance(node, ast.Name):
-        name, kwargs = node.id, {}
+        name, keywords = node.id, []
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.args:
-        name = node.func.id
-        if any(kw.arg is None for kw in node.keywords):
+        name, keywords = node.func.id, node.keywords
+        if any(kw.arg is None for kw in keywords):
             raise ValueError(f"derivation {source!r}: arguments must be key=number")
-        kwargs = {str(kw.arg): _number(kw.value, source) for kw in node.keywords}
     else:
         raise ValueError(f"cannot read derivation {source[:60]!r}")
-    if name not in ARM_DERIVATIONS and name not in CONTRAST_DERIVATIONS:
-        known = ", ".join(sorted({*ARM_DERIVATIONS, *CONTRAST_DERIVATIONS}))
-        raise ValueError(f"unknown derivation {name!r}; known: {known}")
+    if name not in ARGUMENTS:
+        raise ValueError(f"unknown derivation {name!r}; known: {', '.join(sorted(ARGUMENTS))}")
+    required, optional = ARGUMENTS[name]
+    kwargs = {str(kw.arg): _argument(str(kw.arg), kw.value, source) for kw in keywords}
+    unknown = sorted(set(kwargs) - set(required) - set(optional))
+    lacking = [k for k in required if k not in kwargs]
+    if unknown or lacking:
+        wanted = ", ".join([*required, *(f"{k} (optional)" for k in optional)]) or "no arguments"
+        raise ValueError(f"derivation {source!r}: {name} takes {wanted}")
     return name, kwargs
 
 
+def derivation_name(text: object) -> str | None:
+    """The name of the derivation a record's ``derivation`` cell names (None when empty or
+    unreadable)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        return parse_derivation(text)[0]
+    except ValueError:
+        return None
+
+
 __all__ = [
+    "APPROXIMATE",
+    "ARGUMENTS",
     "ARM_DERIVATIONS",
+    "BORROW_DERIVATIONS",
+    "CONTRAST_DERIVATIONS",
     "DERIVATIONS",
+    "MEAN_SD_DERIVATIONS",
+    "PAIR_DERIVATIONS",
     "Derived",
     "change_sd",
+    "ci_from_se",
     "combine_groups",
     "count_from_percent",
+    "derivation_name",
+    "five_numbers",
     "flip_contrast",
+    "luo_mean_from_five_numbers",
+    "luo_mean_from_median_iqr",
+    "luo_mean_from_median_range",
     "mean_sd_from_median_iqr",
     "mean_sd_from_median_range",
+    "median_iqr",
+    "median_range",
+    "number_of",
     "parse_derivation",
+    "sd_borrowed",
     "sd_from_ci",
     "sd_from_mean_difference_se",
+    "sd_from_p",
     "sd_from_se",
+    "sd_from_t",
     "se_from_ci",
     "se_from_p",
+    "se_from_t",
+    "shi_sd_from_five_numbers",
 ]

@@ -159,6 +159,17 @@ def _provenance_notes(
             "Numbers derived by the library (a contrast reversed, a count from a "
             "percentage, ...): " + ", ".join(selection.derived) + "."
         )
+    if selection.borrowed:
+        notes.append(
+            "SD borrowed from another trial on the same scale (approximate): "
+            + ", ".join(selection.borrowed)
+            + "; see the sensitivity analysis without them."
+        )
+    if selection.evidence != "randomised":
+        notes.append(
+            "Observational studies: certainty starts at low (GRADE); pooled apart from the "
+            "randomised trials, whose row is separate (GRADE guidance 24)."
+        )
     for label, reason in selection.incomplete:
         notes.append(f"Not pooled: {label}: {reason}.")
     reports = [
@@ -174,14 +185,15 @@ def _provenance_notes(
         )
 
 
-def _participants(infos: Sequence[StudyInfo], k: int) -> str:
+def _participants(infos: Sequence[StudyInfo], k: int, randomised: bool = True) -> str:
     known = [i.participants for i in infos if i.participants is not None]
     total = (
         f"{sum(known):.0f}"
         if len(known) == len(infos)
         else (f"≥ {sum(known):.0f}" if known else "not reported")
     )
-    return f"{total} ({k} {'RCT' if k == 1 else 'RCTs'})"
+    kind = ("RCT" if k == 1 else "RCTs") if randomised else ("study" if k == 1 else "studies")
+    return f"{total} ({k} {kind if randomised else 'observational ' + kind})"
 
 
 def _continuous_cells(
@@ -242,7 +254,10 @@ def sof_row(
     ``primary_bayes`` the effect cells and imprecision use the Bayesian posterior ``bayes``;
     otherwise a Bayesian analysis (few studies) becomes a footnote."""
     infos = study_infos(selection, result, records)
+    randomised = selection.evidence == "randomised"
     label = f"{selection.outcome.label}: {_scale(records, selection)}; {when(selection)}"
+    if not randomised:
+        label += f"; {selection.evidence} studies"
     notes: list[str] = []
     if bayes is not None:
         frequentist = _effect_text(selection.ratio, *result.effect_ci())
@@ -261,6 +276,7 @@ def sof_row(
         result,
         infos,
         ratio=selection.ratio,
+        randomised=randomised,
         mid=grade.mid,
         control_risk=acr,
         indirectness=grade.indirectness,
@@ -289,7 +305,7 @@ def sof_row(
         intervention,
         difference,
         relative,
-        _participants(infos, result.k),
+        _participants(infos, result.k, randomised),
         result.k,
         patients(selection, records),
         certainty,

@@ -19,7 +19,8 @@ import pandas as pd
 
 from metafuse.data.csv import MISSING_TEXTS, Table, read_table
 from metafuse.exceptions import DataError, MetafuseError, SpecError
-from metafuse.review.checks import apply_derivations, outcome_problems
+from metafuse.review.checks import outcome_problems
+from metafuse.review.derive import apply_derivations
 from metafuse.review.links import cross_problems, report_label
 from metafuse.review.schema import FILES, Problem, schema_problems, schemas
 from metafuse.review.vocabulary import Review, load_review

@@ -6,6 +6,13 @@ arm-level data, otherwise generic inverse-variance rows (``yi``, ``sei``) on the
 which lets arm-level and contrast-only trials be pooled together as RevMan does. Trials whose
 record lacks a number are listed with the reason, never silently dropped. A merged report and its
 component trials never both enter (``includes`` in trials.csv): no patient is counted twice.
+
+Randomised and observational studies are never pooled together: each design in trials.csv has its
+GRADE starting level (review.toml ``[designs]``: high for randomised trials, low for cohort and
+case-control studies), and a selection takes one evidence group. GRADE rates the certainty of the
+two bodies of evidence separately (Cuello-Garcia CA, Santesso N, Morgan RL, et al. GRADE
+guidance 24: optimizing the integration of randomized and non-randomized studies of
+interventions. J Clin Epidemiol 2022;142:200-208), so each gets its own analysis and SoF row.
 """
 
 from __future__ import annotations
@@ -18,8 +25,12 @@ import numpy as np
 import pandas as pd
 
 from metafuse.effects import from_confidence_interval, mean_difference, risk_ratio
+from metafuse.review.derivations import BORROW_DERIVATIONS, derivation_name
 from metafuse.review.records import StudyRecords
 from metafuse.review.vocabulary import Comparison, Outcome, Window
+
+#: Evidence groups, each with the GRADE starting level of the designs it takes.
+EVIDENCE = {"randomised": "high", "observational": "low"}
 
 ARM_COLUMNS = {
     "binary": ("events_exp", "n_exp", "events_ctrl", "n_ctrl"),
@@ -45,6 +56,10 @@ class Selection:
     derived: tuple[str, ...] = ()
     #: record_id used for each study label.
     records: dict[str, str] = field(default_factory=dict)
+    #: "randomised" or "observational" (see :data:`EVIDENCE`).
+    evidence: str = "randomised"
+    #: Study labels with an SD borrowed from another trial (approximate).
+    borrowed: tuple[str, ...] = ()
 
     @property
     def ratio(self) -> bool:
@@ -65,16 +80,35 @@ class Selection:
         }
 
 
+def evidence_reports(records: StudyRecords, evidence: str) -> set[str]:
+    """The reports whose design belongs to an evidence group (its GRADE starting level)."""
+    if evidence not in EVIDENCE:
+        raise ValueError(f"unknown evidence {evidence!r}; choose one of {', '.join(EVIDENCE)}")
+    start = EVIDENCE[evidence]
+    designs = records.review.designs
+    t = records.trials
+    return {str(r) for r, d in zip(t["report_id"], t["design"], strict=True) if designs[d] == start}
+
+
 def primary_records(
-    records: StudyRecords, comparison: str, outcome: str, window: Window, *, merge: bool = True
+    records: StudyRecords,
+    comparison: str,
+    outcome: str,
+    window: Window,
+    *,
+    merge: bool = True,
+    evidence: str | None = None,
 ) -> list[pd.DataFrame]:
-    """The primary record (its rows) of each trial for this comparison, outcome and window.
+    """The primary record (its rows) of each trial for this comparison, outcome and window (of
+    one evidence group, or of every design when ``evidence`` is None).
 
     Within a bounded window a trial's latest time point is used; the longest-follow-up window
     takes each trial's longest time point (a record without a stated time point counts only when
     the trial has no other). Baseline records (time point 0) never enter an analysis.
     """
     trials = records.trials
+    if evidence is not None:
+        trials = trials[trials["report_id"].isin(evidence_reports(records, evidence))]
     reports = trials.loc[trials["comparison"] == comparison, ["report_id", "trial", "year"]]
     o = records.outcomes
     o = o[(o["outcome"] == outcome) & (o["primary"] == "yes") & (o["timepoint_months"] != 0)]
@@ -179,7 +213,17 @@ def _usable(records: StudyRecords, outcome: Outcome, rows: pd.DataFrame) -> str 
     return None
 
 
-def select(records: StudyRecords, comparison: str, outcome: str, window: str) -> Selection:
+def _borrows(rows: pd.DataFrame) -> bool:
+    return any(derivation_name(d) in BORROW_DERIVATIONS for d in rows["derivation"])
+
+
+def select(
+    records: StudyRecords,
+    comparison: str,
+    outcome: str,
+    window: str,
+    evidence: str = "randomised",
+) -> Selection:
     """Pool-ready data for one analysis (see the module docstring)."""
     review = records.review
     for key, known in (
@@ -191,8 +235,8 @@ def select(records: StudyRecords, comparison: str, outcome: str, window: str) ->
         if value not in known:
             raise ValueError(f"unknown {key} {value!r}; choose one of {', '.join(known)}")
     out, win = review.outcomes[outcome], review.windows[window]
-    usable, incomplete, weak, derived, used = [], [], [], [], {}
-    for rows in primary_records(records, comparison, outcome, win):
+    usable, incomplete, weak, derived, borrowed, used = [], [], [], [], [], {}
+    for rows in primary_records(records, comparison, outcome, win, evidence=evidence):
         label = records.label(str(rows["report_id"].iloc[0]))
         reason = _usable(records, out, rows)
         if reason is not None:
@@ -204,6 +248,8 @@ def select(records: StudyRecords, comparison: str, outcome: str, window: str) ->
             weak.append(label)
         if rows["derivation"].notna().any():
             derived.append(label)
+        if _borrows(rows):
+            borrowed.append(label)
     binary = out.is_binary
     if all(r["data_type"].iloc[0] == "arm" for _, r in usable):
         measure = out.measure
@@ -224,4 +270,6 @@ def select(records: StudyRecords, comparison: str, outcome: str, window: str) ->
         weak=tuple(weak),
         derived=tuple(derived),
         records=used,
+        evidence=evidence,
+        borrowed=tuple(borrowed),
     )

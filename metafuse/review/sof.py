@@ -146,7 +146,9 @@ def profile_cells(table: SofTable) -> tuple[list[list[str]], list[str]]:
         else:
             domains = [row.domain_notes.get(d.domain, d.rating) for d in row.certainty.domains]
             certainty = row.certainty.label()
-            design = "randomised trials"
+            design = (
+                "randomised trials" if row.certainty.start == "high" else "observational studies"
+            )
         rows.append(
             [
                 row.outcome,
