@@ -54,6 +54,15 @@ def test_python_dash_m_is_the_same_cli() -> None:
         check=True,
     )
     assert json.loads(out.stdout)["method"] == "MH"
+    # a bad file through the real process: one line on stderr, exit code 1, no traceback
+    bad = subprocess.run(
+        [sys.executable, "-m", "metafuse", "pool", str(ROOT / "README.md"), "--measure", "RR"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in bad.stderr
 
 
 @pytest.mark.parametrize(
@@ -81,14 +90,9 @@ def test_bad_input_is_one_line_with_exit_1(tmp_path: Path, content: str, expecte
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
     before = path.read_bytes()
-    proc = subprocess.run(
-        [sys.executable, "-m", "metafuse", "pool", str(path), "--measure", "RR"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 1
-    assert "Traceback" not in proc.stderr
+    proc = CliRunner().invoke(main, ["pool", str(path), "--measure", "RR"])
+    assert proc.exit_code == 1
+    assert "Traceback" not in proc.output
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].replace(str(tmp_path) + "/", "").startswith("Error: " + expected)
