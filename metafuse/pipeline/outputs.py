@@ -67,16 +67,17 @@ def _write_tables(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[P
 
 
 def _write_review_pages(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[Path]:
-    """The harms profile, from the review's studies folder (``<root>/studies``, or the only
-    folder of the plan)."""
+    """The harms profile and the pages that set published reviews beside ours, from the review's
+    studies folder (``<root>/studies``, or the only folder of the plan)."""
     from metafuse.pipeline.harms import write_harms
+    from metafuse.pipeline.replication_page import write_replications
 
     records = plan.records.get(plan.root / "studies")
     if records is None and len(plan.records) == 1:
         records = next(iter(plan.records.values()))
     if records is None:
         return []
-    return write_harms(records, out_dir)
+    return write_harms(records, out_dir) + write_replications(records, analyses, out_dir)
 
 
 def inputs_of(plan: Plan) -> list[Path]:
