@@ -84,7 +84,7 @@ def test_our_side_comes_from_the_fitted_analyses(fixture_page: tuple[Replication
     odi = next(o for o in rep.outcomes if o.outcome == "odi")
     assert [o.name for o in odi.ours] == ["B_odi_2y", "B_odi_5y", "B_odi_longest"]
     assert "Brox 2003, Fairbank 2005, Brox 2006" in md
-    assert "| Theirs | 6 | 675 |" in md
+    assert "| Theirs | 6 | 675 (as recorded;" in md
     assert "**not found**" in md
     trials = {row[0]: row[4] for row in rep.our_trials}
     assert trials["Fritzell 2001"] == "none"

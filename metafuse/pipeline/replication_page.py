@@ -34,7 +34,13 @@ def _trials(rep: Replication) -> list[Block]:
     n_trials = len({row[1] for row in ours})
     designs = ", ".join(sorted({row[2] for row in ours}))
     sides = (
-        ("Theirs", rep.their_studies, rep.their_patients, rep.their_designs, rep.their_trials),
+        (
+            "Theirs",
+            rep.their_studies,
+            f"{rep.their_patients} (as recorded; see the quote above and their caveats)",
+            rep.their_designs,
+            rep.their_trials,
+        ),
         (
             "Ours",
             f"{len(ours)} reports of {n_trials} trials",
