@@ -131,14 +131,15 @@ def figure_value(row: pd.Series) -> str:
     value = _p(row, "estimate") or percent
     if not value:
         return "no number entered (see notes)"
-    text = f"{value}%{per}"
+    text = f"{value}%{per}" + (f" of {n}" if row["figure"] == "percent" and n else "")
+    notes = []
     if _p(row, "ci_low"):
-        text += f" (95% CI {_p(row, 'ci_low')} to {_p(row, 'ci_high')})"
+        notes.append(f"95% CI {_p(row, 'ci_low')} to {_p(row, 'ci_high')}")
     elif row["figure"] == "percent":
-        text += " (no CI printed)"
+        notes.append("no CI printed")
     if row["figure"] == "percent" and n:
-        text += f" of {n} (events not printed)"
-    return text
+        notes.append("events not printed")
+    return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _kind(row: pd.Series) -> str:
