@@ -159,6 +159,10 @@ def test_build_is_complete_and_deterministic(built: tuple[Path, list[Path]]) -> 
             for fmt in ("md", "csv", "html", "docx"):
                 assert f"{stem}_{comparison}.{fmt}" in names
     assert "Complications; any follow-up" in (out / "sof_B.md").read_text()
+    for page in ("harms_fusion.md", "harms_fusion.html", "harms_fusion.csv"):
+        assert page in names
+    assert {"replication_xu2021.md", "replication_xu2021.html"} <= names
+    assert any(n.startswith("harms_fusion/forest_") and n.endswith(".png") for n in names)
     manifest = json.loads((out / MANIFEST).read_text())
     assert set(manifest) == {"metafuse_version", "dependencies", "inputs", "outputs"}
     assert "studies/outcomes.csv" in manifest["inputs"]

@@ -211,3 +211,23 @@ def test_cli_forest_and_funnel(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 1
     assert "unknown output format" in bad.output
+
+
+@pytest.mark.parametrize("measure", ["PLO", "PFT"])
+def test_forest_plot_of_single_arm_proportions(measure: str) -> None:
+    """Proportions are shown back-transformed (inverse logit; Miller's inverse Freeman-Tukey with
+    the harmonic mean n, as metafor's transf.ipft.hm), with events and totals, an axis from 0 and
+    no test of a null value (there is none for a proportion)."""
+    data = pd.DataFrame({"study": ["A 2001", "B 2005"], "events": [4, 81], "n": [31, 433]})
+    res = pool(data, measure, "REML")
+    table = forest_data(res)
+    studies = table[table.row_type == "study"]
+    if measure == "PLO":
+        assert list(studies["est"]) == pytest.approx([4 / 31, 81 / 433], **CLOSED_FORM)
+    total = table[table.row_type == "total"].iloc[0]
+    back = res.back_transformed()
+    assert total["est"] == pytest.approx(back["estimate"], **CLOSED_FORM)
+    assert total["n"] == 464
+    assert table.loc[table.row_type == "total_events", "events"].iloc[0] == 85
+    assert not table["label"].astype(str).str.startswith("Test for overall effect").any()
+    assert render(forest_plot(res, title="proportions"), "png")[:4] == b"\x89PNG"

@@ -68,6 +68,20 @@ def _write_tables(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[P
     return written
 
 
+def _write_review_pages(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[Path]:
+    """The harms profile and the pages that set published reviews beside ours, from the review's
+    studies folder (``<root>/studies``, or the only folder of the plan)."""
+    from metafuse.pipeline.harms import write_harms
+    from metafuse.pipeline.replication_page import write_replications
+
+    records = plan.records.get(plan.root / "studies")
+    if records is None and len(plan.records) == 1:
+        records = next(iter(plan.records.values()))
+    if records is None:
+        return []
+    return write_harms(records, out_dir) + write_replications(records, analyses, out_dir)
+
+
 def inputs_of(plan: Plan) -> list[Path]:
     """Every input file of a build: specs, data files, and each studies folder's files."""
     files = set(plan.spec_files)
@@ -86,6 +100,7 @@ def build(plan: Plan, out_dir: Path, progress: Progress | None = None) -> list[P
     for analysis in analyses:
         written += _write_analysis(analysis, out_dir / analysis.spec.name)
     written += _write_tables(analyses, plan, out_dir)
+    written += _write_review_pages(analyses, plan, out_dir)
     data = manifest(plan.root, inputs_of(plan), out_dir, written)
     written.append(write_text_atomic(out_dir / MANIFEST, to_json(data)))
     return written

@@ -41,7 +41,11 @@ MEASURE_NAMES = {
     "MD": "Mean Difference",
     "SMD": "Std. Mean Difference",
     "GEN": "Estimate",
+    "PLO": "Proportion",
+    "PFT": "Proportion",
 }
+#: Upper axis limits offered for proportions (the smallest one above every CI is used).
+PROPORTION_TOPS = (0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 #: Studies whose label is longer than this are cut, keeping the start and ending in an ellipsis.
 MAX_LABEL_CHARS = 28
 FONT = "DejaVu Sans"  # ships with matplotlib, so every machine draws the same glyphs
@@ -58,7 +62,14 @@ ROB_SYMBOLS = {"low": "+", "some concerns": "?", "high": "−"}
 def _display(result: PooledResult, x: float | None, ratio: bool | None = None) -> float | None:
     if x is None:
         return None
+    if _is_proportion(result):
+        return result.display_scale.display(x)
     return math.exp(x) if (result.is_ratio if ratio is None else ratio) else x
+
+
+def _is_proportion(result: PooledResult) -> bool:
+    """Single-arm proportions (PLO, PFT): shown back-transformed, with no line of no effect."""
+    return result.display_scale.transform in ("ilogit", "ift")
 
 
 def fmt_effect(est: float | None, lo: float | None, hi: float | None, digits: int = 2) -> str:
@@ -150,6 +161,8 @@ def _study_rows(result: PooledResult, studies, ratio: bool) -> list[dict]:
                 "lo": lo,
                 "hi": hi,
                 "weight": s.weight_percent,
+                "events": d.get("events"),
+                "n": d.get("n"),
                 "events_exp": d.get("events_exp"),
                 "n_exp": d.get("n_exp"),
                 "events_ctrl": d.get("events_ctrl"),
@@ -183,10 +196,13 @@ def _total_rows(
         "effect_text": fmt_effect(est, lo, hi),
     }
     total["weight_text"] = f"{total['weight']:.1f}%"
-    for col in ("n_exp", "n_ctrl"):
+    for col in ("n", "n_exp", "n_ctrl"):
         values = [r[col] for r in rows if r.get(col) is not None]
         total[col] = float(sum(values)) if values else None
     out = [total]
+    if rows and rows[0].get("events") is not None:
+        events = float(sum(r["events"] for r in rows))
+        out.append({"row_type": "total_events", "label": "Total events", "events": events})
     if rows and rows[0].get("events_exp") is not None:
         out.append(
             {
@@ -256,7 +272,8 @@ def forest_data(
             subtotal = _total_rows(sub, study_rows, "Subtotal (95% CI)", "subtotal", ratio)
             rows += subtotal
             rows.append({"row_type": "text", "label": heterogeneity_text(sub)})
-            rows.append({"row_type": "text", "label": overall_test_text(sub)})
+            if not _is_proportion(result):
+                rows.append({"row_type": "text", "label": overall_test_text(sub)})
             if sub.estimate is not None and sub.se is not None:
                 estimates.append(sub.estimate)
                 ses.append(sub.se)
@@ -290,7 +307,8 @@ def forest_data(
             }
         )
     rows.append({"row_type": "text", "label": heterogeneity_text(result)})
-    rows.append({"row_type": "text", "label": overall_test_text(result)})
+    if not _is_proportion(result):  # a test of proportion = 0.5 answers no question here
+        rows.append({"row_type": "text", "label": overall_test_text(result)})
     if subgroups and len(estimates) >= 2:
         q, df, p = subgroup_difference_test(estimates, ses)
         i2 = max(0.0, 100 * (q - df) / q) if q > 0 else 0.0
@@ -307,6 +325,8 @@ def forest_data(
         "lo",
         "hi",
         "weight",
+        "events",
+        "n",
         "events_exp",
         "n_exp",
         "events_ctrl",
@@ -330,9 +350,18 @@ def forest_data(
 # --- drawing --------------------------------------------------------------------------------------
 
 
-def _axis(ratio: bool, values: Sequence[float], limits: tuple[float, float] | None):
-    """Axis limits and readable breaks on the display scale."""
+def _axis(
+    ratio: bool,
+    values: Sequence[float],
+    limits: tuple[float, float] | None,
+    proportion: bool = False,
+):
+    """Axis limits and readable breaks on the display scale (0 to a readable top for
+    proportions)."""
     finite = [v for v in values if v is not None and np.isfinite(v)]
+    if proportion and limits is None:
+        top = max(finite, default=1.0)
+        limits = (0.0, min((c for c in PROPORTION_TOPS if c >= top * 0.999), default=1.0))
     if ratio:
         candidates = [0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 1000]
         if limits is None:
@@ -415,7 +444,8 @@ def forest_plot(
     n = len(data)
     data["y"] = np.arange(n, 0, -1, dtype=float)
     values = pd.concat([data["lo"], data["hi"], data["est"]]).dropna().tolist()
-    axis_limits, breaks = _axis(is_ratio, values, limits)
+    proportion = _is_proportion(result)
+    axis_limits, breaks = _axis(is_ratio, values, limits, proportion)
     tr = math.log if is_ratio else float
     g0, g1 = 0.0, 36.0  # graph panel in character units
 
@@ -448,6 +478,8 @@ def forest_plot(
             ("SD", "sd_ctrl", 6),
             ("Total", "n_ctrl", 6),
         ]
+    elif proportion:
+        arm_cols = [("Events", "events", 7), ("Total", "n", 7)]
     elif result.measure == "GEN":
         arm_cols = [("log[ratio]" if is_ratio else "Estimate", "yi", 10), ("SE", "sei", 8)]
     label_width = max(
@@ -507,7 +539,7 @@ def forest_plot(
         {"x": col_end["effect"], "y": head_y, "text": effect_name},
     ]
     header_top = []
-    if arm_cols and result.measure != "GEN":
+    if arm_cols and result.measure != "GEN" and not proportion:
         half = len(arm_cols) // 2
         for arm_name, keys in ((label_exp, arm_cols[:half]), (label_ctrl, arm_cols[half:])):
             start = col_end[keys[0][1]] - keys[0][2]
@@ -544,7 +576,7 @@ def forest_plot(
         colour = "white" if r.row_type == "fixed" else "black"
         diamonds += [{"x": x, "y": y, "id": f"{r.row_type}{r.y}", "fill": colour} for x, y in pts]
     pis = data[data.row_type == "prediction"]
-    null = 1.0 if is_ratio else 0.0
+    null = None if proportion else 1.0 if is_ratio else 0.0
 
     bottom = float(data.y.min()) - 0.6
     tick_df = pd.DataFrame({"x": [gx(b) for b in breaks], "label": [f"{b:g}" for b in breaks]})
@@ -557,7 +589,7 @@ def forest_plot(
             aes(x="x", y=bottom - 0.75, label="label"), data=tick_df, size=FONT_SIZE, family=FONT
         )
     )
-    if axis_limits[0] <= null <= axis_limits[1]:
+    if null is not None and axis_limits[0] <= null <= axis_limits[1]:
         p += annotate(
             "segment",
             x=gx(null),
@@ -673,28 +705,31 @@ def forest_plot(
             size=FONT_SIZE - 0.5,
             family=FONT,
         )
-    fav_l = favours_exp or f"Favours [{label_exp}]"
-    fav_r = favours_ctrl or f"Favours [{label_ctrl}]"
-    p += annotate(
-        "text",
-        x=gx(null) - 0.6 if axis_limits[0] < null else g0,
-        y=fav_y,
-        label=fav_l,
-        ha="right",
-        size=FONT_SIZE,
-        family=FONT,
-    )
-    p += annotate(
-        "text",
-        x=gx(null) + 0.6 if null < axis_limits[1] else g1,
-        y=fav_y,
-        label=fav_r,
-        ha="left",
-        size=FONT_SIZE,
-        family=FONT,
-    )
-    # room for the right-hand "Favours" label (about one character unit per character)
-    right_edge = max(g1 + 1.5, (gx(null) + 0.6 if null < axis_limits[1] else g1) + len(fav_r))
+    # no "Favours" labels for proportions: there is no line of no effect
+    right_edge = g1 + 1.5
+    if null is not None:
+        fav_l = favours_exp or f"Favours [{label_exp}]"
+        fav_r = favours_ctrl or f"Favours [{label_ctrl}]"
+        p += annotate(
+            "text",
+            x=gx(null) - 0.6 if axis_limits[0] < null else g0,
+            y=fav_y,
+            label=fav_l,
+            ha="right",
+            size=FONT_SIZE,
+            family=FONT,
+        )
+        p += annotate(
+            "text",
+            x=gx(null) + 0.6 if null < axis_limits[1] else g1,
+            y=fav_y,
+            label=fav_r,
+            ha="left",
+            size=FONT_SIZE,
+            family=FONT,
+        )
+        # room for the right-hand "Favours" label (about one character unit per character)
+        right_edge = max(right_edge, (gx(null) + 0.6 if null < axis_limits[1] else g1) + len(fav_r))
     if risk_of_bias:
         domains = list(dict.fromkeys(d for m in risk_of_bias.values() for d in m))
         rob = []

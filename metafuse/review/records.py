@@ -5,6 +5,10 @@
 ``outcomes.csv``      one row per report x outcome x time point x arm, or per contrast
 ``risk_of_bias.csv``  RoB 2 judgements per report x outcome x domain, each with its rationale
 
+and two optional files, validated with them: ``harms.csv`` (published harm figures,
+:mod:`metafuse.review.harms`) and ``published_estimates.csv`` (published pooled estimates,
+:mod:`metafuse.review.published`).
+
 :func:`validate_studies` returns every problem at once as ``file:line: column: message`` and never
 modifies the files; :func:`load_studies` returns the validated :class:`StudyRecords`, with derived
 numbers computed by :mod:`metafuse.review.derivations`.
@@ -21,7 +25,9 @@ from metafuse.data.csv import MISSING_TEXTS, Table, read_table
 from metafuse.exceptions import DataError, MetafuseError, SpecError
 from metafuse.review.checks import outcome_problems
 from metafuse.review.derive import apply_derivations
+from metafuse.review.harms import read_harms
 from metafuse.review.links import cross_problems, report_label
+from metafuse.review.published import read_published
 from metafuse.review.schema import FILES, Problem, schema_problems, schemas
 from metafuse.review.vocabulary import Review, load_review
 
@@ -44,6 +50,9 @@ class StudyRecords:
     trials: pd.DataFrame
     outcomes: pd.DataFrame
     risk_of_bias: pd.DataFrame
+    #: The optional files (None when absent): published harm figures and published estimates.
+    harms: pd.DataFrame | None = None
+    published_estimates: pd.DataFrame | None = None
     #: Line number in its file of each row, per file.
     lines: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: Warnings from validation (they do not stop an analysis).
@@ -104,6 +113,14 @@ def _check(
         )
     if len(tables) == len(FILES):
         problems += cross_problems(tables, paths, lines, review)
+    sources = tables.get("sources")
+    harms, lines["harms"], found = read_harms(directory, sources)
+    problems += found
+    published, lines["published_estimates"], found = read_published(directory, review, sources)
+    problems += found
+    for name, frame in (("harms", harms), ("published_estimates", published)):
+        if frame is not None:
+            tables[name] = frame
     return review, tables, lines, problems
 
 
@@ -124,5 +141,7 @@ def load_studies(directory: str | Path) -> StudyRecords:
         review=review,
         lines=lines,
         warnings=tuple(sorted({p for p in problems if p.warning})),
+        harms=tables.get("harms"),
+        published_estimates=tables.get("published_estimates"),
         **{name: tables[name] for name in FILES},
     )

@@ -1,0 +1,114 @@
+"""A small document model (headings, paragraphs, lists, tables, figures) written as Markdown and as
+a standalone HTML page from the same blocks, so both say the same thing byte for byte each run.
+
+Inline markup is one form only: ``**text**`` for emphasis (bold in both formats). Text is escaped
+for its format (``|`` in Markdown table cells, HTML entities).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading; ``level`` 1 is the page title."""
+
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    """A bulleted list."""
+
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table with a header row."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """An image, by its path relative to the page, with its alternative text."""
+
+    path: str
+    alt: str
+
+
+Block = Heading | Paragraph | Bullets | Table | Figure
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(blocks: Sequence[Block]) -> str:
+    """The blocks as Markdown (GitHub tables), one blank line between blocks."""
+    parts: list[str] = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            parts.append("#" * b.level + " " + b.text)
+        elif isinstance(b, Paragraph):
+            parts.append(b.text)
+        elif isinstance(b, Bullets):
+            parts.append("\n".join(f"- {item}" for item in b.items))
+        elif isinstance(b, Table):
+            lines = ["| " + " | ".join(_md_cell(h) for h in b.header) + " |"]
+            lines.append("|" + "---|" * len(b.header))
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            parts.append("\n".join(lines))
+        else:
+            parts.append(f"![{b.alt}]({b.path})")
+    return "\n\n".join(parts) + "\n"
+
+
+def _inline(text: str) -> str:
+    return _BOLD.sub(r"<strong>\1</strong>", html.escape(text))
+
+
+def to_html(title: str, blocks: Sequence[Block]) -> str:
+    """The blocks as a standalone HTML page (no scripts, no external files but the figures)."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:10pt;max-width:90em}"
+        "table{border-collapse:collapse;margin:0.5em 0}th,td{border:1px solid #777;padding:4px;"
+        "vertical-align:top}th{background:#e8eef4}img{max-width:100%}</style></head><body>",
+    ]
+    for b in blocks:
+        if isinstance(b, Heading):
+            parts.append(f"<h{b.level}>{_inline(b.text)}</h{b.level}>")
+        elif isinstance(b, Paragraph):
+            parts.append(f"<p>{_inline(b.text)}</p>")
+        elif isinstance(b, Bullets):
+            parts.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in b.items) + "</ul>")
+        elif isinstance(b, Table):
+            head = "".join(f"<th>{_inline(h)}</th>" for h in b.header)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in b.rows
+            )
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        else:
+            alt = html.escape(b.alt, quote=True)
+            parts.append(f'<p><img src="{html.escape(b.path, quote=True)}" alt="{alt}"></p>')
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
