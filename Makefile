@@ -27,8 +27,24 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## test     : lint, type-check and run the test suite
-test: lint
+## system-deps: Chromium, LibreOffice Writer and poppler-utils for the browser and Word tests,
+##             installed with apt-get when missing (as root; else those tests say why they skip)
+SYSTEM_TOOLS := chromium:chromium soffice:libreoffice-writer pdftotext:poppler-utils
+system-deps:
+	@missing=""; \
+	for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing$$missing"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	else \
+	  echo "not installing$$missing (needs root and apt-get): the browser and Word tests will skip"; \
+	fi
+
+## test     : lint, type-check and run the test suite (installs the system tools it needs)
+test: lint system-deps
 	$(BIN)/python -m pytest -q
 
 ## bench    : run the convergence simulation (100,000+ meta-analyses) and print its report
@@ -44,4 +60,4 @@ reference:
 help:
 	@grep '^##' Makefile | sed 's/^## //'
 
-.PHONY: install analysis verify lint test bench reference help
+.PHONY: install analysis verify lint system-deps test bench bench-analysis reference help
