@@ -305,7 +305,7 @@ def test_very_large_k_is_capped_with_a_note() -> None:
 def test_arm_headers_never_collide() -> None:
     from metafuse.plots.forest.columns import data_columns
     from metafuse.plots.forest.layout import FONT_SIZE, make_layout
-    from metafuse.plots.forest.metrics import text_width
+    from metafuse.text.metrics import text_width
 
     res = pool(ZERO_CELLS.iloc[[0, 1, 3]], "RR", "DL")
     data = forest_data(res)

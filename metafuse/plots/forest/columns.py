@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from metafuse.plots.forest.metrics import text_width
 from metafuse.plots.forest.text import fmt_cell
+from metafuse.text.metrics import text_width
 
 #: Per-arm families: (field, header) in the order RevMan prints them; keys are ``field_arm``.
 ARM_FAMILIES: dict[str, tuple[tuple[str, str], ...]] = {

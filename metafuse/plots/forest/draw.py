@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from metafuse.plots.forest.layout import FONT_SIZE, MARGIN, NOTE_SIZE, ROW_INCHES, Layout
-from metafuse.plots.forest.metrics import text_width, wrap
 from metafuse.plots.forest.rob import RobColumns
+from metafuse.text.metrics import text_width, wrap
 
 if TYPE_CHECKING:
     from plotnine import ggplot

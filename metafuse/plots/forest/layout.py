@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from metafuse.plots.forest.columns import Column, column_widths
-from metafuse.plots.forest.metrics import longest_word, text_width, wrap
+from metafuse.text.metrics import longest_word, text_width, wrap
 
 FONT_SIZE = 7.5
 NOTE_SIZE = FONT_SIZE - 0.5

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from metafuse.plots.forest.metrics import text_width
+from metafuse.text.metrics import text_width
 
 HEADER_SIZE = 7.5
 

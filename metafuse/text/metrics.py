@@ -1,7 +1,8 @@
 """Text widths in inches for the pinned font, so that columns fit their text exactly.
 
 Widths come from the font file matplotlib ships (DejaVu Sans), measured at 100 pt and scaled,
-as matplotlib's own text-to-path conversion does: the same on every machine.
+as matplotlib's own text-to-path conversion does: the same on every machine. Forest plots draw
+in this font; Word tables use it as a safe upper bound for Arial (DejaVu Sans is wider).
 """
 
 from __future__ import annotations
