@@ -133,16 +133,26 @@ class Chromium:
         return result["result"].get("value")
 
     def problems(self) -> list[str]:
-        """Console errors, uncaught exceptions, failed requests and HTTP errors since the last
-        :meth:`open`."""
+        """Console errors, uncaught exceptions, failed requests and HTTP errors of the page opened
+        last (the browser's own /favicon.ico probe aside: it is no link of the page)."""
         out = []
+        mine = {  # requests of this page (a late event of the page before is not its problem)
+            e["params"]["requestId"]
+            for e in self.events
+            if e.get("method") == "Network.requestWillBeSent"
+            and not e["params"]["request"]["url"].endswith("/favicon.ico")
+        }
         for e in self.events:
             m, p = e.get("method"), e.get("params", {})
+            if (m or "").startswith("Network.") and p.get("requestId") not in mine:
+                continue
             if m == "Runtime.exceptionThrown":
                 out.append(f"exception: {p['exceptionDetails'].get('text')}")
             elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
                 out.append(f"console {p['type']}: {p.get('args')}")
             elif m == "Log.entryAdded" and p["entry"].get("level") == "error":
+                if p["entry"].get("url", "").endswith("/favicon.ico"):
+                    continue  # the browser's own favicon probe, not a link of the page
                 out.append(f"log: {p['entry'].get('text')} {p['entry'].get('url', '')}")
             elif m == "Network.loadingFailed":
                 out.append(f"request failed: {p.get('errorText')}")

@@ -16,7 +16,8 @@ from metafuse.review.sof import PROFILE_COLUMNS, SOF_COLUMNS
 from tests.browser import require_tool
 
 OUTCOMES = (
-    "Oswestry Disability Index: ODI 0-100 (lower is better); follow-up about 2 years (12-30 months)",
+    "Oswestry Disability Index: ODI 0-100 (lower is better); follow-up about 2 years "
+    "(12-30 months)",
     "Additional lumbar surgery (reoperation after fusion; surgery after crossover from "
     "conservative care); any follow-up",
     "Patient-reported decreased leg pain; longest follow-up",
@@ -64,9 +65,10 @@ def to_pdf(docs: dict[str, bytes], folder: Path) -> dict[str, Path]:
     for name, data in docs.items():
         (folder / f"{name}.docx").write_bytes(data)
     profile = (folder / "lo-profile").as_uri()
+    inputs = [str(folder / f"{n}.docx") for n in docs]
+    options = [f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf"]
     subprocess.run(
-        [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf"]
-        + ["--outdir", str(folder), *(str(folder / f"{n}.docx") for n in docs)],
+        [soffice, *options, "--outdir", str(folder), *inputs],
         check=True,
         capture_output=True,
         timeout=120,

@@ -43,6 +43,8 @@ def to_html(title: str, subtitle: str, header, rows, notes) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<link rel="icon" href="data:,">',
         f"<title>{esc(title)}</title>",
         "<style>body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:10pt}"
         "table{border-collapse:collapse}th,td{border:1px solid #777;padding:4px;"
