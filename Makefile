@@ -51,6 +51,10 @@ test: lint system-deps
 bench: $(STAMP)
 	$(BIN)/python bench/convergence.py
 
+## bench-analysis: CPU time of `make analysis` against R metafor doing the same fits and figures
+bench-analysis: $(STAMP)
+	$(BIN)/python bench/analysis.py
+
 ## reference: regenerate tests/reference/*.json (needs R with metafor; not run in CI)
 reference:
 	Rscript tests/reference/run_metafor.R
