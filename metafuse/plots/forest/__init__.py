@@ -96,6 +96,15 @@ def _notes(data: pd.DataFrame, result: PooledResult, missing: list[str]) -> list
     return notes
 
 
+def _rob(
+    canvas: Canvas, data: pd.DataFrame, risk_of_bias: RiskOfBias, x0: float, head_y: float
+) -> tuple[pd.DataFrame, float, str]:
+    """Risk-of-bias columns from ``x0``: (dots, right end, legend)."""
+    studies = [(str(r.study), float(r.y)) for r in data[data.row_type == "study"].itertuples()]
+    rob = rob_columns(risk_of_bias, studies, x0, ROB_INCHES)
+    return rob_items(canvas, rob, head_y), x0 + rob.width, rob.legend
+
+
 def forest_plot(
     result: PooledResult,
     *,
@@ -167,11 +176,9 @@ def forest_plot(
     notes = _notes(data, result, missing_arm_data(data, columns))
     dots = None
     if risk_of_bias:
-        studies = [(str(r.study), float(r.y)) for r in data[data.row_type == "study"].itertuples()]
-        rob = rob_columns(risk_of_bias, studies, lay.g1 + 0.3, ROB_INCHES)
-        dots = rob_items(canvas, rob, head_y)
-        right = max(right, lay.g1 + 0.3 + rob.width)
-        notes.insert(0, rob.legend)
+        dots, rob_right, legend = _rob(canvas, data, risk_of_bias, lay.g1 + 0.3, head_y)
+        right = max(right, rob_right)
+        notes.insert(0, legend)
     width = right + 2 * MARGIN
     y_end = legend_texts(canvas, notes, below - 0.2, width - 2 * MARGIN) if notes else below
     top = header_top(lay, head_y)

@@ -142,6 +142,73 @@ def _arrow_groups(studies: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]
     return out
 
 
+def study_layers(data: pd.DataFrame, lay: Layout) -> list[Any]:
+    """CI lines (arrows where clipped) and squares sized by weight."""
+    from plotnine import aes, arrow, geom_point, geom_segment
+
+    layers: list[Any] = []
+    studies = data[(data.row_type == "study") & data.est.notna()].copy()
+    studies["xl"] = [lay.clip(v) for v in studies.lo]
+    studies["xh"] = [lay.clip(v) for v in studies.hi]
+    studies["clip_lo"] = studies.lo < lay.limits[0]
+    studies["clip_hi"] = studies.hi > lay.limits[1]
+    for ends, part in _arrow_groups(studies):
+        extra: dict[str, Any] = {}
+        if ends is not None:
+            kind: Literal["first", "last", "both"] = ends  # type: ignore[assignment]
+            extra["arrow"] = arrow(length=0.05, ends=kind, type="closed")
+        layers.append(
+            geom_segment(aes(x="xl", xend="xh", y="y", yend="y"), data=part, size=0.4, **extra)
+        )
+    inside = studies[(studies.est >= lay.limits[0]) & (studies.est <= lay.limits[1])]
+    if not inside.empty:
+        # square area proportional to the study's weight (RevMan); the largest is 6 points wide
+        heaviest = max(float(data.loc[data.row_type == "study", "weight"].max()), 1e-12)
+        squares = inside.assign(
+            xe=[lay.gx(v) for v in inside.est], side=6.0 * np.sqrt(inside.weight / heaviest)
+        )
+        layers.append(
+            geom_point(
+                aes(x="xe", y="y", size="side"), data=squares, shape="s", fill=SQUARE, colour=SQUARE
+            )
+        )
+    return layers
+
+
+def total_layers(data: pd.DataFrame, lay: Layout) -> list[Any]:
+    """Diamonds (filled: random or fixed total; white: the extra fixed-effect one) and the
+    prediction-interval bars."""
+    from plotnine import aes, geom_polygon, geom_rect
+
+    layers: list[Any] = []
+    diamonds = _diamonds(data, lay)
+    if not diamonds.empty:
+        layers.append(
+            geom_polygon(
+                aes(x="x", y="y", group="id", fill="fill"), data=diamonds, colour="black", size=0.4
+            )
+        )
+    bars = data[data.row_type == "prediction"]
+    if not bars.empty:
+        rects = pd.DataFrame(
+            {
+                "xmin": [lay.clip(v) for v in bars.lo],
+                "xmax": [lay.clip(v) for v in bars.hi],
+                "ymin": bars.y - 0.18,
+                "ymax": bars.y + 0.18,
+            }
+        )
+        layers.append(
+            geom_rect(
+                aes(xmin="xmin", xmax="xmax", ymin="ymin", ymax="ymax"),
+                data=rects,
+                fill=PREDICTION,
+                alpha=0.85,
+            )
+        )
+    return layers
+
+
 def draw(
     canvas: Canvas,
     data: pd.DataFrame,
@@ -150,14 +217,11 @@ def draw(
     dots: pd.DataFrame | None,
     extent: tuple[float, float, float, float],
 ) -> ggplot:
-    """The ggplot: CI lines (arrows where clipped), squares, diamonds, prediction bars, dots,
-    lines and texts. ``extent`` is (left, right, bottom, top) of the drawing."""
+    """The ggplot: study and total layers, risk-of-bias dots, then every line and every text of
+    the canvas in one layer each. ``extent`` is (left, right, bottom, top) of the drawing."""
     from plotnine import (
         aes,
-        arrow,
         geom_point,
-        geom_polygon,
-        geom_rect,
         geom_segment,
         geom_text,
         ggplot,
@@ -172,48 +236,8 @@ def draw(
 
     left, right, bottom, top = extent
     p = ggplot()
-    studies = data[(data.row_type == "study") & data.est.notna()].copy()
-    studies["xl"] = [lay.clip(v) for v in studies.lo]
-    studies["xh"] = [lay.clip(v) for v in studies.hi]
-    studies["clip_lo"] = studies.lo < lay.limits[0]
-    studies["clip_hi"] = studies.hi > lay.limits[1]
-    for ends, part in _arrow_groups(studies):
-        extra: dict[str, Any] = {}
-        if ends is not None:
-            kind: Literal["first", "last", "both"] = ends  # type: ignore[assignment]
-            extra["arrow"] = arrow(length=0.05, ends=kind, type="closed")
-        p += geom_segment(aes(x="xl", xend="xh", y="y", yend="y"), data=part, size=0.4, **extra)
-    inside = studies[(studies.est >= lay.limits[0]) & (studies.est <= lay.limits[1])]
-    if not inside.empty:
-        # square area proportional to the study's weight (RevMan); the largest is 6 points wide
-        heaviest = max(float(data.loc[data.row_type == "study", "weight"].max()), 1e-12)
-        squares = inside.assign(
-            xe=[lay.gx(v) for v in inside.est], side=6.0 * np.sqrt(inside.weight / heaviest)
-        )
-        p += geom_point(
-            aes(x="xe", y="y", size="side"), data=squares, shape="s", fill=SQUARE, colour=SQUARE
-        )
-    diamonds = _diamonds(data, lay)
-    if not diamonds.empty:
-        p += geom_polygon(
-            aes(x="x", y="y", group="id", fill="fill"), data=diamonds, colour="black", size=0.4
-        )
-    bars = data[data.row_type == "prediction"]
-    if not bars.empty:
-        rects = pd.DataFrame(
-            {
-                "xmin": [lay.clip(v) for v in bars.lo],
-                "xmax": [lay.clip(v) for v in bars.hi],
-                "ymin": bars.y - 0.18,
-                "ymax": bars.y + 0.18,
-            }
-        )
-        p += geom_rect(
-            aes(xmin="xmin", xmax="xmax", ymin="ymin", ymax="ymax"),
-            data=rects,
-            fill=PREDICTION,
-            alpha=0.85,
-        )
+    for layer in [*study_layers(data, lay), *total_layers(data, lay)]:
+        p += layer
     if dots is not None and not dots.empty:
         p += geom_point(
             aes(x="x", y="y", fill="fill"), data=dots, colour="black", size=3.6, stroke=0.2
