@@ -95,3 +95,18 @@ def test_user_text_is_escaped_everywhere(tmp_path: Path) -> None:
     svg = (tmp_path / "results" / "hostile" / "forest.svg").read_text()
     assert "&lt;b&gt;$x$&lt;/b&gt; &amp; co" in svg  # as text, printed literally (no mathtext)
     assert "&lt;script&gt;alert(1)&lt;/script&gt; $\\alpha$" in svg
+
+
+def test_index_links_every_top_level_report(built: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    from metafuse.pipeline.site import build_site
+
+    project, _ = built
+    out = tmp_path / "results"
+    shutil.copytree(project / "results", out)
+    (out / "harms_fusion.html").write_text("<!DOCTYPE html><title>h</title>", encoding="utf-8")
+    (out / "replication_xu2021.md").write_text("# Xu 2021\n", encoding="utf-8")
+    build_site([], out)
+    index = (out / "index.html").read_text()
+    for name in ("harms_fusion.html", "replication_xu2021.md", "sof_A.docx", "manifest.json"):
+        assert f'href="{name}"' in index
+    assert "evidence_profile_B.csv" in index
