@@ -27,21 +27,45 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## test     : lint, type-check and run the test suite
-test: lint
+## system-deps: Chromium, LibreOffice Writer and poppler-utils for the browser and Word tests,
+##             installed with apt-get when missing (as root; else those tests say why they skip)
+SYSTEM_TOOLS := chromium:chromium soffice:libreoffice-writer pdftotext:poppler-utils
+system-deps:
+	@missing=""; \
+	for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing$$missing"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	else \
+	  echo "not installing$$missing (needs root and apt-get): the browser and Word tests will skip"; \
+	fi
+
+## test     : lint, type-check and run the test suite (installs the system tools it needs)
+test: lint system-deps
 	$(BIN)/python -m pytest -q
 
-## bench    : run the convergence simulation (100,000+ meta-analyses) and print its report
+## bench    : the convergence simulation (100,000+ meta-analyses) and the batch engine's speed
 bench: $(STAMP)
 	$(BIN)/python bench/convergence.py
+	$(BIN)/python bench/batch.py
 
-## reference: regenerate tests/reference/*.json (needs R with metafor; not run in CI)
+## bench-analysis: CPU time of `make analysis` against R metafor doing the same fits and figures
+bench-analysis: $(STAMP)
+	$(BIN)/python bench/analysis.py
+
+## reference: regenerate tests/reference/*.json (needs R with metafor; GENQM also CompQuadForm;
+##            not run in CI)
 reference:
 	Rscript tests/reference/run_metafor.R
 	Rscript tests/reference/run_metafor_toolbox.R
+	Rscript tests/reference/run_metafor_extra.R
+	Rscript tests/reference/run_metafor_genqm.R
 
 ## help     : show this message
 help:
 	@grep '^##' Makefile | sed 's/^## //'
 
-.PHONY: install analysis verify lint test bench reference help
+.PHONY: install analysis verify lint system-deps test bench bench-analysis reference help

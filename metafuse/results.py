@@ -290,7 +290,69 @@ class PooledResult:
         measures, proportions for PLO/PFT; other measures unchanged)."""
         return {key: clean(self.display_scale.display(getattr(self, key))) for key in EXP_KEYS}
 
-    def __str__(self) -> str:
+    def summary(self) -> str:
+        """The readable summary (what ``print(result)`` shows): model, pooled estimate on the
+        display scale, heterogeneity and the studies."""
         from metafuse.text.printing import format_result
 
         return format_result(self)
+
+    def conf_int(self, level: float | None = None) -> tuple[float, float]:
+        """The confidence interval of the pooled estimate on the display scale (ratios for log
+        measures), at the result's level or at ``level`` (same z or t(df) reference)."""
+        est, se = self.estimate_se()
+        if level is None:
+            lo, hi = self.effect_ci()[1:]
+        else:
+            if not 0 < level < 1:
+                raise ValueError(f"level must be between 0 and 1, got {level!r}")
+            from scipy import special
+
+            tail = (1 - level) / 2
+            crit = -(special.stdtrit(self.df, tail) if self.df else special.ndtri(tail))
+            lo, hi = est - crit * se, est + crit * se
+        scale = self.display_scale
+        return float(scale.to_display(lo)), float(scale.to_display(hi))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study: ``study, yi, sei`` (analysis scale), ``estimate, ci_low, ci_high``
+        (display scale, normal-theory CI at the result's level), ``weight_percent`` and ``note``
+        (why a study does not contribute)."""
+        import pandas as pd
+        from scipy import special
+
+        crit = float(-special.ndtri((1 - self.level) / 2))
+        scale = self.display_scale
+        rows = []
+        for s in self.studies:
+            est = lo = hi = None
+            if s.yi is not None and s.sei is not None:
+                est, lo, hi = (
+                    scale.display(v) for v in (s.yi, s.yi - crit * s.sei, s.yi + crit * s.sei)
+                )
+            rows.append(
+                {
+                    "study": s.study,
+                    "yi": s.yi,
+                    "sei": s.sei,
+                    "estimate": est,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "weight_percent": s.weight_percent,
+                    "note": s.note,
+                }
+            )
+        columns = ["study", "yi", "sei", "estimate", "ci_low", "ci_high", "weight_percent", "note"]
+        frame = pd.DataFrame(rows, columns=columns)
+        numeric = columns[1:-1]
+        frame[numeric] = frame[numeric].astype(float)
+        return frame
+
+    def _repr_html_(self) -> str:
+        """A compact HTML summary for notebooks (escaped; the same template as the report)."""
+        from metafuse.report.html import result_html
+
+        return result_html(self)
+
+    def __str__(self) -> str:
+        return self.summary()

@@ -50,3 +50,14 @@ def project(tmp_path: Path) -> Path:
 def studies(project: Path) -> Path:
     """The writable studies folder of the fixture review."""
     return project / "studies"
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """The fixture review built once per session: (project folder, files written). Read only."""
+    from metafuse.pipeline.outputs import run_all
+
+    project = tmp_path_factory.mktemp("built")
+    for folder in ("analyses", "studies", "examples"):
+        shutil.copytree(FIXTURE_REVIEW / folder, project / folder)
+    return project, run_all(project / "analyses", project / "results")

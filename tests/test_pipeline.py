@@ -24,17 +24,6 @@ from tests.test_studies import _add_trial
 RECORDS_SPEC = 'studies = "studies"\ncomparison = "B"\noutcome = "odi"\nwindow = "2y"\n'
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
-    """The fixture review built once: (project folder, files written)."""
-    from tests.conftest import FIXTURE_REVIEW
-
-    project = tmp_path_factory.mktemp("built")
-    for folder in ("analyses", "studies", "examples"):
-        shutil.copytree(FIXTURE_REVIEW / folder, project / folder)
-    return project, run_all(project / "analyses", project / "results")
-
-
 @pytest.mark.parametrize(
     ("text", "key"),
     [

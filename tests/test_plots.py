@@ -231,3 +231,117 @@ def test_forest_plot_of_single_arm_proportions(measure: str) -> None:
     assert table.loc[table.row_type == "total_events", "events"].iloc[0] == 85
     assert not table["label"].astype(str).str.startswith("Test for overall effect").any()
     assert render(forest_plot(res, title="proportions"), "png")[:4] == b"\x89PNG"
+
+
+def _svg(plot) -> str:
+    return render(plot, "svg").decode()
+
+
+def test_generic_rows_show_arm_data_where_recorded() -> None:
+    gen = pd.DataFrame(
+        {"study": ["Brox 2003", "Fairbank 2005"], "yi": [-2.3, -2.1], "sei": [4.62, 2.48]}
+    )
+    res = pool(gen, "GEN", "REML", scale_name="Mean difference", unit="ODI points")
+    arms = {
+        "Fairbank 2005": {
+            "mean_exp": 34.0,
+            "sd_exp": 21.1,
+            "n_exp": 138.0,
+            "mean_ctrl": 36.1,
+            "sd_ctrl": 20.6,
+            "n_ctrl": 146.0,
+        }
+    }
+    data = forest_data(res, arm_data=arms)
+    assert data.loc[data.study == "Fairbank 2005", "sd_ctrl"].iloc[0] == 20.6
+    assert data.loc[data.study == "Brox 2003", "sd_ctrl"].isna().all()
+    svg = _svg(forest_plot(res, arm_data=arms, label_exp="Fusion", label_ctrl="Rehab"))
+    for text in (
+        ">36.1<",
+        ">20.6<",
+        ">146<",
+        ">Fusion<",
+        ">Rehab<",
+        ">Mean difference, ODI points",
+    ):
+        assert text in svg
+    assert "Blank arm data: Brox 2003 reported the effect estimate only" in svg
+    assert ">SE<" not in svg  # arm columns replace the generic estimate/SE columns
+
+
+def test_heterogeneity_line_prints_the_results_i2(bcg: pd.DataFrame) -> None:
+    res = pool(bcg.head(6), "RR", "REML")
+    assert abs(res.I2 - res.I2_Q) > 1  # the two definitions differ here
+    assert f"I² = {res.I2:.1f}%" in heterogeneity_text(res)
+    assert f"I^2 = {res.I2:.1f}%" in str(res)  # the summary prints the same number
+
+
+def test_risk_of_bias_columns(bcg: pd.DataFrame) -> None:
+    res = pool(bcg, "RR", "REML")
+    rob = {
+        s: {"D1 randomisation process": "low", "D2 deviations": "some concerns", "overall": "high"}
+        for s in bcg.study
+    }
+    rob[bcg.study[0]]["D2 deviations"] = "not assessed"
+    svg = _svg(forest_plot(res, risk_of_bias=rob))
+    for text in (
+        ">D1<",
+        ">D2<",
+        ">Overall<",
+        "D1 randomisation process; D2 deviations",
+        "? not assessed",
+    ):
+        assert text in svg
+    rob[bcg.study[1]]["D1 randomisation process"] = "dubious"
+    with pytest.raises(ValueError, match="unknown judgement 'dubious'"):
+        forest_plot(res, risk_of_bias=rob)
+
+
+def test_svg_keeps_text_and_labels_are_never_mathtext(bcg: pd.DataFrame) -> None:
+    data = bcg.assign(study=["a $\\frac{1$ b", "$x$", *bcg.study[2:]])
+    res = pool(data, "RR", "REML")
+    plot = forest_plot(res, title="Title with $\\alpha$ and 100$")
+    svg = _svg(plot)
+    assert svg.count("<text") > 50
+    assert ">$x$<" in svg
+    assert "a $\\frac{1$ b" in svg  # broken mathtext would raise; it is plain text
+    assert "Title with $\\alpha$ and 100$" in svg
+    assert render(plot, "png").startswith(b"\x89PNG")
+    assert render(funnel_plot(res, title="$x$"), "svg").count(b"<text") > 5
+
+
+def test_very_large_k_is_capped_with_a_note() -> None:
+    res = pool(continuous(1000), "MD", "DL")
+    data = forest_data(res, max_studies=60)
+    assert (data.row_type == "study").sum() == 60
+    assert data[data.row_type == "more"].label.iloc[0].startswith("+ 940 more studies")
+    assert (forest_data(res).row_type == "study").sum() == 1000
+    plot = forest_plot(res)
+    _, height = plot.theme.getp("figure_size")
+    assert height < 16
+    assert "Showing the 60 studies with the largest weights of 1000" in _svg(plot)
+
+
+def test_arm_headers_never_collide() -> None:
+    from metafuse.plots.forest.columns import data_columns
+    from metafuse.plots.forest.layout import FONT_SIZE, make_layout
+    from metafuse.text.metrics import text_width
+
+    res = pool(ZERO_CELLS.iloc[[0, 1, 3]], "RR", "DL")
+    data = forest_data(res)
+    names = {"exp": "Decompression plus instrumented fusion", "ctrl": "Decompression alone"}
+    lay = make_layout(
+        data,
+        data_columns(data, False, True),
+        ratio=True,
+        limits=None,
+        arm_names=names,
+        effect_header="Risk ratio\nIV, Random, 95% CI",
+    )
+    spans = []
+    for x, name in lay.arm_headers:
+        half = text_width(name, FONT_SIZE, True) / 2
+        spans.append((x - half, x + half))
+    assert len(spans) == 2
+    assert spans[0][1] < spans[1][0]  # the experimental name ends before the control one starts
+    assert lay.g0 > lay.ends["effect"]  # the graph starts after the text columns

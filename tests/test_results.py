@@ -71,3 +71,44 @@ def test_summary_prints(bcg: pd.DataFrame) -> None:
     assert "HKSJ" in text
     assert "t(12)" in text
     assert "prediction interval" in text
+
+
+def test_notebook_niceties(bcg: pd.DataFrame) -> None:
+    res = pool(bcg, "RR", "REML")
+    assert res.summary() == str(res)
+    assert res.conf_int() == pytest.approx((math.exp(res.ci_low), math.exp(res.ci_high)))
+    lo90, hi90 = res.conf_int(0.90)
+    z = 1.6448536269514722
+    assert lo90 == pytest.approx(math.exp(res.estimate - z * res.se), rel=1e-12)
+    assert res.conf_int()[0] < lo90 < hi90 < res.conf_int()[1]
+    hksj = pool(bcg, "RR", "REML", hksj=True)
+    assert hksj.conf_int(0.95) == pytest.approx(hksj.conf_int(), rel=1e-12)  # t(k-1) as fitted
+    with pytest.raises(ValueError, match="level"):
+        res.conf_int(95)
+    frame = res.to_frame()
+    assert list(frame.columns) == [
+        "study",
+        "yi",
+        "sei",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "weight_percent",
+        "note",
+    ]
+    first = res.studies[0]
+    assert frame.estimate.iloc[0] == pytest.approx(math.exp(first.yi), rel=1e-12)
+    assert frame.ci_high.iloc[0] == pytest.approx(
+        math.exp(first.yi + 1.959963984540054 * first.sei), rel=1e-12
+    )
+    assert frame.weight_percent.sum() == pytest.approx(100)
+    assert list(res.to_dict()) == [*RESULT_KEYS, "studies", "exp"]  # contract unchanged
+
+
+def test_repr_html_escapes_labels(bcg: pd.DataFrame) -> None:
+    data = bcg.assign(study=["<b>Aronson</b> & co", *bcg.study[1:]])
+    html = pool(data, "RR", "DL")._repr_html_()
+    assert "<table" in html
+    assert "&lt;b&gt;Aronson&lt;/b&gt; &amp; co" in html
+    assert "<b>Aronson" not in html
+    assert "92.2%" in pool(bcg, "RR", "REML")._repr_html_()  # I² as the summary prints it

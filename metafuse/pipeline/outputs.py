@@ -20,8 +20,10 @@ from metafuse.files import frame_to_csv, to_json, write_bytes_atomic, write_text
 from metafuse.pipeline.manifest import MANIFEST, compare, manifest, read_manifest
 from metafuse.pipeline.plan import Plan, make_plan
 from metafuse.pipeline.run import Analysis, run_analysis
+from metafuse.pipeline.site import build_site
 from metafuse.pipeline.summary import summary_text
 from metafuse.pipeline.tables import sof_tables
+from metafuse.review.records import StudyRecords
 
 Progress = Callable[[str], None]
 FORMATS = ("md", "csv", "html", "docx")
@@ -38,7 +40,9 @@ def run_plan(plan: Plan, progress: Progress | None = None) -> list[Analysis]:
     return out
 
 
-def _write_analysis(analysis: Analysis, folder: Path) -> list[Path]:
+def _write_analysis(
+    analysis: Analysis, folder: Path, records: StudyRecords | None = None
+) -> list[Path]:
     written = []
     payload = analysis.result.to_dict() if analysis.result is not None else {"k": 0}
     written.append(write_text_atomic(folder / "pooled.json", to_json(payload)))
@@ -52,7 +56,7 @@ def _write_analysis(analysis: Analysis, folder: Path) -> list[Path]:
     if analysis.result is not None:
         from metafuse.pipeline.figures import analysis_figures
 
-        written += analysis_figures(analysis, folder)
+        written += analysis_figures(analysis, folder, records)
     return written
 
 
@@ -98,9 +102,12 @@ def build(plan: Plan, out_dir: Path, progress: Progress | None = None) -> list[P
     analyses = run_plan(plan, progress)
     written: list[Path] = []
     for analysis in analyses:
-        written += _write_analysis(analysis, out_dir / analysis.spec.name)
+        records = plan.records.get(analysis.spec.studies) if analysis.spec.studies else None
+        written += _write_analysis(analysis, out_dir / analysis.spec.name, records)
     written += _write_tables(analyses, plan, out_dir)
     written += _write_review_pages(analyses, plan, out_dir)
+    # keep last before the manifest: the site links every file written above
+    written += build_site(analyses, out_dir)
     data = manifest(plan.root, inputs_of(plan), out_dir, written)
     written.append(write_text_atomic(out_dir / MANIFEST, to_json(data)))
     return written

@@ -25,7 +25,9 @@ def baujat_plot(
     **options: Any,
 ) -> ggplot:
     """Baujat plot of a pooled result (or of data pooled with the given options)."""
-    from plotnine import aes, element_text, geom_point, geom_text, ggplot, labs, theme, theme_bw
+    from plotnine import aes, geom_point, geom_text, ggplot, labs
+
+    from metafuse.plots.style import bw_theme
 
     result = as_result(data, measure, method, hksj, **options)
     points = baujat_data(result)
@@ -45,6 +47,5 @@ def baujat_plot(
             else "Contribution to overall heterogeneity",
             y="Influence on overall result",
         )
-        + theme_bw()
-        + theme(text=element_text(family="DejaVu Sans", size=8), figure_size=(5.5, 4.5))
+        + bw_theme((5.5, 4.5))
     )

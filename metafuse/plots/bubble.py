@@ -22,15 +22,14 @@ def bubble_plot(
     """Effect sizes (analysis scale) against one numeric moderator, bubbles sized by weight."""
     from plotnine import (
         aes,
-        element_text,
         geom_abline,
         geom_point,
         ggplot,
         labs,
         scale_size_area,
-        theme,
-        theme_bw,
     )
+
+    from metafuse.plots.style import bw_theme
 
     result = as_result(data, measure, method, False, **options)
     rows = moderator_rows(result, data, [moderator])
@@ -48,6 +47,5 @@ def bubble_plot(
         + geom_abline(intercept=fit.coef[0], slope=fit.coef[1], size=0.6)
         + scale_size_area(max_size=9, guide=None)
         + labs(x=moderator, y=f"{result.display_scale.analysis_label} (analysis scale)")
-        + theme_bw()
-        + theme(text=element_text(family="DejaVu Sans", size=8), figure_size=(5.5, 4.5))
+        + bw_theme((5.5, 4.5))
     )

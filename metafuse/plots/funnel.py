@@ -45,7 +45,6 @@ def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = No
     from plotnine import (
         aes,
         annotate,
-        element_text,
         geom_line,
         geom_point,
         geom_polygon,
@@ -53,9 +52,9 @@ def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = No
         labs,
         scale_x_continuous,
         scale_y_reverse,
-        theme,
-        theme_bw,
     )
+
+    from metafuse.plots.style import bw_theme
 
     pts = funnel_data(result)
     se_max = float(pts["sei"].max()) * 1.1 if not pts.empty else 1.0
@@ -100,7 +99,7 @@ def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = No
             size=2,
             stroke=0.5,
         )
-    xlab = f"log {result.measure}" if result.is_ratio else result.measure
+    scale = result.display_scale
     if result.is_ratio:
         ticks = [
             b
@@ -113,8 +112,9 @@ def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = No
             labels=[f"{t:g}" for t in ticks],
             expand=(0, 0),
         )
-        xlab = f"{result.measure} (log scale)"
+        xlab = f"{scale.label} (log scale)"
     else:
+        xlab = scale.label
         p += scale_x_continuous(limits=(-half, half), expand=(0, 0))
     p += scale_y_reverse(limits=(se_max, 0), expand=(0, 0))
     p += labs(
@@ -125,6 +125,5 @@ def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = No
         + "Shaded: p < 0.01 (dark), 0.01 to 0.05, 0.05 to 0.10 (light)\n"
         "Dashed: pseudo 95% limits around the pooled estimate (solid line)",
     )
-    p += theme_bw()
-    p += theme(text=element_text(family="DejaVu Sans", size=8), figure_size=(5.0, 4.2))
+    p += bw_theme((5.0, 4.2))
     return p

@@ -39,7 +39,6 @@ def gosh_plot(
     """GOSH plot of :func:`metafuse.toolbox.gosh.gosh` (study: the one to highlight)."""
     from plotnine import (
         aes,
-        element_text,
         geom_bin_2d,
         geom_point,
         ggplot,
@@ -50,8 +49,9 @@ def gosh_plot(
         scale_fill_gradient,
         scale_x_log10,
         theme,
-        theme_bw,
     )
+
+    from metafuse.plots.style import bw_theme
 
     chosen = study or most_influential(result)
     if chosen not in result.labels:
@@ -69,7 +69,7 @@ def gosh_plot(
     plot = ggplot(frame, aes("estimate", "I2"))
     if len(frame) <= max_points:
         plot += geom_point(aes(colour="member"), size=0.6, alpha=0.5, stroke=0)
-        plot += scale_colour_manual(values=["#c7202f", "#1f5f8b"], name="")
+        plot += scale_colour_manual(values=["#c7202f", "#1f5f8b"], name="Subsets")
         plot += guides(colour=guide_legend(override_aes={"size": 3, "alpha": 1}))
     else:
         plot += geom_bin_2d(bins=80)
@@ -83,6 +83,6 @@ def gosh_plot(
         caption=f"{len(frame):,} subsets of {len(result.labels)} studies"
         f"{'' if result.exhaustive else ' (random subsets)'}",
     )
-    plot += theme_bw()
-    plot += theme(text=element_text(family="DejaVu Sans", size=8), figure_size=(5.5, 4.2))
+    plot += bw_theme((5.5, 4.6))
+    plot += theme(legend_position="bottom")
     return plot

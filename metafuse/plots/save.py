@@ -1,8 +1,10 @@
 """Saving plots to PNG (300 dpi), SVG or PDF, chosen by the file suffix, byte-reproducibly.
 
 The same inputs give the same bytes on every run: the font is pinned (DejaVu Sans, shipped with
-matplotlib), SVG ids are salted with a fixed string, text in SVG is drawn as paths, and the
-creation-date and software metadata that PDF, SVG and PNG writers add are removed.
+matplotlib), SVG ids are salted with a fixed string, and the creation-date and software metadata
+that PDF, SVG and PNG writers add are removed. Text in SVG stays text (``<text>`` elements naming
+DejaVu Sans) and PDF fonts are embedded as TrueType, so journals can edit and search both; user
+labels are never read as mathtext (:mod:`metafuse.plots.style`).
 """
 
 from __future__ import annotations
@@ -14,19 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from metafuse.files import write_bytes_atomic
+from metafuse.plots.style import RC
 
 if TYPE_CHECKING:
     from plotnine import ggplot
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 DPI = 300
-RC = {
-    "svg.hashsalt": "metafuse",
-    "svg.fonttype": "path",
-    "pdf.fonttype": 42,
-    "font.family": "DejaVu Sans",
-    "path.simplify": False,
-}
 METADATA = {
     "png": {"Software": None},
     "svg": {"Date": None, "Creator": None},

@@ -1,6 +1,7 @@
 """Writers of summary-of-findings tables and evidence profiles: Markdown, CSV, HTML and Word.
 
-Each writer is byte-reproducible (Word files are zip archives: their dates are fixed). Text is
+Each writer is byte-reproducible (Word files are zip archives: their dates are fixed; the Word
+layout is in :mod:`metafuse.report.docx`). Text is
 escaped for its format: ``|`` in Markdown, HTML entities, and CSV cells that a spreadsheet could
 run as formulas (:func:`metafuse.files.to_csv`).
 """
@@ -8,10 +9,9 @@ run as formulas (:func:`metafuse.files.to_csv`).
 from __future__ import annotations
 
 import html
-import io
-import zipfile
 
 from metafuse.files import to_csv as csv_text
+from metafuse.report.docx import to_docx
 from metafuse.review.sof import PROFILE_COLUMNS, SOF_COLUMNS, SofTable, profile_cells, sof_cells
 
 
@@ -43,6 +43,8 @@ def to_html(title: str, subtitle: str, header, rows, notes) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<link rel="icon" href="data:,">',
         f"<title>{esc(title)}</title>",
         "<style>body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:10pt}"
         "table{border-collapse:collapse}th,td{border:1px solid #777;padding:4px;"
@@ -59,61 +61,6 @@ def to_html(title: str, subtitle: str, header, rows, notes) -> str:
     parts += [f"<li>{esc(n)}</li>" for n in notes]
     parts.append("</ol></body></html>")
     return "\n".join(parts) + "\n"
-
-
-#: Fixed timestamp for the parts of a .docx (Word files are zip archives with dates inside).
-DOCX_DATE = (2000, 1, 1, 0, 0, 0)
-
-
-def to_docx(title: str, subtitle: str, header, rows, notes) -> bytes:
-    """A Word document with the table in landscape, byte-reproducible (fixed dates in the core
-    properties and in every zip entry)."""
-    import datetime
-
-    from docx import Document
-    from docx.enum.section import WD_ORIENT
-    from docx.shared import Pt
-
-    doc = Document()
-    section = doc.sections[0]
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = section.page_height, section.page_width
-    style = doc.styles["Normal"]
-    style.font.name = "Arial"
-    style.font.size = Pt(8)
-    doc.add_heading(title, level=1)
-    doc.add_paragraph(subtitle)
-    table = doc.add_table(rows=1, cols=len(header))
-    table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = text
-        for run in cell.paragraphs[0].runs:
-            run.bold = True
-    for row in rows:
-        for cell, text in zip(table.add_row().cells, row, strict=True):
-            cell.text = text
-    for i, note in enumerate(notes):
-        doc.add_paragraph(f"{chr(ord('a') + i)}. {note}")
-    fixed = datetime.datetime(*DOCX_DATE)
-    props = doc.core_properties
-    props.created = props.modified = props.last_printed = fixed
-    props.author = props.last_modified_by = "metafuse"
-    props.revision = 1
-    raw = io.BytesIO()
-    doc.save(raw)
-    return _normalise_zip(raw.getvalue())
-
-
-def _normalise_zip(data: bytes) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=DOCX_DATE)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            target.writestr(fixed, source.read(info.filename))
-    return out.getvalue()
 
 
 def render_table(table: SofTable, kind: str, fmt: str) -> bytes:

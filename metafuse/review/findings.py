@@ -59,6 +59,18 @@ def rob_overall(records: StudyRecords, report_id: str, outcome: str) -> str:
     return str(rows["judgement"].iloc[0]) if not rows.empty else "not assessed"
 
 
+def rob_judgements(records: StudyRecords, report_id: str, outcome: str) -> dict[str, str]:
+    """Every RoB 2 judgement of a report for an outcome, domain -> judgement (the outcome's own
+    rows over those for 'all'), in the order of risk_of_bias.csv."""
+    rob = records.risk_of_bias
+    rows = rob[(rob["report_id"] == report_id) & rob["outcome"].isin(["all", outcome])]
+    out: dict[str, str] = {}
+    for r in rows.itertuples(index=False):
+        if r.outcome == outcome or r.domain not in out:
+            out[str(r.domain)] = str(r.judgement)
+    return out
+
+
 def unassessed_domains(records: StudyRecords, report_id: str, outcome: str) -> int:
     """How many of the five RoB 2 domains of a report rest on 'not assessed' (or no row)."""
     rob = records.risk_of_bias

@@ -1,1 +1,1 @@
-"""Text: printers of results. They format numbers; they compute no statistics."""
+"""Text: printers of results (they format numbers; they compute no statistics) and text widths."""

@@ -1,0 +1,193 @@
+"""``make analysis`` against R metafor: CPU time of the same outputs, side by side.
+
+metafuse: ``metafuse analysis`` on the project's specs in a fresh process (interpreter start,
+imports, every fit, leave-one-out, small-study tests, forest PNG+SVG, funnel and GOSH plots, SoF
+tables in four formats, the HTML report and the manifest), and, like for like with R, the fits and
+figures alone (forest PNG+SVG, funnel from k = 10, leave-one-out from k = 3). R: one Rscript that
+loads metafor and, for every analysis, fits ``rma`` to the same effect sizes with the same method,
+prints it, runs ``leave1out`` (k >= 3), draws ``forest`` as PNG (300 dpi) and SVG and ``funnel``
+(k >= 10). GOSH is not part of the R work by default (metafor's ``gosh`` at k = 13 takes tens of
+seconds); ``--r-gosh`` adds it (k >= 5, as metafuse draws it).
+
+CPU time is user + system time of the child processes (``getrusage``), best of ``--repeats``.
+Run: ``make bench-analysis`` or ``.venv/bin/python bench/analysis.py [--repeats 3] [--r-gosh]``.
+Prints the metafuse/R CPU ratio and writes bench/analysis_report.json. R is optional: without
+Rscript the R side is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "bench" / "analysis_report.json"
+
+SAME_WORK = """
+import sys, warnings
+from pathlib import Path
+from metafuse.pipeline.plan import make_plan
+from metafuse.pipeline.outputs import run_plan
+from metafuse.pipeline.figures import forest_options
+from metafuse.plots import forest_plot, funnel_plot, save_plot
+out = Path(sys.argv[2])
+plan = make_plan(Path(sys.argv[1]))
+for a in run_plan(plan):
+    if a.result is None:
+        continue
+    recs = plan.records.get(a.spec.studies) if a.spec.studies else None
+    p = forest_plot(a.result, title=a.spec.title, subgroups=a.subgroups, **forest_options(a, recs))
+    save_plot(p, [out / f"{a.spec.name}_forest.png", out / f"{a.spec.name}_forest.svg"])
+    if a.result.k >= 10:
+        save_plot(funnel_plot(a.result), out / f"{a.spec.name}_funnel.png")
+"""
+
+R_SCRIPT = r"""
+suppressMessages(library(metafor))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1], stringsAsFactors = FALSE)
+out <- args[2]
+gosh_too <- args[3] == "yes"
+for (name in unique(d$analysis)) {
+  x <- d[d$analysis == name, ]
+  k <- nrow(x)
+  method <- if (k == 1) "FE" else x$method[1]
+  fit <- rma(yi, vi, data = x, method = method, test = if (x$hksj[1]) "knha" else "z",
+             slab = x$study)
+  writeLines(capture.output(print(fit)), file.path(out, paste0(name, "_summary.txt")))
+  if (k >= 3) write.csv(as.data.frame(leave1out(fit)), file.path(out, paste0(name, "_loo.csv")))
+  tr <- if (x$ratio[1]) exp else NULL
+  h <- 2.5 + 0.22 * k
+  png(file.path(out, paste0(name, "_forest.png")), width = 9, height = h, units = "in", res = 300)
+  forest(fit, transf = tr, header = TRUE)
+  invisible(dev.off())
+  svg(file.path(out, paste0(name, "_forest.svg")), width = 9, height = h)
+  forest(fit, transf = tr, header = TRUE)
+  invisible(dev.off())
+  if (k >= 10) {
+    png(file.path(out, paste0(name, "_funnel.png")), width = 5, height = 4.2, units = "in",
+        res = 300)
+    funnel(fit)
+    invisible(dev.off())
+  }
+  if (gosh_too && k >= 5) {
+    g <- gosh(fit)
+    png(file.path(out, paste0(name, "_gosh.png")), width = 5.5, height = 4.6, units = "in",
+        res = 300)
+    plot(g)
+    invisible(dev.off())
+  }
+}
+"""
+
+
+def child_cpu(command: list[str], cwd: Path) -> float:
+    """User + system CPU seconds of one child process (and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True, timeout=1800)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def best(command: list[str], cwd: Path, repeats: int) -> float:
+    return min(child_cpu(command, cwd) for _ in range(repeats))
+
+
+def export_effects(spec_dir: Path, target: Path) -> tuple[int, int]:
+    """The effect sizes of every analysis with data, as R reads them; (analyses, studies)."""
+    from metafuse.pipeline.outputs import run_plan
+    from metafuse.pipeline.plan import make_plan
+
+    rows = []
+    for a in run_plan(make_plan(spec_dir)):
+        r = a.result
+        if r is None or r.effects is None:
+            continue
+        e = r.effects
+        for label, y, v, ok in zip(e.labels, e.yi, e.vi, e.estimable, strict=True):
+            if ok:
+                method = "FE" if r.method in ("MH", "PETO") else r.method
+                rows.append(
+                    {
+                        "analysis": a.spec.name,
+                        "study": label,
+                        "yi": y,
+                        "vi": v,
+                        "method": method,
+                        "hksj": "TRUE" if r.hksj else "FALSE",
+                        "ratio": "TRUE" if r.is_ratio else "FALSE",
+                    }
+                )
+    frame = pd.DataFrame(rows)
+    frame.to_csv(target, index=False)
+    return frame["analysis"].nunique(), len(frame)
+
+
+def r_versions() -> dict[str, str]:
+    script = 'cat(R.version.string, "\\n", as.character(packageVersion("metafor")), sep = "")'
+    proc = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True)
+    r, metafor = proc.stdout.strip().split("\n")
+    return {"R": r, "metafor": metafor}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--r-gosh", action="store_true", help="add metafor's gosh (k >= 5) to R")
+    parser.add_argument("--specs", type=Path, default=ROOT / "analyses")
+    args = parser.parse_args()
+    python = sys.executable
+    metafuse = str(Path(python).with_name("metafuse"))
+    report: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores"}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        full = best([metafuse, "analysis", str(args.specs), "--out", str(work / "full")],
+                    ROOT, args.repeats)  # fmt: skip
+        (work / "same").mkdir()
+        same = best([python, "-c", SAME_WORK, str(args.specs), str(work / "same")],
+                    ROOT, args.repeats)  # fmt: skip
+        n_analyses, n_studies = export_effects(args.specs, work / "effects.csv")
+        report |= {
+            "analyses_pooled": n_analyses,
+            "studies": n_studies,
+            "metafuse_make_analysis_cpu_s": round(full, 3),
+            "metafuse_fits_and_figures_cpu_s": round(same, 3),
+        }
+        print(f"metafuse analysis (every output):   {full:6.2f} s CPU")
+        print(f"metafuse fits + forest/funnel only: {same:6.2f} s CPU")
+        if shutil.which("Rscript") is None:
+            print("Rscript not found: the R side is skipped")
+        else:
+            (work / "r").mkdir()
+            script = work / "analysis.R"
+            script.write_text(R_SCRIPT, encoding="utf-8")
+            gosh = "yes" if args.r_gosh else "no"
+            command = ["Rscript", str(script), str(work / "effects.csv"), str(work / "r"), gosh]
+            r_cpu = best(command, ROOT, args.repeats)
+            report |= {
+                **r_versions(),
+                "r_includes_gosh": args.r_gosh,
+                "r_metafor_cpu_s": round(r_cpu, 3),
+                "ratio_make_analysis_to_r": round(full / r_cpu, 3),
+                "ratio_same_work_to_r": round(same / r_cpu, 3),
+            }
+            print(f"R metafor fits + forest/funnel:     {r_cpu:6.2f} s CPU")
+            print(f"metafuse/R CPU ratio: {full / r_cpu:.2f} (every output), "
+                  f"{same / r_cpu:.2f} (the same work)")  # fmt: skip
+    REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {REPORT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,55 @@
+"""Text widths in inches for the pinned font, so that columns fit their text exactly.
+
+Widths come from the font file matplotlib ships (DejaVu Sans), measured at 100 pt and scaled,
+as matplotlib's own text-to-path conversion does: the same on every machine. Forest plots draw
+in this font; Word tables use it as a safe upper bound for Arial (DejaVu Sans is wider).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+FONT = "DejaVu Sans"  # ships with matplotlib, so every machine draws the same glyphs
+_MEASURE_PT = 100.0
+
+
+@lru_cache(maxsize=8)
+def _font(bold: bool) -> Any:
+    from matplotlib.font_manager import FontProperties, findfont, get_font
+
+    return get_font(findfont(FontProperties(family=FONT, weight="bold" if bold else "normal")))
+
+
+@lru_cache(maxsize=4096)
+def text_width(text: str, size: float, bold: bool = False) -> float:
+    """Width in inches of ``text`` (the widest line) at ``size`` points."""
+    font = _font(bold)
+    widest = 0.0
+    for line in text.split("\n"):
+        font.set_size(_MEASURE_PT, 72)
+        font.set_text(line, 0.0)
+        widest = max(widest, font.get_width_height()[0] / 64.0)
+    return widest / 72.0 * size / _MEASURE_PT
+
+
+def longest_word(text: str, size: float, bold: bool = False) -> float:
+    """Width in inches of the widest word of ``text`` (the narrowest a wrapped cell can be)."""
+    return max((text_width(w, size, bold) for w in text.split()), default=0.0)
+
+
+def wrap(text: str, width: float, size: float, bold: bool = False) -> str:
+    """``text`` wrapped at spaces into lines at most ``width`` inches wide (a word wider than
+    ``width`` stays whole on its own line)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for word in paragraph.split():
+            trial = f"{current} {word}" if current else word
+            if current and text_width(trial, size, bold) > width:
+                lines.append(current)
+                current = word
+            else:
+                current = trial
+        lines.append(current)
+    return "\n".join(lines)
