@@ -45,7 +45,7 @@ system-deps:
 
 ## test     : lint, type-check and run the test suite (installs the system tools it needs)
 test: lint system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 ## bench    : the convergence simulation (100,000+ meta-analyses) and the batch engine's speed
 bench: $(STAMP)
