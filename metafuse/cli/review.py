@@ -30,7 +30,8 @@ def analysis_command(spec_dir: Path, out_dir: Path, as_json: bool, quiet: bool) 
     from metafuse.pipeline.plan import make_plan
 
     with user_errors():
-        count = len(make_plan(spec_dir).specs)
+        plan = make_plan(spec_dir)
+        count = len(plan.specs)
         show = not quiet and not as_json
         with click.progressbar(
             length=count,
@@ -42,7 +43,7 @@ def analysis_command(spec_dir: Path, out_dir: Path, as_json: bool, quiet: bool) 
             def progress(name: str) -> None:
                 bar.update(1, name)
 
-            written = run_all(spec_dir, out_dir, progress)
+            written = run_all(spec_dir, out_dir, progress, plan=plan)
     if as_json:
         emit({"written": [str(p) for p in written]}, True)
     else:

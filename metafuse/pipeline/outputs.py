@@ -153,13 +153,16 @@ def _umask() -> int:
     return mask
 
 
-def run_all(spec_dir: Path, out_dir: Path, progress: Progress | None = None) -> list[Path]:
+def run_all(
+    spec_dir: Path, out_dir: Path, progress: Progress | None = None, plan: Plan | None = None
+) -> list[Path]:
     """Run every analysis (automatic ones and the specs in ``spec_dir``) into ``out_dir``.
 
     Returns the files written (paths inside ``out_dir``). All specs are checked and fitted before
-    ``out_dir`` changes; on any error it is left as it was.
+    ``out_dir`` changes; on any error it is left as it was. ``plan`` is ``make_plan(spec_dir)``
+    when the caller has it already.
     """
-    plan = make_plan(spec_dir)
+    plan = make_plan(spec_dir) if plan is None else plan
     with staging(out_dir) as stage:
         written = build(plan, stage, progress)
     return [out_dir / p.relative_to(stage) for p in written]

@@ -92,7 +92,7 @@ def shrinkage_plot(result: BayesResult, *, title: str | None = None) -> ggplot:
         x=xlab,
         y="",
         colour="",
-        title=title or "Bayesian random-effects meta-analysis",
+        title="\n".join(textwrap.wrap(title or "Bayesian random-effects meta-analysis", 70)),
         caption=(
             f"Open squares: observed ({pct} CI). Filled circles: shrunken (posterior median, "
             f"{pct} CrI).\nDiamond: mu; bar: prediction interval.\n"
@@ -102,5 +102,6 @@ def shrinkage_plot(result: BayesResult, *, title: str | None = None) -> ggplot:
     p += theme_bw()
     p += theme(panel_grid_major_y=element_blank(), panel_grid_minor=element_blank(),
                legend_position="none", plot_caption=element_text(ha="left", size=7),
+               plot_title=element_text(size=11),
                figure_size=(7.5, 1.6 + 0.45 * (len(labels) + 1)))  # fmt: skip
     return p
