@@ -345,3 +345,29 @@ def test_arm_headers_never_collide() -> None:
     assert len(spans) == 2
     assert spans[0][1] < spans[1][0]  # the experimental name ends before the control one starts
     assert lay.g0 > lay.ends["effect"]  # the graph starts after the text columns
+
+
+def test_public_dataset_with_duplicate_labels_pools_and_plots() -> None:
+    """dat.bcg as metadat labels it by author only: 'Rosenthal et al' and 'Comstock et al' twice
+    each (issue 10): all 13 trials pooled, each drawn on its own row."""
+    import json
+
+    case = next(
+        c
+        for c in json.loads((ROOT / "tests" / "reference" / "metafor_extra.json").read_text())[
+            "cases"
+        ]
+        if c["id"] == "A08-mh/bcg/RR"
+    )
+    d = case["data"]
+    frame = pd.DataFrame(
+        {"study": d["author"], "events_exp": d["tpos"], "n_exp": np.add(d["tpos"], d["tneg"]),
+         "events_ctrl": d["cpos"], "n_ctrl": np.add(d["cpos"], d["cneg"])}
+    )  # fmt: skip
+    with pytest.warns(Warning, match="duplicate study labels"):
+        res = pool(frame, "RR", "REML")
+    assert res.k == 13
+    table = forest_data(res)
+    labels = list(table[table.row_type == "study"]["label"])
+    assert len(labels) == len(set(labels)) == 13
+    assert render(forest_plot(res), "png")[:4] == b"\x89PNG"
