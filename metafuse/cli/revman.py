@@ -120,9 +120,16 @@ def export_command(
                 q, p = fitted.subgroup_test["Q_between"], fitted.subgroup_test["Q_between_pval"]
                 df = fitted.subgroup_test["Q_between_df"]
                 test = {"Q": q, "P": p, "I2": max(0.0, 100 * (q - df) / q) if q > 0 else 0.0}
+        comparison = "Comparison"
+        if records is not None and spec.comparison in records.review.comparisons:
+            declared = records.review.comparisons[str(spec.comparison)]
+            comparison = declared.label
+            if (label_exp, label_ctrl) == ("Experimental", "Control"):  # the defaults
+                label_exp, label_ctrl = declared.experimental, declared.control
         text = revman_csv(
             fitted.result,
             name=spec.title,
+            comparison=comparison,
             subgroups=subgroups,
             group_labels=(label_exp, label_ctrl),
             subgroup_test=test,

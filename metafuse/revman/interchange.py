@@ -111,6 +111,11 @@ def _codes(result: PooledResult) -> tuple[str, str, str, str]:
         raise ValueError(
             f"RevMan's CSV layout holds dichotomous (RR, OR, RD) and continuous (MD, SMD) "
             f"outcomes, not {measure}"
+            + (
+                " (this analysis pools contrasts: generic inverse variance)"
+                if measure == "GEN"
+                else ""
+            )
         )
     kind = "DIC" if measure in DICHOTOMOUS else "CON"
     random = result.method not in ("FE", "EE", "MH", "PETO")
