@@ -55,22 +55,38 @@ def continuity_corrected_cells(
     """
     a, n1, c, n2 = map(as_float, (events_exp, n_exp, events_ctrl, n_ctrl))
     b, d = n1 - a, n2 - c
+    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    inc = correction(zero, add=add, to=to, ignore=ignore)
+    return a + inc, b + inc, c + inc, d + inc
+
+
+def correction(
+    zero: BoolArray,
+    *,
+    add: float = DEFAULT_ADD,
+    to: CorrectWhen = DEFAULT_TO,
+    ignore: BoolArray | None = None,
+) -> FloatArray:
+    """The amount added to each study's cells: ``add`` where ``to`` applies, else 0.
+
+    ``zero`` flags studies with a zero cell; "only0" corrects those, "all" every study,
+    "if0all" every study of a meta-analysis (the last axis) that has one, "none" none. Studies
+    flagged in ``ignore`` (dropped double-zero studies) are not corrected and do not trigger
+    "if0all".
+    """
     if to == "none" or add == 0:
-        return a, b, c, d
+        return np.zeros(zero.shape)
     if to == "all":
-        mask = np.ones_like(a, dtype=bool)
+        mask = np.ones_like(zero, dtype=bool)
     elif to in ("only0", "if0all"):
-        mask = (a == 0) | (b == 0) | (c == 0) | (d == 0)
-        if ignore is not None:
-            mask = mask & ~ignore
+        mask = zero if ignore is None else zero & ~ignore
         if to == "if0all":
             mask = np.broadcast_to(mask.any(axis=-1, keepdims=True), mask.shape)
     else:
         raise ValueError(
             f"unknown continuity-correction rule to={to!r}; use only0, all, if0all or none"
         )
-    inc = np.where(mask, add, 0.0)
-    return a + inc, b + inc, c + inc, d + inc
+    return np.where(mask, add, 0.0)
 
 
 def two_by_two(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from metafuse._arrays import ArrayLike, FloatArray, as_float
-from metafuse.effects.binary import DEFAULT_ADD, DEFAULT_TO
+from metafuse.effects.binary import DEFAULT_ADD, DEFAULT_TO, correction
 
 if TYPE_CHECKING:
     from metafuse.effects.binary import CorrectWhen
@@ -30,17 +30,7 @@ def proportion_logit(
     """
     x, nn = as_float(events), as_float(n)
     y = nn - x
-    if to == "all":
-        mask = np.ones_like(x, dtype=bool)
-    elif to in ("only0", "if0all"):
-        mask = (x == 0) | (y == 0)
-        if to == "if0all":
-            mask = np.broadcast_to(mask.any(axis=-1, keepdims=True), mask.shape)
-    elif to == "none":
-        mask = np.zeros_like(x, dtype=bool)
-    else:
-        raise ValueError(f"unknown continuity-correction rule to={to!r}")
-    inc = np.where(mask, add, 0.0)
+    inc = correction((x == 0) | (y == 0), add=add, to=to)
     x, y = x + inc, y + inc
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(x / y), 1 / x + 1 / y

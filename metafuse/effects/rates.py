@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from metafuse._arrays import ArrayLike, FloatArray, as_float
-from metafuse.effects.binary import DEFAULT_ADD, DEFAULT_TO, CorrectWhen
+from metafuse.effects.binary import DEFAULT_ADD, DEFAULT_TO, CorrectWhen, correction
 
 
 def corrected_events(
@@ -26,15 +26,7 @@ def corrected_events(
 ) -> tuple[FloatArray, FloatArray]:
     """Event counts after the continuity correction (tables with a zero count, or as ``to``)."""
     x1, x2 = as_float(events_exp), as_float(events_ctrl)
-    if to == "none" or add == 0:
-        return x1, x2
-    if to == "all":
-        mask = np.ones_like(x1, dtype=bool)
-    else:
-        mask = (x1 == 0) | (x2 == 0)
-        if to == "if0all":
-            mask = np.broadcast_to(mask.any(axis=-1, keepdims=True), mask.shape)
-    inc = np.where(mask, add, 0.0)
+    inc = correction((x1 == 0) | (x2 == 0), add=add, to=to)
     return x1 + inc, x2 + inc
 
 
