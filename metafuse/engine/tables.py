@@ -160,16 +160,13 @@ def cochran_mantel_haenszel(
     """The Cochran-Mantel-Haenszel test of no association across 2x2 tables: ``(statistic, P)``,
     ``(|sum (a - E a)| - 0.5)^2 / sum Var a`` with the continuity correction (Mantel & Haenszel
     1959), chi^2 with 1 df."""
-    from scipy import special
 
     a, _b, c, _d, n1, n2, n = _cells(events_exp, n_exp, events_ctrl, n_ctrl)
     m1 = a + c
     expected = n1 * m1 / n
     with np.errstate(divide="ignore", invalid="ignore"):
         variance = np.where(n > 1, n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1)), 0.0)
-    diff = abs(float((a - expected).sum())) - (0.5 if correct else 0.0)
-    stat = max(diff, 0.0) ** 2 / float(variance.sum()) if variance.sum() > 0 else float("nan")
-    return stat, float(special.chdtrc(1, stat))
+    return _one_df_test(float((a - expected).sum()), float(variance.sum()), correct)
 
 
 def tarone(
@@ -218,13 +215,20 @@ def cochran_mantel_haenszel_rates(
     ``m = x1 + x2``, ``x1`` is binomial with ``p = t1 / (t1 + t2)`` under the null, so
     ``(|sum (x1 - m t1/T)| - 0.5)^2 / sum m t1 t2 / T^2`` is chi^2 with 1 df (Rothman, Greenland
     & Lash 2008, chapter 15)."""
-    from scipy import special
 
     x1, t1, x2, t2 = (
         np.asarray(x, dtype=np.float64) for x in (events_exp, time_exp, events_ctrl, time_ctrl)
     )
     t, m = t1 + t2, x1 + x2
     variance = float((m * t1 * t2 / t**2).sum())
-    diff = abs(float((x1 - m * t1 / t).sum())) - (0.5 if correct else 0.0)
+    return _one_df_test(float((x1 - m * t1 / t).sum()), variance, correct)
+
+
+def _one_df_test(difference: float, variance: float, correct: bool) -> tuple[float, float]:
+    """``((|observed - expected| - 0.5)^2 / variance, P)`` on chi^2 with 1 df (the 0.5 only
+    with ``correct``); nan without variance."""
+    from scipy import special
+
+    diff = abs(difference) - (0.5 if correct else 0.0)
     stat = max(diff, 0.0) ** 2 / variance if variance > 0 else float("nan")
     return stat, float(special.chdtrc(1, stat))
