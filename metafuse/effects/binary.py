@@ -104,19 +104,20 @@ def two_by_two(
     """Effect sizes ``(yi, vi)`` for RR (log), OR (log) or RD from 2x2 counts.
 
     Studies that are not estimable (double-zero studies under ``drop00``) get ``nan``.
-    ``drop00=None`` means True for RR and OR and False for RD.
+    ``drop00=None`` means True for RR, OR and PETO and False for RD.
 
     Notes
     -----
     log RR: ``log(a/n1) - log(c/n2)`` with variance ``1/a - 1/n1 + 1/c - 1/n2``;
     log OR: ``log(a d / (b c))`` with variance ``1/a + 1/b + 1/c + 1/d``;
+    PETO: Peto's log OR ``(O - E) / V`` with variance ``1 / V`` (:func:`peto_log_odds_ratio`);
     RD: ``a/n1 - c/n2`` with variance ``p1(1-p1)/n1 + p2(1-p2)/n2`` (large-sample, metafor's "LS");
     ``rd_uncorrected`` computes the difference from the uncorrected counts and only its variance
     from the corrected cells (RevMan 5). See Deeks & Higgins (2010), Statistical algorithms in
     Review Manager 5, and metafor's escalc.
     """
     if drop00 is None:
-        drop00 = measure in ("RR", "OR")
+        drop00 = measure in ("RR", "OR", "PETO")
     dz = double_zero(events_exp, n_exp, events_ctrl, n_ctrl) if drop00 else None
     a, b, c, d = continuity_corrected_cells(
         events_exp, n_exp, events_ctrl, n_ctrl, add=add, to=to, ignore=dz
@@ -129,6 +130,10 @@ def two_by_two(
         elif measure == "OR":
             yi = np.log(a * d) - np.log(b * c)
             vi = 1 / a + 1 / b + 1 / c + 1 / d
+        elif measure == "PETO":
+            n, m1 = n1 + n2, a + c
+            v = n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1))
+            yi, vi = (a - n1 * m1 / n) / v, 1 / v
         elif measure == "RD":
             p1, p2 = a / n1, c / n2
             yi = p1 - p2
@@ -182,15 +187,4 @@ def peto_log_odds_ratio(
     ``V = n1 n2 m1 (N - m1) / (N^2 (N - 1))`` the hypergeometric variance (Yusuf et al. 1985),
     computed on the cells after the continuity correction (metafor's ``escalc("PETO")``).
     """
-    dz = double_zero(events_exp, n_exp, events_ctrl, n_ctrl) if drop00 else None
-    a, b, c, d = continuity_corrected_cells(
-        events_exp, n_exp, events_ctrl, n_ctrl, add=add, to=to, ignore=dz
-    )
-    n1, n2 = a + b, c + d
-    n, m1 = n1 + n2, a + c
-    with np.errstate(divide="ignore", invalid="ignore"):
-        v = n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1))
-        yi, vi = (a - n1 * m1 / n) / v, 1 / v
-    if dz is not None:
-        yi, vi = np.where(dz, np.nan, yi), np.where(dz, np.nan, vi)
-    return yi, vi
+    return two_by_two("PETO", events_exp, n_exp, events_ctrl, n_ctrl, add=add, to=to, drop00=drop00)
