@@ -239,29 +239,20 @@ def bayes_pool(
     if tau_prior is None and tau_scale is None:
         prior_tau = default_tau_prior(effects.measure, effects.scale)
     else:
-        prior_tau = _tau_prior(
-            tau_prior or "half-normal", tau_scale, tau_df, log_tau2_mean, log_tau2_sd,
-            prior_outcome, prior_comparison,
-        )  # fmt: skip
+        prior_tau = make_tau_prior(
+            tau_prior or "half-normal",
+            tau_scale,
+            df=tau_df,
+            log_tau2_mean=log_tau2_mean,
+            log_tau2_sd=log_tau2_sd,
+            outcome=prior_outcome,
+            comparison=prior_comparison,
+        )
     prior_mu = make_mu_prior(mu_prior, mu_mean, mu_sd)
     if mid is not None and not (math.isfinite(mid) and mid > 0):
         raise ValueError(f"mid must be a positive number on the analysis scale, got {mid!r}")
     post = tau_posterior(y, v, prior_tau, prior_mu)
     return _summarise(effects, labels, y, v, post, prior_tau, prior_mu, level, mid)
-
-
-def _tau_prior(
-    kind: str | TauPrior,
-    scale: float | None,
-    df: float | None,
-    m: float | None,
-    s: float | None,
-    outcome: str | None,
-    comparison: str | None,
-) -> TauPrior:
-    return make_tau_prior(
-        kind, scale, df=df, log_tau2_mean=m, log_tau2_sd=s, outcome=outcome, comparison=comparison
-    )
 
 
 def _summarise(

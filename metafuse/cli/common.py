@@ -133,6 +133,15 @@ def pool_kwargs(options: dict[str, Any]) -> dict[str, Any]:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
+analyses_option = click.option(
+    "--analyses",
+    "spec_dir",
+    default="analyses",
+    show_default=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Folder of analysis specs (the review's root is its parent).",
+)
+
 
 def emit(value: Any, as_json: bool, output: str | None = None) -> None:
     """Print a result, DataFrame or dict as a readable table or as JSON (to ``output``; '-' or

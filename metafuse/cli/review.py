@@ -7,7 +7,7 @@ from typing import Any, TextIO, cast
 
 import click
 
-from metafuse.cli.common import emit, json_option, user_errors
+from metafuse.cli.common import analyses_option, emit, json_option, user_errors
 
 
 @click.command("analysis")
@@ -166,13 +166,7 @@ def _write_template(records: Any, path: Path) -> int:
 
 
 @click.command("verify")
-@click.option(
-    "--analyses",
-    "spec_dir",
-    default="analyses",
-    show_default=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-)
+@analyses_option
 @click.option(
     "--results",
     "results_dir",

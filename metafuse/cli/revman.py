@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from metafuse.cli.common import emit, json_option, user_errors
+from metafuse.cli.common import analyses_option, emit, json_option, user_errors
 
 
 @click.group("revman")
@@ -73,14 +73,7 @@ def check_command(file: Path, as_json: bool) -> None:
 
 @revman_group.command("export")
 @click.argument("analysis")
-@click.option(
-    "--analyses",
-    "spec_dir",
-    default="analyses",
-    show_default=True,
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    help="Folder of analysis specs (the review's root is its parent).",
-)
+@analyses_option
 @click.option("-o", "--output", default="-", show_default=True, help="CSV file, or - for stdout.")
 @click.option("--label-exp", default="Experimental", show_default=True)
 @click.option("--label-ctrl", default="Control", show_default=True)
