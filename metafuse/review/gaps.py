@@ -62,6 +62,7 @@ def gap_cells(records: StudyRecords) -> list[GapCell]:
             ["year", "report_id"]
         )
         trials = list(dict.fromkeys(sub["trial"]))
+        first = {trial: _first_report(records, trial) for trial in trials}
         for outcome in review.outcomes.values():
             if not outcome.applies_to(comparison):
                 continue
@@ -77,7 +78,7 @@ def gap_cells(records: StudyRecords) -> list[GapCell]:
                     found = chosen[window.key].get(trial)
                     cells.append(
                         _cell(
-                            records,
+                            first[trial],
                             comparison,
                             trial,
                             outcome.key,
@@ -87,11 +88,13 @@ def gap_cells(records: StudyRecords) -> list[GapCell]:
                         )
                     )
     order = {t: i for i, t in enumerate(records.trials["trial"])}
+    keys = dict.fromkeys((c.comparison, c.trial) for c in cells)  # each trial once, not per cell
+    ranks = {key: _trial_rank(records, *key, order) for key in keys}
     return sorted(
         cells,
         key=lambda c: (
             list(review.comparisons).index(c.comparison),
-            _trial_rank(records, c.comparison, c.trial, order),
+            ranks[(c.comparison, c.trial)],
             list(review.outcomes).index(c.outcome),
             list(review.windows).index(c.window),
         ),
@@ -110,7 +113,7 @@ def _trial_rank(
 
 
 def _cell(
-    records: StudyRecords,
+    first_report: str,
     comparison: str,
     trial: str,
     outcome: str,
@@ -119,7 +122,7 @@ def _cell(
     found: list[pd.DataFrame],
 ) -> GapCell:
     if not found:
-        return GapCell(comparison, trial, _first_report(records, trial), outcome, window, "missing")
+        return GapCell(comparison, trial, first_report, outcome, window, "missing")
     r = found[0]
     months = r["timepoint_months"].iloc[0]
     lacking = tuple(missing_numbers(r, binary))
