@@ -108,7 +108,3 @@ class ExcludedStudyWarning(UserWarning):
 
 class DuplicateLabelWarning(UserWarning):
     """Two or more studies share a label; they are pooled, with labels made unique."""
-
-
-class ConvergenceWarning(UserWarning):
-    """An iterative estimate did not meet its convergence criterion; the message says which."""

@@ -43,9 +43,6 @@ from metafuse.measures import (
 )
 from metafuse.results import EffectSizes, PooledResult, StudyEstimate, clean
 
-#: Options that belong to the effect sizes (zero cells, ratio input), not to the model.
-EFFECT_OPTIONS = ("add", "to", "drop00", "ratio")
-
 
 def _effect_options(
     measure: str,
