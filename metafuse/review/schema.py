@@ -114,6 +114,9 @@ def schemas(review: Review) -> dict[str, pa.DataFrameSchema]:
         "caveat": _text(True),
     }
     label = pa.Column(str, nullable=True, coerce=True, required=False)
+    #: Why a record is the analysis's primary one or an alternative (e.g. "adjusted (ANCOVA)
+    #: estimate preferred to final values: Cochrane Handbook 10.5.2"); optional column.
+    primary_reason = pa.Column(str, nullable=True, coerce=True, required=False)
     return {
         "sources": pa.DataFrameSchema(
             {
@@ -127,7 +130,7 @@ def schemas(review: Review) -> dict[str, pa.DataFrameSchema]:
             strict=True,
         ),
         "trials": pa.DataFrameSchema({**trials, "label": label}, strict=True),
-        "outcomes": pa.DataFrameSchema(outcomes, strict=True),
+        "outcomes": pa.DataFrameSchema({**outcomes, "primary_reason": primary_reason}, strict=True),
         "risk_of_bias": pa.DataFrameSchema(
             {
                 "report_id": _text(),
