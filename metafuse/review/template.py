@@ -43,8 +43,11 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def outcome_columns(records: StudyRecords) -> list[str]:
-    """The columns of outcomes.csv, in order."""
-    return list(schemas(records.review)["outcomes"].columns)
+    """The columns of this studies folder's outcomes.csv, in the schema's order: the required
+    ones and the optional ones (e.g. ``primary_reason``) the file has."""
+    schema = schemas(records.review)["outcomes"]
+    present = set(records.outcomes.columns)
+    return [name for name, column in schema.columns.items() if column.required or name in present]
 
 
 def unescape(cell: str | None) -> str | None:
@@ -123,7 +126,7 @@ def template_rows(records: StudyRecords) -> list[dict[str, str]]:
     base = outcome_columns(records)
     columns = [*base, *HELPER_COLUMNS]
     raw = {
-        (str(r["record_id"]), str(r["arm"] or "")): {c: r[c] or "" for c in base}
+        (str(r["record_id"]), str(r["arm"] or "")): {c: r.get(c) or "" for c in base}
         for r in table.frame.to_dict("records")
     }
     taken = {str(r) for r in records.outcomes["record_id"]}
