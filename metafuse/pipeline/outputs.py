@@ -60,11 +60,25 @@ def _write_analysis(
     return written
 
 
-def _write_tables(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[Path]:
+def related_pages(pages: list[Path], out_dir: Path) -> list[tuple[str, str]]:
+    """(title, relative link) of the report's top-level HTML pages written so far."""
+    import html
+    import re
+
+    out = []
+    for page in sorted(p for p in pages if p.suffix == ".html" and p.parent == out_dir):
+        found = re.search(r"<title>(.*?)</title>", page.read_text(encoding="utf-8"), re.S)
+        out.append((html.unescape(found.group(1)).strip() if found else page.stem, page.name))
+    return out
+
+
+def _write_tables(
+    analyses: list[Analysis], plan: Plan, out_dir: Path, related: list[tuple[str, str]]
+) -> list[Path]:
     from metafuse.report.writers import render_table
 
     written = []
-    for comparison, table in sof_tables(analyses, plan.records):
+    for comparison, table in sof_tables(analyses, plan.records, related):
         for kind, stem in (("sof", "sof"), ("profile", "evidence_profile")):
             for fmt in FORMATS:
                 path = out_dir / f"{stem}_{comparison}.{fmt}"
@@ -104,8 +118,9 @@ def build(plan: Plan, out_dir: Path, progress: Progress | None = None) -> list[P
     for analysis in analyses:
         records = plan.records.get(analysis.spec.studies) if analysis.spec.studies else None
         written += _write_analysis(analysis, out_dir / analysis.spec.name, records)
-    written += _write_tables(analyses, plan, out_dir)
-    written += _write_review_pages(analyses, plan, out_dir)
+    pages = _write_review_pages(analyses, plan, out_dir)
+    written += _write_tables(analyses, plan, out_dir, related_pages(pages, out_dir))
+    written += pages
     # keep last before the manifest: the site links every file written above
     written += build_site(analyses, out_dir)
     data = manifest(plan.root, inputs_of(plan), out_dir, written)
