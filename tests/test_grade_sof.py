@@ -210,10 +210,14 @@ def test_footnote_letters_go_on_after_z() -> None:
 @pytest.mark.parametrize(
     ("level", "target", "words"),
     [
-        ("high", "an important benefit", "X reduces pain compared with Y."),
-        ("moderate", "little or no difference", "X probably results in little to no difference"),
-        ("low", "an important harm", "X may reduce pain compared with Y."),
-        ("very low", "a benefit", "The evidence is very uncertain about the effect of X on pain"),
+        # Core GRADE 6 box 1: "knee arthroscopy results in an important increase in function",
+        # "probably has little to no important effect", "may (possibly) increase function",
+        # "the effect of knee arthroscopy on function is very uncertain"
+        ("high", "an important benefit", "X results in an important reduction in pain"),
+        ("moderate", "little or no difference", "X probably has little to no important effect on"),
+        ("low", "a harm", "X may reduce pain compared with Y."),
+        ("high", "a benefit", "X reduces pain compared with Y."),
+        ("very low", "a benefit", "The effect of X on pain compared with Y is very uncertain."),
     ],
 )
 def test_informative_statements(level: str, target: str, words: str) -> None:

@@ -89,6 +89,10 @@ class AnalysisSpec:
     #: Sensitivity analysis without the trials whose SD is borrowed from another trial (its
     #: reason); the build adds ``<name>_without_borrowed_sd`` to every analysis that has one.
     exclude_borrowed_sd: str | None = None
+    #: Sensitivity analysis with each pooled record's alternative (``primary = no`` record of the
+    #: same report, outcome and time point), in words; the build adds
+    #: ``<name>_alternative_records`` to every primary analysis that has one.
+    alternative_records: str | None = None
     #: Evidence group: "randomised" trials or "observational" studies, never pooled together.
     evidence: str = "randomised"
     #: trials.csv column whose values split the studies into subgroups.
@@ -108,6 +112,7 @@ class AnalysisSpec:
             or self.exclude_weak_sources
             or self.exclude_high_risk_of_bias
             or self.exclude_borrowed_sd
+            or self.alternative_records
             or self.subgroup
         )
 

@@ -52,9 +52,14 @@ def sensitivity_note(a: Analysis, records: StudyRecords | None = None, level: st
             f"P = {t['Q_between_pval']:.2f}."
         )
     left_out = "; ".join(f"{label} ({reason})" for label, reason in a.excluded) or "none"
+    what = (
+        f"with the alternative records ({a.spec.alternative_records})"
+        if a.spec.alternative_records
+        else f"leaving out {left_out}"
+    )
     if a.result is None or a.selection is None:
-        return f"Sensitivity analysis leaving out {left_out}: no studies remain."
-    text = f"Sensitivity analysis leaving out {left_out}: {effect_words(a)} ({a.result.k} studies)"
+        return f"Sensitivity analysis {what}: no studies remain."
+    text = f"Sensitivity analysis {what}: {effect_words(a)} ({a.result.k} studies)"
     if records is None or not level:
         return text + "."
     grade = grade_inputs(a, records)

@@ -1,35 +1,28 @@
-"""Words for a panel: informative statements (GRADE guidance 26) and the SoF table's legend.
+"""Words for a panel: informative statements (GRADE guidance 26; the wording of Core GRADE 6
+box 1) and the SoF table's legend.
 
-An informative statement joins the certainty of the evidence with the size of the effect: the
-target of the certainty rating (inside ±MID "little or no difference", beyond it an important
-effect; Core GRADE 2) decides the verb, the certainty its qualifier ("results in", "probably",
-"may", "the evidence is very uncertain").
+An informative statement joins the certainty of the evidence with the target of the rating
+(Core GRADE 2): against the minimal important difference "an important reduction/increase" or
+"little to no important effect"; against no effect (no MID declared) "reduces/increases". The
+certainty gives the qualifier: high none, moderate "probably", low "may", very low "the effect
+... is very uncertain".
 
 References
 ----------
 Santesso N, Glenton C, Dahm P, et al. GRADE guidelines 26: informative statements to communicate
     the findings of systematic reviews of interventions. J Clin Epidemiol 2020;119:126-135.
-Schünemann HJ, Higgins JPT, Vist GE, et al. Cochrane Handbook version 6.4, chapter 14 (the GRADE
-    Working Group grades of evidence in SoF tables).
+Guyatt G, et al. Core GRADE 6: presenting the evidence in summary of findings tables. BMJ
+    2025;389:e083866 (box 1: standardised plain language summaries).
+GRADE Handbook (Schünemann H, Brożek J, Guyatt G, Oxman A, eds, 2013), table 5.1: the four
+    certainty definitions.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-#: Verb phrases by certainty level: (important effect, little or no difference).
-_QUALIFIED: Final = {
-    "high": ("{verb}", "results in little to no difference in"),
-    "moderate": ("probably {verb}", "probably results in little to no difference in"),
-    "low": ("may {verb}", "may result in little to no difference in"),
-}
-_VERBS: Final = {
-    # (level is "high": third person; otherwise the bare verb after a modal)
-    ("reduce", True): "reduces",
-    ("reduce", False): "reduce",
-    ("increase", True): "increases",
-    ("increase", False): "increase",
-}
+#: Qualifier by certainty level (Core GRADE 6 box 1).
+_QUALIFIER: Final = {"high": "", "moderate": "probably ", "low": "may "}
 
 GRADE_DEFINITIONS: Final = (
     "High certainty: we are very confident that the true effect lies close to that of the "
@@ -72,23 +65,27 @@ def in_sentence(name: str) -> str:
 def informative_statement(
     level: str, target: str, decreases: bool, intervention: str, comparator: str, outcome: str
 ) -> str:
-    """The GRADE 26 statement for one outcome.
+    """The plain-language statement for one outcome (Core GRADE 6 box 1).
 
     ``target`` is the imprecision target ('little or no difference', 'an important benefit',
-    ...); ``decreases`` says whether the point estimate lowers the outcome (an MD below 0, a
-    ratio below 1)."""
-    versus = f"compared with {in_sentence(comparator)}"
+    'a benefit', ...); ``decreases`` says whether the point estimate lowers the outcome (an MD
+    below 0, a ratio below 1)."""
+    versus = f" compared with {in_sentence(comparator)}"
     if level == "very low":
-        return (
-            f"The evidence is very uncertain about the effect of {in_sentence(intervention)} "
-            f"on {outcome} {versus}."
-        )
-    important, none = _QUALIFIED[level]
+        return f"The effect of {in_sentence(intervention)} on {outcome}{versus} is very uncertain."
+    qualifier = _QUALIFIER[level]
     subject = intervention[:1].upper() + intervention[1:]
+    direction = "reduction" if decreases else "increase"
+    modal = bool(qualifier.strip()) and qualifier != "probably "
     if target == "little or no difference":
-        return f"{subject} {none} {outcome} {versus}."
-    verb = _VERBS[("reduce" if decreases else "increase", level == "high")]
-    return f"{subject} {important.format(verb=verb)} {outcome} {versus}."
+        verb = "have" if modal else "has"
+        return f"{subject} {qualifier}{verb} little to no important effect on {outcome}{versus}."
+    if target.startswith("an important"):
+        verb = "result" if modal else "results"
+        return f"{subject} {qualifier}{verb} in an important {direction} in {outcome}{versus}."
+    base = "reduce" if decreases else "increase"
+    verb = base if modal else base + "s"
+    return f"{subject} {qualifier}{verb} {outcome}{versus}."
 
 
 def abbreviations(texts: list[str]) -> str:
