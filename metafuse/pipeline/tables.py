@@ -23,7 +23,14 @@ from metafuse.review.narrative import empty_outcome_row, incomplete_notes
 from metafuse.review.records import StudyRecords
 from metafuse.review.robustness import robustness_note
 from metafuse.review.selection import EVIDENCE
-from metafuse.review.sof import SofRow, SofTable, fmt_ratio, mean_difference_text, select_main
+from metafuse.review.sof import (
+    RelatedPage,
+    SofRow,
+    SofTable,
+    fmt_ratio,
+    mean_difference_text,
+    select_main,
+)
 from metafuse.review.statements import in_sentence
 from metafuse.review.vocabulary import Comparison
 
@@ -114,7 +121,7 @@ def _rows_for(
     secondary: Sequence[Analysis],
     records: StudyRecords,
     cells: Sequence[GapCell],
-    related: Sequence[tuple[str, str]],
+    related: Sequence[RelatedPage],
 ) -> list[SofRow]:
     review = records.review
     order = list(review.windows)
@@ -139,14 +146,13 @@ def _rows_for(
     if not rows:
         return [empty_outcome_row(records, comparison, outcome, cells, related)]
     analysed = {str(a.spec.window) for a in primary}
-    windows = {k: w.label for k, w in review.windows.items()}
     dropped = incomplete_notes(
+        records,
         [
             c
             for c in cells
             if c.comparison == comparison and c.outcome == outcome and c.window not in analysed
         ],
-        windows,
     )
     if dropped:
         rows[0] = with_note(
@@ -178,7 +184,7 @@ def _pico(comparison: Comparison) -> tuple[tuple[str, str], ...]:
 def sof_tables(
     analyses: Sequence[Analysis],
     records: dict[Path, StudyRecords],
-    related: Sequence[tuple[str, str]] = (),
+    related: Sequence[RelatedPage] = (),
 ) -> list[tuple[str, SofTable]]:
     """``(comparison key, table)`` for every comparison of every studies folder; ``related`` are
     the report's other pages (label, link) that empty rows point to."""

@@ -15,6 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
+from typing import Any
 
 from metafuse.bayes import BayesResult
 from metafuse.results import PooledResult
@@ -40,7 +41,7 @@ from metafuse.review.sof import (
     mean_difference_text,
     per_1000,
 )
-from metafuse.review.statements import informative_statement
+from metafuse.review.statements import in_sentence, informative_statement
 from metafuse.review.study_facts import (
     Participants,
     control_means,
@@ -108,27 +109,17 @@ def information_size(
     total = None if count.unknown else count.total
     if selection.outcome.is_binary:
         measure = effect_measure(selection)
-        ratio = None
+        ratio: tuple[float, float, float] | None = None
         if measure != "RD":
-            ratio = tuple(math.exp(x) for x in result.effect_ci())
+            est, lo, hi = result.effect_ci()
+            ratio = (math.exp(est), math.exp(lo), math.exp(hi))
         if acr is None or not 0 < acr < 1:
             return InformationSize(
-                total,
-                None,
-                "no assumed comparator risk",
-                far_below,
-                ratio,
-                measure,  # type: ignore[arg-type]
+                total, None, "no assumed comparator risk", far_below, ratio, measure
             )
         basis = f"comparator risk {per_1000(acr)}, relative risk reduction 25%, α 0.05, power 0.80"
-        return InformationSize(
-            total,
-            optimal_information_size_binary(acr),
-            basis,
-            far_below,
-            ratio,
-            measure,  # type: ignore[arg-type]
-        )
+        ois = optimal_information_size_binary(acr)
+        return InformationSize(total, ois, basis, far_below, ratio, measure)
     sds = sorted(i.control_sd for i in infos if i.control_sd is not None)
     if mid is None:
         return InformationSize(total, None, "no minimal important difference", far_below)
@@ -162,8 +153,8 @@ def rate_imprecision(
                 "an effect",
                 "no assumed comparator risk, so no absolute effect to judge",
             )
-        values = [absolute_per_1000(measure, acr, to_display(x)) for x in (est, lo, hi)]
-        effect = Effect(*values, unit="per 1000", better=outcome.better, interval=interval)
+        a_est, a_lo, a_hi = (absolute_per_1000(measure, acr, to_display(x)) for x in (est, lo, hi))
+        effect = Effect(a_est, a_lo, a_hi, "per 1000", outcome.better, interval)
         ratio_ci = None if measure == "RD" else (math.exp(lo), math.exp(hi))
     else:
         effect = Effect(
@@ -343,11 +334,12 @@ def sof_row(
         result.effect_ci()[0] < 0,
         selection.comparison.intervention or selection.comparison.experimental,
         selection.comparison.control,
-        (selection.outcome.short or selection.outcome.label),
+        in_sentence(selection.outcome.short or selection.outcome.label),
     )
     comments = " ".join(t for t in (statement, grade.comment) if t)
     count_note = count.note()
-    label = f"{selection.outcome.label}" + (f": {scale}" if scale else "") + f"; {when}"
+    shown = scale and not selection.outcome.is_binary  # a binary row's label says it all
+    label = f"{selection.outcome.label}" + (f": {scale}" if shown else "") + f"; {when}"
     if selection.evidence != "randomised":
         label += f"; {selection.evidence} studies"
     return SofRow(
@@ -488,9 +480,8 @@ def with_note(row: SofRow, note: str, cell: str = "relative") -> SofRow:
     if cell == "certainty":
         return dataclasses.replace(row, certainty_notes=(*row.certainty_notes, note))
     target: Cell = getattr(row, cell)
-    return dataclasses.replace(
-        row, **{cell: dataclasses.replace(target, notes=(*target.notes, note))}
-    )
+    changes: dict[str, Any] = {cell: dataclasses.replace(target, notes=(*target.notes, note))}
+    return dataclasses.replace(row, **changes)
 
 
 __all__ = ["DOMAINS", "RowContext", "empty_row", "rate", "sof_row", "with_note"]

@@ -5,12 +5,13 @@ estimates, harm figures), each with its source. No file or command names."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
 from metafuse.review.gaps import GapCell
 from metafuse.review.records import StudyRecords
-from metafuse.review.sof import Cell, SofRow
+from metafuse.review.sof import Cell, RelatedPage, SofRow
 
 _MISSING_WORDS = {
     "n": ("group sizes", "group size"),
@@ -52,7 +53,7 @@ def _citation(records: StudyRecords, source_id: str) -> str:
     return citation + (f" ({url})" if isinstance(url, str) and url.strip() else "")
 
 
-def _interval(r: object) -> str:
+def _interval(r: Any) -> str:
     lo, hi = r.ci_low, r.ci_high
     return "" if pd.isna(lo) or pd.isna(hi) else f" ({lo:g} to {hi:g})"
 
@@ -103,16 +104,32 @@ def harm_figures(records: StudyRecords, outcome: str) -> int:
     return int((table["harm"] == outcome).sum())
 
 
-def incomplete_notes(cells: Sequence[GapCell], windows: dict[str, str]) -> list[str]:
-    """'Försth 2016 (24 months): SDs and group sizes not reported', once per trial record
-    (the window named only when the time point is not stated)."""
+def incomplete_notes(records: StudyRecords, cells: Sequence[GapCell]) -> list[str]:
+    """'Försth 2016 (24 months): SDs and group sizes not reported', once per record, with the
+    study label of the report the record comes from (the window named only when the time
+    point is not stated)."""
+    windows = {k: w.label for k, w in records.review.windows.items()}
     out = []
     for c in cells:
         if c.status != "incomplete":
             continue
         when = c.when if c.months is not None else f"{windows[c.window]}, {c.when}"
-        out.append(f"{c.trial} ({when}): {missing_words(c.missing)}")
+        out.append(f"{records.label(c.report_id)} ({when}): {missing_words(c.missing)}")
     return list(dict.fromkeys(out))
+
+
+def relevant_pages(
+    records: StudyRecords, comparison: str, outcome: str, related: Sequence[RelatedPage]
+) -> list[RelatedPage]:
+    """The report's pages that hold evidence on this outcome: the harms profile for a harm,
+    and the pages of published reviews with estimates of this comparison and outcome."""
+    out = [p for p in related if p.kind == "harms" and records.review.outcomes[outcome].harm]
+    table = records.published_estimates
+    if table is not None:
+        rows = table[(table["comparison"] == comparison) & (table["outcome"] == outcome)]
+        reviews = [str(r) for r in rows["review"].unique()]
+        out += [p for p in related if p.kind == "published" and any(r in p.title for r in reviews)]
+    return out
 
 
 def empty_outcome_row(
@@ -120,7 +137,7 @@ def empty_outcome_row(
     comparison: str,
     outcome: str,
     cells: Sequence[GapCell],
-    related: Sequence[tuple[str, str]],
+    related: Sequence[RelatedPage],
 ) -> SofRow:
     """The row of an outcome with no pooled analysis: what is missing, in a panel's words, with
     what the report holds instead (published estimates, harm figures) as footnotes."""
@@ -128,8 +145,7 @@ def empty_outcome_row(
     out = review.outcomes[outcome]
     mine = [c for c in cells if c.comparison == comparison and c.outcome == outcome]
     trials = list(dict.fromkeys(c.trial for c in mine))
-    windows = {k: w.label for k, w in review.windows.items()}
-    incomplete = incomplete_notes(mine, windows)
+    incomplete = incomplete_notes(records, mine)
     silent = [t for t in trials if all(c.status == "missing" for c in mine if c.trial == t)]
     parts = ["No trial result could be pooled."]
     if incomplete:
@@ -148,12 +164,13 @@ def empty_outcome_row(
         )
     if notes:
         parts.append("Related evidence is summarised in the footnotes.")
-    if related:
-        parts.append("See also: " + ", ".join(label for label, _ in related) + ".")
+    pages = relevant_pages(records, comparison, outcome, related)
+    if pages:
+        parts.append("See also: " + "; ".join(p.title for p in pages) + ".")
     label = out.label + "; any follow-up"
     return SofRow(
         key=outcome,
-        outcome=Cell(label),
+        outcome=Cell(label, (), pages[0].link if pages else None),
         comments=Cell(" ".join(parts), tuple(notes)),
         importance=out.importance,
         harm=out.harm,

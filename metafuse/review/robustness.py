@@ -83,12 +83,13 @@ def robustness_note(
     ):
         if labels:
             subset = _without(selection, result, labels)
-            checks.append(
-                (
-                    f"{words} ({', '.join(dict.fromkeys(labels))})",
-                    (lambda s=subset: None if s is None else again(*s)),
-                )
-            )
+
+            def narrowed(
+                s: tuple[Selection, PooledResult] | None = subset,
+            ) -> str | None:
+                return None if s is None else again(*s)
+
+            checks.append((f"{words} ({', '.join(dict.fromkeys(labels))})", narrowed))
     if grade.alternative_mid is not None:
         alt = grade.alternative_mid
         checks.append(

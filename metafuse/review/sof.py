@@ -98,6 +98,16 @@ class SofRow:
 
 
 @dataclass(frozen=True)
+class RelatedPage:
+    """Another page of the same report: the harms profile (``harms``) or a published review set
+    beside ours (``published``)."""
+
+    kind: str
+    title: str
+    link: str
+
+
+@dataclass(frozen=True)
 class SofTable:
     """A comparison's SoF table: title, PICO lines, the main and the additional rows."""
 
@@ -113,8 +123,8 @@ class SofTable:
     rules: str = ""
     #: Explanations for the reader of the whole table (assumptions, sources).
     notes: tuple[str, ...] = ()
-    #: Related pages of the same report: (label, relative link).
-    related: tuple[tuple[str, str], ...] = ()
+    #: Related pages of the same report.
+    related: tuple[RelatedPage, ...] = ()
 
     def all_rows(self) -> Iterator[SofRow]:
         """Main rows, then additional rows."""
