@@ -18,8 +18,8 @@ from metafuse.pipeline.spec import AnalysisSpec
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
 from metafuse.review import panel
-from metafuse.review.findings import bayes_thresholds, measure_of
 from metafuse.review.grade import SMALL_STUDY_MIN_K
+from metafuse.review.rating import bayes_thresholds, measure_of
 from metafuse.review.records import StudyRecords
 from metafuse.review.selection import Selection
 from metafuse.toolbox.bias import egger_test, rank_test

@@ -20,7 +20,8 @@ from metafuse.conventions import CONVENTIONS
 from metafuse.engine.inverse_variance import PREDICTION_KINDS
 from metafuse.exceptions import SpecError
 from metafuse.measures import check_level, normalise_measure, normalise_method
-from metafuse.review.grade import GRADE_KEYS, RATINGS
+from metafuse.review.grade import JUDGEMENTS
+from metafuse.review.panel import GRADE_KEYS
 
 COMMON_KEYS: Final = frozenset(
     {"title", "method", "hksj", "convention", "level", "prediction", "q_from"}
@@ -332,19 +333,20 @@ def read_grade(raw: Any, fail: Fail) -> dict[str, Any]:
     if "comment" in raw and not isinstance(raw["comment"], str):
         raise fail("grade.comment", "must be text")
 
-    def judgement(key: str, value: Any) -> None:
-        if not isinstance(value, dict) or value.get("rating") not in RATINGS:
-            raise fail(key, f"needs rating = one of {', '.join(RATINGS)}")
+    def judgement(key: str, value: Any, domain: str) -> None:
+        words = JUDGEMENTS[domain]
+        if not isinstance(value, dict) or value.get("rating") not in words:
+            raise fail(key, f"needs rating = one of {', '.join(words)}")
         if not isinstance(value.get("reason"), str) or not value["reason"].strip():
             raise fail(key, "a judgement must give its reason")
 
     if "indirectness" in raw:
-        judgement("grade.indirectness", raw["indirectness"])
+        judgement("grade.indirectness", raw["indirectness"], "indirectness")
     overrides = raw.get("overrides", {})
     if not isinstance(overrides, dict):
         raise fail("grade.overrides", "must be a table")
     for domain, value in overrides.items():
         if domain not in GRADE_KEYS:
             raise fail(f"grade.overrides.{domain}", f"unknown domain; use {', '.join(GRADE_KEYS)}")
-        judgement(f"grade.overrides.{domain}", value)
+        judgement(f"grade.overrides.{domain}", value, GRADE_KEYS[domain])
     return out

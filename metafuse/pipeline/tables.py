@@ -15,11 +15,12 @@ from pathlib import Path
 
 from metafuse.pipeline.run import Analysis
 from metafuse.review import panel
-from metafuse.review.findings import RowContext, rate, sof_row, with_note
+from metafuse.review.findings import sof_row, with_note
 from metafuse.review.gaps import GapCell, gap_cells
-from metafuse.review.grade import GradeInputs
 from metafuse.review.imprecision import RULE_SETS
 from metafuse.review.narrative import empty_outcome_row, incomplete_notes
+from metafuse.review.panel import GradeInputs
+from metafuse.review.rating import RowContext, rate
 from metafuse.review.records import StudyRecords
 from metafuse.review.robustness import robustness_note
 from metafuse.review.selection import EVIDENCE

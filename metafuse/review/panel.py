@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from metafuse.exceptions import SpecError
-from metafuse.review.grade import GradeInputs
 from metafuse.review.imprecision import DEFAULT_RULES, OIS_FAR_BELOW, RULE_SETS
 
 IMPORTANCE: Final = ("critical", "important", "of limited importance")
@@ -177,6 +177,62 @@ def indirectness(
                 raise _fail(path, f"{key}.reason", "a judgement needs its reason")
             out[(comparison, outcome)] = (judgement["rating"], judgement["reason"].strip())
     return out
+
+
+#: GRADE domains as spec keys ([grade.overrides] and indirectness in analyses/*.toml).
+GRADE_KEYS: Final = {
+    "risk_of_bias": "risk of bias",
+    "inconsistency": "inconsistency",
+    "indirectness": "indirectness",
+    "imprecision": "imprecision",
+    "publication_bias": "publication bias",
+}
+
+
+@dataclass(frozen=True)
+class GradeInputs:
+    """What a guideline panel decides for one outcome: thresholds with their sources, and
+    judgements with their reasons (the spec's ``[grade]`` table over review.toml)."""
+
+    #: Minimal important difference on the outcome's scale (continuous) or per 1000 (binary).
+    mid: float | None = None
+    mid_source: str = ""
+    #: Assumed comparator risk (a proportion) and where it comes from.
+    assumed_risk: float | None = None
+    assumed_risk_source: str = ""
+    #: (rating, reason) for indirectness and for each overridden domain (by domain name).
+    indirectness: tuple[str, str] | None = None
+    overrides: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    comment: str = ""
+    #: An alternative MID, re-rated in the robustness footnote.
+    alternative_mid: float | None = None
+    alternative_mid_source: str = ""
+    rules: str = DEFAULT_RULES
+    ois_far_below: float = OIS_FAR_BELOW
+
+    @classmethod
+    def from_spec(cls, raw: Mapping[str, Any], defaults: GradeInputs | None = None) -> GradeInputs:
+        """From a checked ``[grade]`` table over the review's ``defaults`` for the outcome."""
+        base = defaults or cls()
+        indirect = raw.get("indirectness")
+        overrides = {
+            GRADE_KEYS[k]: (v["rating"], v["reason"]) for k, v in raw.get("overrides", {}).items()
+        }
+        return cls(
+            mid=raw.get("mid", base.mid),
+            mid_source=str(raw.get("mid_source", base.mid_source)),
+            assumed_risk=raw.get("assumed_risk", base.assumed_risk),
+            assumed_risk_source=str(raw.get("assumed_risk_source", base.assumed_risk_source)),
+            indirectness=(indirect["rating"], indirect["reason"])
+            if indirect
+            else base.indirectness,
+            overrides={**base.overrides, **overrides},
+            comment=str(raw.get("comment", base.comment)),
+            alternative_mid=base.alternative_mid,
+            alternative_mid_source=base.alternative_mid_source,
+            rules=base.rules,
+            ois_far_below=base.ois_far_below,
+        )
 
 
 def grade_inputs(

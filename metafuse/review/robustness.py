@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from metafuse.pooling import refit
 from metafuse.results import PooledResult
 from metafuse.review.derivations import APPROXIMATE, derivation_name
-from metafuse.review.findings import RowContext, rate
-from metafuse.review.grade import Certainty, GradeInputs
+from metafuse.review.grade import Certainty
+from metafuse.review.panel import GradeInputs
+from metafuse.review.rating import RowContext, rate
 from metafuse.review.records import StudyRecords
 from metafuse.review.selection import Selection
 
