@@ -193,11 +193,12 @@ def serve(folder: Path) -> Iterator[str]:
 
 
 PAGE_FACTS = """(() => {
-  const links = [...document.querySelectorAll('a[href]')].map(a => a.href);
+  const links = [...document.querySelectorAll('a[href]:not(.source)')].map(a => a.href);
+  const sources = [...document.querySelectorAll('a.source[href]')].map(a => a.href);
   const images = [...document.images].map(i => ({src: i.currentSrc || i.src,
     ok: i.complete && i.naturalWidth > 0}));
   const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
-  return {links, images, ids, text: document.body.innerText.trim().length};
+  return {links, sources, images, ids, text: document.body.innerText.trim().length};
 })()"""
 
 
@@ -220,6 +221,12 @@ def crawl(browser: Chromium, start: str) -> dict[str, Any]:
         broken = [i["src"] for i in facts["images"] if not i["ok"]]
         problems += [f"{url}: image does not load: {src}" for src in broken]
         ids[url] = set(facts["ids"])
+        # citations of publications may leave the report, as plain web links only
+        problems += [
+            f"{url}: source link is not a web address: {link}"
+            for link in facts["sources"]
+            if urlparse(link).scheme not in ("http", "https")
+        ]
         for link in facts["links"]:
             target, fragment = urldefrag(link)
             if urlparse(target).netloc != origin:

@@ -1,4 +1,5 @@
-"""GRADE rules, absolute effects, summary-of-findings rendering, manifest and verify."""
+"""GRADE rules (imprecision by thresholds, GRADE guidance 34/35 and Core GRADE 2; the other
+domains), absolute effects and the SoF table model, against hand calculations."""
 
 from __future__ import annotations
 
@@ -10,16 +11,23 @@ import pytest
 from metafuse import pool
 from metafuse.exceptions import SpecError
 from metafuse.pipeline.spec import read_spec
-from metafuse.review.grade import (
-    StudyInfo,
-    assess,
+from metafuse.review.grade import StudyInfo, assess
+from metafuse.review.imprecision import (
+    Effect,
+    InformationSize,
+    absolute_per_1000,
     optimal_information_size_binary,
     optimal_information_size_continuous,
+    rate_2011,
+    rate_2022,
 )
 from metafuse.review.records import load_studies
 from metafuse.review.selection import select
-from metafuse.review.sof import absolute_binary, mean_difference_text
+from metafuse.review.sof import Footnotes, footnote_label, mean_difference_text
+from metafuse.review.statements import informative_statement
 from tests.conftest import FIXTURE_REVIEW
+
+BIG = InformationSize(10_000, 100, "hand")  # OIS met
 
 
 def test_optimal_information_size_by_hand() -> None:
@@ -28,17 +36,108 @@ def test_optimal_information_size_by_hand() -> None:
     assert optimal_information_size_binary(0.20) == 1806
     # SD 20, difference 10: per group = 2 * 7.848879 * 400 / 100 = 62.79 -> 63; total 126
     assert optimal_information_size_continuous(20, 10) == 126
+    # control risk 0.353 (12/34): p2 = 0.26475; variance sum 0.228391 + 0.194657 = 0.423048;
+    # per group = 7.848879 * 0.423048 / 0.08825^2 = 426.35 -> 427; total 854
+    assert optimal_information_size_binary(0.353) == 854
 
 
 def test_absolute_effects_by_hand() -> None:
-    # ACR 200 per 1000, RR 0.5 (0.25 to 1.0): 100 per 1000; 100 fewer (150 fewer to 0 fewer)
-    risk, diff = absolute_binary(0.2, 0.5, 0.25, 1.0)
-    assert risk == "100 per 1000"
-    assert diff == "100 fewer per 1000 (from 150 fewer to 0 fewer)"
+    # ACR 200 per 1000: RR 0.5 -> 100 per 1000, 100 fewer
+    assert absolute_per_1000("RR", 0.2, 0.5) == pytest.approx(-100)
+    # OR 0.5 at 0.2: odds 0.25 -> 0.125, risk 0.125/1.125 = 0.1111 -> 88.9 fewer
+    assert absolute_per_1000("OR", 0.2, 0.5) == pytest.approx(1000 * (0.125 / 1.125 - 0.2))
+    assert absolute_per_1000("RD", 0.2, -0.05) == pytest.approx(-50)
+    # bounded: RR 6 at 0.3 would be 1800 per 1000; the risk stops at 1000 -> 700 more
+    assert absolute_per_1000("RR", 0.3, 6.0) == pytest.approx(700)
     assert mean_difference_text(-2.1, -6.95, 2.75) == "MD 2.10 lower (6.95 lower to 2.75 higher)"
 
 
-def _result(yi, sei):
+def md(est: float, lo: float, hi: float) -> Effect:
+    return Effect(est, lo, hi, unit="points", better="lower")
+
+
+@pytest.mark.parametrize(
+    ("effect", "levels", "target"),
+    [
+        # the issue's cases (MID 10): inside +/-MID -> precise little or no difference
+        (md(-0.7, -4.3, 2.9), 0, "little or no difference"),
+        # crosses one threshold (-10): serious, though it excludes no effect
+        (md(-7.0, -12.0, -2.0), 1, "little or no difference"),
+        # beyond the MID with the whole CI: not serious, an important benefit
+        (md(-15.0, -20.0, -11.0), 0, "an important benefit"),
+        # crosses both thresholds (important benefit and important harm): very serious
+        (md(-5.0, -25.0, 15.0), 2, "little or no difference"),
+        # an important harm (lower is better), CI crossing +10
+        (md(12.0, 5.0, 19.0), 1, "an important harm"),
+    ],
+)
+def test_imprecision_by_thresholds(effect: Effect, levels: int, target: str) -> None:
+    rated = rate_2022(effect, 10.0, BIG)
+    assert (rated.levels, rated.target) == (levels, target)
+
+
+def test_imprecision_binary_on_the_absolute_scale() -> None:
+    # ACR 200 per 1000, RR 0.9 (0.8 to 1.05): -20 (-40 to +10) per 1000; MID 50 -> inside
+    acr = 0.2
+    values = [absolute_per_1000("RR", acr, r) for r in (0.9, 0.8, 1.05)]
+    effect = Effect(*values, unit="per 1000", better="lower")
+    assert rate_2022(effect, 50.0, BIG).levels == 0
+    # the same CI with a MID of 30 crosses -30: serious
+    assert rate_2022(effect, 30.0, BIG).levels == 1
+    # no MID declared: the threshold is no effect, which the CI crosses
+    no_mid = rate_2022(effect, None, BIG)
+    assert (no_mid.levels, no_mid.target) == (1, "a benefit")
+
+
+def test_optimal_information_size_only_for_large_effects() -> None:
+    """Core GRADE 2 figure 4: when the CI crosses no threshold, a moderate effect is not rated
+    down; a large one goes to the OIS (continuous: below it one level, under 30% two, 800 in
+    all meets it; binary: a CI ratio of at least 3 for RR, 2.5 for OR, two levels)."""
+    inside = md(-1.0, -3.0, 1.0)  # little or no difference: no OIS
+    assert rate_2022(inside, 10.0, InformationSize(20, 100, "hand")).levels == 0
+    large = md(-15.0, -20.0, -11.0)  # CI wholly beyond -MID: an important effect
+    assert rate_2022(large, 10.0, InformationSize(90, 100, "hand")).levels == 1
+    assert rate_2022(large, 10.0, InformationSize(29, 100, "hand")).levels == 2
+    assert rate_2022(large, 10.0, InformationSize(900, 1000, "hand")).levels == 0  # 800 met
+    assert rate_2022(large, 10.0, InformationSize(None, 100, "hand")).levels == 0
+
+    def binary(rr: tuple[float, float, float], n: int, measure: str = "RR") -> int:
+        values = [absolute_per_1000(measure, 0.2, r) for r in rr]
+        effect = Effect(*values, unit="per 1000")
+        size = InformationSize(n, 1806, "hand", ratio=rr, measure=measure)
+        return rate_2022(effect, 20.0, size).levels
+
+    assert binary((0.5, 0.35, 0.7), 2000) == 0  # large, CI ratio 2, OIS met
+    assert binary((0.5, 0.35, 0.7), 1000) == 1  # large, below the OIS
+    assert binary((0.4, 0.2, 0.65), 5000) == 2  # CI ratio 3.25 >= 3: far below the OIS
+    assert binary((0.4, 0.2, 0.45), 5000, "OR") == 0  # OR CI ratio 2.25 < 2.5, OIS met
+    assert binary((0.4, 0.2, 0.52), 5000, "OR") == 2  # OR CI ratio 2.6 >= 2.5
+
+
+def test_reoperation_case_is_very_serious_and_wide_ones_extremely_serious() -> None:
+    # RR 0.37 (0.13 to 1.02) at 353 per 1000, 65 participants, OIS 854 (hand, above)
+    acr = 0.353
+    values = [absolute_per_1000("RR", acr, r) for r in (0.37, 0.13, 1.02)]
+    effect = Effect(*values, unit="per 1000", better="lower")
+    size = InformationSize(
+        65, optimal_information_size_binary(acr), "hand", ratio=(0.37, 0.13, 1.02)
+    )
+    rated = rate_2022(effect, None, size)
+    assert (rated.levels, rated.rating) == (2, "very serious")
+    assert "upper limit is 7.8 times its lower" in rated.explanation  # 1.02 / 0.13
+    # crossing both +/-MID far below the OIS: three levels ("extremely serious", GRADE 35)
+    wide = rate_2022(md(-5.0, -25.0, 15.0), 10.0, InformationSize(20, 500, "hand"))
+    assert (wide.levels, wide.rating) == (3, "extremely serious")
+
+
+def test_2011_rule_set() -> None:
+    effect = md(0.0, -0.2, 0.2)
+    assert rate_2011(effect, (0.6, 1.4), None, BIG).levels == 2  # spans 0.75 and 1.25
+    assert rate_2011(effect, (0.9, 1.1), None, BIG).levels == 1  # includes 1
+    assert rate_2011(md(-7.0, -12.0, -2.0), None, 10.0, BIG).levels == 0  # excludes 0
+
+
+def _result(yi: list[float], sei: list[float]):
     return pool(
         pd.DataFrame({"study": [f"s{i}" for i in range(len(yi))], "yi": yi, "sei": sei}),
         "GEN",
@@ -46,31 +145,83 @@ def _result(yi, sei):
     )
 
 
-def _infos(result, rob="low"):
-    return [StudyInfo(s.study, s.weight_percent, rob, 100.0) for s in result.studies]
+def _infos(result, rob: str = "low") -> list[StudyInfo]:
+    domains = {f"D{i}": rob for i in range(1, 6)}
+    return [StudyInfo(s.study, s.weight_percent, rob, 100.0, rob_domains=domains)
+            for s in result.studies]  # fmt: skip
 
 
-def test_rules_and_levels() -> None:
-    precise = _result([-5.0, -5.2, -4.8], [0.5, 0.5, 0.5])
-    c = assess(precise, _infos(precise), ratio=False)
-    assert c.level == "high"
-    assert c.label() == "⊕⊕⊕⊕ HIGH"
-    c = assess(precise, _infos(precise, "high"), ratio=False)
-    assert c.domains[0].rating == "very serious"
-    assert c.level == "low"
+def test_domains_say_when_no_judgement_was_made() -> None:
+    one = _result([-5.0], [1.0])
+    c = assess(one, _infos(one), rate_2022(md(-5, -7, -3), 10.0, BIG))
+    assert c.domain("inconsistency").rating == "not applicable"
+    assert c.domain("publication bias").rating == "not assessable"
+    assert c.domain("indirectness").rating == "not judged"
+    assert c.provisional
+    assert c.label() == "⊕⊕⊕⊕ HIGH (provisional)"
+    judged = assess(
+        one, _infos(one), rate_2022(md(-5, -7, -3), 10.0, BIG),
+        indirectness=("serious", "trials enrolled a narrower population"),
+    )  # fmt: skip
+    assert (judged.level, judged.provisional) == ("moderate", False)
+    with pytest.raises(ValueError, match="starting level"):
+        assess(one, _infos(one), rate_2022(md(-5, -7, -3), 10.0, BIG), start="medium")
+
+
+def test_risk_of_bias_names_domains_and_counts_unassessed() -> None:
+    three = _result([-5.0, -5.2, -4.8], [0.5, 0.5, 0.5])
+    infos = [
+        StudyInfo("s0", 100 / 3, "high", 100, rob_domains={"D1": "high", "D2": "low"}),
+        StudyInfo("s1", 100 / 3, "some concerns", 100, rob_domains={"D3": "some concerns"}),
+        StudyInfo("s2", 100 / 3, "not assessed", 100),
+    ]
+    c = assess(three, infos, rate_2022(md(-5, -6, -4), 1.0, BIG), indirectness=("not serious", "x"))
+    rob = c.domain("risk of bias")
+    assert rob.rating == "serious"  # high 33% >= 25%
+    assert "s0 (high: high in D1" in rob.explanation
+    assert "33% not assessed (counted as some concerns)" in rob.explanation
+    assert c.level == "moderate"
+
+
+def test_inconsistency_and_overrides() -> None:
     vague = _result([-5.0, 6.0, 0.5], [2.0, 2.0, 2.0])
-    c = assess(vague, _infos(vague), ratio=False, mid=1.0)
-    assert c.domains[1].rating == "very serious"  # I^2 >= 75% with Q p < 0.10
-    assert c.domains[3].rating == "very serious"  # CI beyond +/- MID on both sides
-    assert c.level == "very low"
+    c = assess(vague, _infos(vague), rate_2022(md(0, -9, 9), 10.0, BIG))
+    assert c.domain("inconsistency").rating == "very serious"
     over = assess(
         vague,
         _infos(vague),
-        ratio=False,
+        rate_2022(md(0, -9, 9), 10.0, BIG),
         overrides={"inconsistency": ("serious", "differences explained by the populations")},
     )
-    dom = over.domains[1]
+    dom = over.domain("inconsistency")
     assert (dom.rating, dom.judged, dom.suggested) == ("serious", True, "very serious")
+
+
+def test_footnote_letters_go_on_after_z() -> None:
+    assert [footnote_label(i) for i in (0, 25, 26, 27, 51, 52, 701, 702)] == [
+        "a", "z", "aa", "ab", "az", "ba", "zz", "aaa",
+    ]  # fmt: skip
+    notes = Footnotes()
+    assert notes.letters(("x", "y")) == ("a", "b")
+    assert notes.letters(("y", "z")) == ("b", "c")
+    assert [t for _, t in notes.listing()] == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize(
+    ("level", "target", "words"),
+    [
+        # Core GRADE 6 box 1: "knee arthroscopy results in an important increase in function",
+        # "probably has little to no important effect", "may (possibly) increase function",
+        # "the effect of knee arthroscopy on function is very uncertain"
+        ("high", "an important benefit", "X results in an important reduction in pain"),
+        ("moderate", "little or no difference", "X probably has little to no important effect on"),
+        ("low", "a harm", "X may reduce pain compared with Y."),
+        ("high", "a benefit", "X reduces pain compared with Y."),
+        ("very low", "a benefit", "The effect of X on pain compared with Y is very uncertain."),
+    ],
+)
+def test_informative_statements(level: str, target: str, words: str) -> None:
+    assert words in informative_statement(level, target, True, "X", "Y", "pain")
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ def test_no_output_csv_carries_a_formula(project: Path) -> None:
                     float(cell)  # only numbers may start with - or +
     assert seen > 100
     sof = (project / "results" / "sof_B.csv").read_text(encoding="utf-8")
-    assert "'=cmd|calc" in sof
+    assert "=cmd|calc" in sof  # the comment is there, after the statement, never a cell start
 
 
 # --- 2. silent nonsense ---------------------------------------------------------------------

@@ -16,9 +16,9 @@ from metafuse.pipeline.outputs import run_plan
 from metafuse.pipeline.plan import BORROWED_SD_REASON, make_plan
 from metafuse.pipeline.spec import read_spec
 from metafuse.pipeline.tables import sof_tables
+from metafuse.report.table_document import build_document
 from metafuse.review.records import load_studies, validate_studies
 from metafuse.review.selection import select
-from metafuse.review.sof import profile_cells
 from tests.tolerances import CLOSED_FORM
 
 COHORT = "Synthetic cohort 2031"
@@ -71,19 +71,20 @@ def test_observational_analysis_starts_grade_at_low(with_cohort: Path) -> None:
     assert specs["B_odi_2y"].evidence == "randomised"
     analyses = run_plan(plan)
     table = dict(sof_tables(analyses, plan.records))["B"]
-    rows = [r for r in table.rows if r.outcome.startswith("Oswestry")]
-    observational = [r for r in rows if "observational studies" in r.outcome]
+    rows = [r for r in table.all_rows() if r.outcome.text.startswith("Oswestry")]
+    observational = [r for r in rows if "observational studies" in r.outcome.text]
     assert len(observational) == 1
     row = observational[0]
     assert row.certainty is not None
     assert row.certainty.start == "low"
     assert row.certainty.level in ("low", "very low")
-    assert row.participants == "180 (1 observational study)"
-    assert any("GRADE guidance 24" in note for note in row.footnotes)
+    assert row.participants.text == "180 analysed (1 observational study)"
+    assert any("GRADE guidance 24" in note for note in row.outcome.notes)
     trial_rows = [r for r in rows if r not in observational and r.certainty is not None]
     assert all(r.certainty.start == "high" for r in trial_rows)
-    cells, _ = profile_cells(table)
-    assert any(c[2] == "observational studies" for c in cells)
+    profile = build_document(table, "profile")
+    cells = [row for section in profile.sections for row in section.rows]
+    assert any(c[2].text == "observational studies" for c in cells)
 
 
 def test_spec_evidence_key(project: Path) -> None:
@@ -119,7 +120,7 @@ def test_borrowed_sd_gets_an_automatic_sensitivity_analysis(studies: Path) -> No
     # MD 34.0 - 36.1 with the borrowed SD 20.5 (Brox 2010 Table 2) for the fusion arm
     assert fair["sei"] == pytest.approx((20.5**2 / 138 + 20.6**2 / 146) ** 0.5, **CLOSED_FORM)
     table = dict(sof_tables(analyses, plan.records))["B"]
-    row = next(r for r in table.rows if r.outcome.startswith("Oswestry") and "2 years" in r.outcome)
-    notes = " ".join(row.footnotes)
+    row = next(r for r in table.all_rows() if r.key == "odi" and r.headline)
+    notes = " ".join(row.all_notes())
     assert f"leaving out Fairbank 2005 ({BORROWED_SD_REASON})" in notes
     assert "SD borrowed from another trial on the same scale (approximate): Fairbank 2005" in notes

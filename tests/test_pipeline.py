@@ -87,7 +87,7 @@ def test_reviewer_adds_a_trial_and_everything_follows(project: Path) -> None:
     assert "Example 2030" in [s.study for s in analyses["B_odi_2y"].result.studies]
     assert analyses["B_additional_surgery_2y"].result.k == 1
     table = dict(sof_tables(list(analyses.values()), plan.records))["B"]
-    rows = [r for r in table.rows if r.outcome.startswith("Additional lumbar surgery")]
+    rows = [r for r in table.all_rows() if r.key == "additional_surgery"]
     assert rows[0].certainty is not None
     assert rows[0].studies == 1
 
@@ -98,7 +98,7 @@ def test_an_empty_sd_is_named_in_the_sof_table(project: Path) -> None:
     analyses = run_plan(plan)
     table = dict(sof_tables(analyses, plan.records))["B"]
     text = render_table(table, "sof", "md").decode()
-    assert "Not pooled: Example 2030: missing sd (exp)" in text
+    assert "Not pooled: Example 2030 (the intervention group's SD not reported)" in text
     summary = next(a for a in analyses if a.spec.name == "B_odi_2y")
     assert ("Example 2030", "missing sd (exp)") in summary.selection.incomplete
 

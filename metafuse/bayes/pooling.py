@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -90,6 +90,10 @@ class BayesResult:
     posterior: TauPosterior = field(repr=False, compare=False)
     options: Mapping[str, Any] = field(default_factory=dict)
     version: str = __version__
+    #: Decision thresholds (analysis scale; e.g. log(1 - MID/ACR), log(1 + MID/ACR)) and the
+    #: posterior probabilities that mu lies below the lower, between them, above the upper.
+    thresholds: tuple[float, float] | None = None
+    p_thresholds: tuple[float, float, float] | None = None
 
     @property
     def prior(self) -> str:
@@ -131,6 +135,14 @@ class BayesResult:
         }
         out["shrinkage"] = [s.to_dict() for s in self.shrinkage]
         out["prior"] = self.prior
+        if self.thresholds is not None and self.p_thresholds is not None:
+            out["thresholds"] = {
+                "low": clean(self.thresholds[0]),
+                "high": clean(self.thresholds[1]),
+                "p_below_low": clean(self.p_thresholds[0]),
+                "p_between": clean(self.p_thresholds[1]),
+                "p_above_high": clean(self.p_thresholds[2]),
+            }
         if self.is_ratio:
             out["exp"] = {
                 k: clean(math.exp(getattr(self, k)))
@@ -207,6 +219,7 @@ def bayes_pool(
     mid: float | None = None,
     level: float = 0.95,
     convention: str = "metafuse",
+    thresholds: tuple[float, float] | None = None,
 ) -> BayesResult:
     """Bayesian random-effects meta-analysis by the exact normal-normal hierarchical model.
 
@@ -226,6 +239,10 @@ def bayes_pool(
         ``flat`` (default) or ``normal`` with ``mu_mean`` and ``mu_sd`` (analysis scale).
     mid
         A minimal important difference (> 0, analysis scale): the result gives P(|mu| > mid).
+    thresholds
+        ``(low, high)`` on the analysis scale, ``low < high`` (e.g. -MID and +MID, or the log
+        risk ratios of -/+ an absolute MID at the assumed comparator risk): the result gives
+        the probabilities that mu lies below ``low``, between, and above ``high``.
     level
         Coverage of the equal-tailed credible intervals (default 0.95).
     """
@@ -251,8 +268,22 @@ def bayes_pool(
     prior_mu = make_mu_prior(mu_prior, mu_mean, mu_sd)
     if mid is not None and not (math.isfinite(mid) and mid > 0):
         raise ValueError(f"mid must be a positive number on the analysis scale, got {mid!r}")
+    if thresholds is not None:
+        lo_t, hi_t = (float(t) for t in thresholds)
+        if not (lo_t < hi_t) or math.isnan(lo_t) or math.isnan(hi_t):
+            raise ValueError(f"thresholds must be (low, high) with low < high, got {thresholds!r}")
     post = tau_posterior(y, v, prior_tau, prior_mu)
-    return _summarise(effects, labels, y, v, post, prior_tau, prior_mu, level, mid)
+    result = _summarise(effects, labels, y, v, post, prior_tau, prior_mu, level, mid)
+    if thresholds is None:
+        return result
+    mu = mu_mixture(post)
+    below = mu.cdf(lo_t) if math.isfinite(lo_t) else 0.0
+    above = 1.0 - mu.cdf(hi_t) if math.isfinite(hi_t) else 0.0
+    return replace(
+        result,
+        thresholds=(lo_t, hi_t),
+        p_thresholds=(below, max(0.0, 1.0 - below - above), above),
+    )
 
 
 def _summarise(

@@ -45,7 +45,7 @@ def _arm_data(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def _risk_of_bias(analysis: Analysis, records: StudyRecords) -> dict[str, dict[str, str]]:
-    from metafuse.review.findings import rob_judgements
+    from metafuse.review.study_facts import rob_judgements
 
     s = analysis.selection
     assert s is not None

@@ -24,6 +24,7 @@ from metafuse.pipeline.site import build_site
 from metafuse.pipeline.summary import summary_text
 from metafuse.pipeline.tables import sof_tables
 from metafuse.review.records import StudyRecords
+from metafuse.review.sof import RelatedPage
 
 Progress = Callable[[str], None]
 FORMATS = ("md", "csv", "html", "docx")
@@ -60,11 +61,27 @@ def _write_analysis(
     return written
 
 
-def _write_tables(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[Path]:
+def related_pages(pages: dict[str, list[Path]], out_dir: Path) -> list[RelatedPage]:
+    """The report's top-level HTML pages written so far, by kind, with their titles."""
+    import html
+    import re
+
+    out = []
+    for kind, paths in pages.items():
+        for page in sorted(p for p in paths if p.suffix == ".html" and p.parent == out_dir):
+            found = re.search(r"<title>(.*?)</title>", page.read_text(encoding="utf-8"), re.S)
+            title = html.unescape(found.group(1)).strip() if found else page.stem
+            out.append(RelatedPage(kind, title, page.name))
+    return out
+
+
+def _write_tables(
+    analyses: list[Analysis], plan: Plan, out_dir: Path, related: list[RelatedPage]
+) -> list[Path]:
     from metafuse.report.writers import render_table
 
     written = []
-    for comparison, table in sof_tables(analyses, plan.records):
+    for comparison, table in sof_tables(analyses, plan.records, related):
         for kind, stem in (("sof", "sof"), ("profile", "evidence_profile")):
             for fmt in FORMATS:
                 path = out_dir / f"{stem}_{comparison}.{fmt}"
@@ -72,9 +89,11 @@ def _write_tables(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[P
     return written
 
 
-def _write_review_pages(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[Path]:
+def _write_review_pages(
+    analyses: list[Analysis], plan: Plan, out_dir: Path
+) -> dict[str, list[Path]]:
     """The harms profile and the pages that set published reviews beside ours, from the review's
-    studies folder (``<root>/studies``, or the only folder of the plan)."""
+    studies folder (``<root>/studies``, or the only folder of the plan), by kind."""
     from metafuse.pipeline.harms import write_harms
     from metafuse.pipeline.replication_page import write_replications
 
@@ -82,8 +101,11 @@ def _write_review_pages(analyses: list[Analysis], plan: Plan, out_dir: Path) -> 
     if records is None and len(plan.records) == 1:
         records = next(iter(plan.records.values()))
     if records is None:
-        return []
-    return write_harms(records, out_dir) + write_replications(records, analyses, out_dir)
+        return {}
+    return {
+        "harms": write_harms(records, out_dir),
+        "published": write_replications(records, analyses, out_dir),
+    }
 
 
 def inputs_of(plan: Plan) -> list[Path]:
@@ -104,10 +126,11 @@ def build(plan: Plan, out_dir: Path, progress: Progress | None = None) -> list[P
     for analysis in analyses:
         records = plan.records.get(analysis.spec.studies) if analysis.spec.studies else None
         written += _write_analysis(analysis, out_dir / analysis.spec.name, records)
-    written += _write_tables(analyses, plan, out_dir)
-    written += _write_review_pages(analyses, plan, out_dir)
+    pages = _write_review_pages(analyses, plan, out_dir)
+    written += _write_tables(analyses, plan, out_dir, related_pages(pages, out_dir))
+    written += [p for paths in pages.values() for p in paths]
     # keep last before the manifest: the site links every file written above
-    written += build_site(analyses, out_dir)
+    written += build_site(analyses, out_dir, plan.records)
     data = manifest(plan.root, inputs_of(plan), out_dir, written)
     written.append(write_text_atomic(out_dir / MANIFEST, to_json(data)))
     return written

@@ -8,7 +8,11 @@ repeated. Specs in ``analyses/`` add analyses (sensitivity and subgroup analyses
 override an automatic one: a primary spec for the same comparison, outcome, window and evidence
 group replaces it (its method, GRADE judgements, title). Every primary analysis that uses an SD
 borrowed from another trial is repeated without those trials, as
-``<name>_without_borrowed_sd``, a sensitivity analysis reported as a footnote of its SoF row.
+``<name>_without_borrowed_sd``, and every primary analysis with a pooled record that has an
+alternative (a ``primary = no`` record of the same report, outcome and time point: final values
+beside an adjusted estimate, attenders beside intention to treat) is repeated with the
+alternatives, as ``<name>_alternative_records``; both are sensitivity analyses reported as
+footnotes of their SoF row.
 Each studies folder is read and validated once.
 """
 
@@ -21,7 +25,7 @@ from pathlib import Path
 from metafuse.exceptions import SpecError
 from metafuse.pipeline.spec import AnalysisSpec, read_spec
 from metafuse.review.records import StudyRecords, load_studies
-from metafuse.review.selection import EVIDENCE, Selection, select
+from metafuse.review.selection import EVIDENCE, Selection, alternative_selection, select
 from metafuse.review.vocabulary import FILE_NAME
 
 
@@ -101,6 +105,23 @@ def without_borrowed_sd(spec: AnalysisSpec) -> AnalysisSpec:
     )
 
 
+def with_alternative_records(spec: AnalysisSpec, changed: tuple[str, ...]) -> AnalysisSpec:
+    """The automatic sensitivity analysis of a primary analysis with each pooled record's
+    alternative (``changed`` says which, in words)."""
+    return dataclasses.replace(
+        spec,
+        name=f"{spec.name}_alternative_records",
+        title=f"{spec.title} (sensitivity: alternative records)",
+        exclude=(),
+        exclude_weak_sources=None,
+        exclude_high_risk_of_bias=None,
+        exclude_borrowed_sd=None,
+        subgroup=None,
+        primary="frequentist",
+        alternative_records="; ".join(changed),
+    )
+
+
 def _select_for(spec: AnalysisSpec, records: StudyRecords) -> Selection:
     review = records.review
     for key, value, known in (
@@ -151,12 +172,19 @@ def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
         if spec.studies is not None:
             selections[spec.name] = _select_for(spec, records[spec.studies])
     for spec in [*planned, *specs]:
-        if spec.is_secondary or spec.studies is None or not selections[spec.name].borrowed:
+        if spec.is_secondary or spec.studies is None:
             continue
-        sensitivity = without_borrowed_sd(spec)
-        if sensitivity.name not in names:
-            planned.append(sensitivity)
-            selections[sensitivity.name] = selections[spec.name]
+        if selections[spec.name].borrowed:
+            sensitivity = without_borrowed_sd(spec)
+            if sensitivity.name not in names:
+                planned.append(sensitivity)
+                selections[sensitivity.name] = selections[spec.name]
+        found = alternative_selection(records[spec.studies], selections[spec.name])
+        if found is not None:
+            sensitivity = with_alternative_records(spec, found[1])
+            if sensitivity.name not in names:
+                planned.append(sensitivity)
+                selections[sensitivity.name] = found[0]
     ordered = sorted([*planned, *specs], key=lambda s: s.name)
     return Plan(
         root=root, specs=tuple(ordered), records=records, selections=selections, spec_files=files

@@ -17,7 +17,9 @@ from metafuse.exceptions import DataError, ExcludedStudyWarning, SpecError
 from metafuse.pipeline.spec import AnalysisSpec
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
+from metafuse.review import panel
 from metafuse.review.grade import SMALL_STUDY_MIN_K
+from metafuse.review.rating import bayes_thresholds, measure_of
 from metafuse.review.records import StudyRecords
 from metafuse.review.selection import Selection
 from metafuse.toolbox.bias import egger_test, rank_test
@@ -58,7 +60,7 @@ def _report_of(selection: Selection, records: StudyRecords, label: str) -> str:
 
 
 def _high_risk(selection: Selection, records: StudyRecords, label: str) -> bool:
-    from metafuse.review.findings import rob_overall
+    from metafuse.review.study_facts import rob_overall
 
     report = _report_of(selection, records, label)
     return rob_overall(records, report, selection.outcome.key) == "high"
@@ -178,28 +180,35 @@ def run_analysis(
     groups = test = None
     if spec.subgroup is not None:
         groups, test = _subgroups(spec, selection, records, result)
-    bayes, note = _bayes(spec, selection, result)
+    bayes, note = _bayes(spec, selection, result, records)
     return Analysis(spec, result, selection, *_toolbox(result), excluded, groups, test, bayes, note)
 
 
 def _bayes(
-    spec: AnalysisSpec, selection: Selection, result: PooledResult
+    spec: AnalysisSpec, selection: Selection, result: PooledResult, records: StudyRecords
 ) -> tuple[BayesResult | None, str | None]:
     """The Bayesian analysis of a records analysis with few studies (or chosen as primary),
-    with the outcome's heterogeneity prior; or the reason there is none."""
+    with the heterogeneity prior of the outcome's measure; or the reason there is none. A single
+    study gets none: its between-study SD is not estimable."""
     if result.k > BAYES_MAX_K and spec.primary != "bayes":
         return None, None
+    if result.k < 2:
+        if spec.primary == "bayes":
+            raise SpecError(
+                f"{spec.path}: primary: bayes needs at least two studies (a between-study SD is "
+                "not estimable from one)"
+            )
+        return None, None
     outcome = selection.outcome
-    prior = outcome.bayes_prior()
+    measure = result.measure if result.measure != "GEN" else measure_of(selection)
+    prior = outcome.bayes_prior(measure)
     if prior is None:
-        message = (
-            f"no heterogeneity prior declared for {outcome.key} "
-            f"([outcomes.{outcome.key}.tau_prior] in review.toml)"
-        )
+        message = f"no heterogeneity prior declared for {outcome.label} on the {measure} scale"
         if spec.primary == "bayes":
             raise SpecError(f"{spec.path}: primary: bayes needs {message}")
         return None, f"Bayesian analysis not done: {message}."
     tau, source = prior
-    mid = outcome.mid if not outcome.is_binary else None
-    fit = bayes_pool(result, tau_prior=tau, mid=mid)
+    grade = panel.grade_inputs(records.review, selection.comparison.key, outcome.key, spec.grade)
+    limits = bayes_thresholds(selection, result, records, grade)
+    fit = bayes_pool(result, tau_prior=tau, thresholds=limits)
     return dataclasses.replace(fit, options={**fit.options, "prior_source": source}), None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from metafuse.files import write_text_atomic
 from metafuse.pipeline.run import Analysis
 from metafuse.pipeline.summary import summary_text
 from metafuse.report.html import render, result_view
+from metafuse.review.provenance import study_sources
+from metafuse.review.records import StudyRecords
 
 INDEX = "index.html"
 SITE_TITLE = "metafuse results"
@@ -120,8 +122,9 @@ def _leave_one_out(analysis: Analysis) -> list[dict[str, Any]]:
     return rows
 
 
-def analysis_page(analysis: Analysis, out_dir: Path) -> Path:
-    """Write ``<analysis>/index.html``; return its path."""
+def analysis_page(analysis: Analysis, out_dir: Path, records: StudyRecords | None = None) -> Path:
+    """Write ``<analysis>/index.html``; return its path. With the records behind a records
+    analysis, the page lists every pooled study with its numbers and their source."""
     folder = out_dir / analysis.spec.name
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != INDEX)
     view = {
@@ -134,6 +137,11 @@ def analysis_page(analysis: Analysis, out_dir: Path) -> Path:
         "files": files,
         "summary": summary_text(analysis),
         "result": analysis.result is not None,
+        "sources": (
+            study_sources(analysis.selection, records)
+            if analysis.selection is not None and records is not None
+            else []
+        ),
     }
     r = result_view(analysis.result) if analysis.result is not None else None
     html = render("analysis.html", a=view, r=r, root="../", site_title=SITE_TITLE)
@@ -171,12 +179,21 @@ def _top_level(
     return tables, reports
 
 
-def build_site(analyses: Sequence[Analysis], out_dir: Path) -> list[Path]:
+def build_site(
+    analyses: Sequence[Analysis],
+    out_dir: Path,
+    records: Mapping[Path, StudyRecords] | None = None,
+) -> list[Path]:
     """Write the index and every analysis page into ``out_dir``; return the files written.
+    ``records`` are the studies folders of the build (their sources go on the analysis pages).
 
     Call it after every other output is written: the pages link the files present.
     """
-    written = [analysis_page(a, out_dir) for a in analyses]
+    folders = records or {}
+    written = [
+        analysis_page(a, out_dir, folders.get(a.spec.studies) if a.spec.studies else None)
+        for a in analyses
+    ]
     rows = []
     for a in analyses:
         folder = out_dir / a.spec.name

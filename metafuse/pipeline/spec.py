@@ -20,7 +20,8 @@ from metafuse.conventions import CONVENTIONS
 from metafuse.engine.inverse_variance import PREDICTION_KINDS
 from metafuse.exceptions import SpecError
 from metafuse.measures import check_level, normalise_measure, normalise_method
-from metafuse.review.grade import GRADE_KEYS, RATINGS
+from metafuse.review.grade import JUDGEMENTS
+from metafuse.review.panel import GRADE_KEYS
 
 COMMON_KEYS: Final = frozenset(
     {"title", "method", "hksj", "convention", "level", "prediction", "q_from"}
@@ -89,6 +90,10 @@ class AnalysisSpec:
     #: Sensitivity analysis without the trials whose SD is borrowed from another trial (its
     #: reason); the build adds ``<name>_without_borrowed_sd`` to every analysis that has one.
     exclude_borrowed_sd: str | None = None
+    #: Sensitivity analysis with each pooled record's alternative (``primary = no`` record of the
+    #: same report, outcome and time point), in words; the build adds
+    #: ``<name>_alternative_records`` to every primary analysis that has one.
+    alternative_records: str | None = None
     #: Evidence group: "randomised" trials or "observational" studies, never pooled together.
     evidence: str = "randomised"
     #: trials.csv column whose values split the studies into subgroups.
@@ -108,6 +113,7 @@ class AnalysisSpec:
             or self.exclude_weak_sources
             or self.exclude_high_risk_of_bias
             or self.exclude_borrowed_sd
+            or self.alternative_records
             or self.subgroup
         )
 
@@ -327,19 +333,20 @@ def read_grade(raw: Any, fail: Fail) -> dict[str, Any]:
     if "comment" in raw and not isinstance(raw["comment"], str):
         raise fail("grade.comment", "must be text")
 
-    def judgement(key: str, value: Any) -> None:
-        if not isinstance(value, dict) or value.get("rating") not in RATINGS:
-            raise fail(key, f"needs rating = one of {', '.join(RATINGS)}")
+    def judgement(key: str, value: Any, domain: str) -> None:
+        words = JUDGEMENTS[domain]
+        if not isinstance(value, dict) or value.get("rating") not in words:
+            raise fail(key, f"needs rating = one of {', '.join(words)}")
         if not isinstance(value.get("reason"), str) or not value["reason"].strip():
             raise fail(key, "a judgement must give its reason")
 
     if "indirectness" in raw:
-        judgement("grade.indirectness", raw["indirectness"])
+        judgement("grade.indirectness", raw["indirectness"], "indirectness")
     overrides = raw.get("overrides", {})
     if not isinstance(overrides, dict):
         raise fail("grade.overrides", "must be a table")
     for domain, value in overrides.items():
         if domain not in GRADE_KEYS:
             raise fail(f"grade.overrides.{domain}", f"unknown domain; use {', '.join(GRADE_KEYS)}")
-        judgement(f"grade.overrides.{domain}", value)
+        judgement(f"grade.overrides.{domain}", value, GRADE_KEYS[domain])
     return out

@@ -1,26 +1,55 @@
 """Summary-of-findings tables of a build: one per comparison of each studies folder.
 
 Every outcome the review declares gets a row: one per follow-up window with an analysis, or one
-"no usable data" row that names the gaps (which trials have an incomplete record, and what it
-lacks). Sensitivity and subgroup analyses become footnotes of the matching row.
+row in a panel's words saying what is missing and what the report holds instead. Sensitivity and
+subgroup analyses, and the re-rating under the alternatives the data imply, become footnotes of
+the matching row. The main table takes at most seven outcomes (critical first, at least one harm);
+the others go to the additional table.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from metafuse.pipeline.run import Analysis
-from metafuse.review.findings import empty_row, sof_row, with_note
+from metafuse.review import panel
+from metafuse.review.findings import sof_row, with_note
 from metafuse.review.gaps import GapCell, gap_cells
-from metafuse.review.grade import GradeInputs
+from metafuse.review.imprecision import RULE_SETS
+from metafuse.review.narrative import empty_outcome_row, incomplete_notes
+from metafuse.review.panel import GradeInputs
+from metafuse.review.rating import RowContext, rate
 from metafuse.review.records import StudyRecords
+from metafuse.review.robustness import robustness_note
 from metafuse.review.selection import EVIDENCE
-from metafuse.review.sof import SofRow, SofTable, fmt_ratio, mean_difference_text
+from metafuse.review.sof import (
+    RelatedPage,
+    SofRow,
+    SofTable,
+    fmt_ratio,
+    mean_difference_text,
+    select_main,
+)
+from metafuse.review.statements import in_sentence
+from metafuse.review.vocabulary import Comparison
 
 
-def sensitivity_note(a: Analysis) -> str:
-    """The footnote a sensitivity or subgroup analysis adds to its main row."""
+def effect_words(a: Analysis) -> str:
+    """An analysis's pooled effect in words ('RR 0.37 (0.13 to 1.02)', 'MD 2.10 lower (...)')."""
+    assert a.result is not None
+    assert a.selection is not None
+    est, lo, hi = a.result.effect_ci()
+    if a.selection.ratio:
+        measure = getattr(a.selection.outcome, "measure", "RR")
+        return fmt_ratio(measure, math.exp(est), math.exp(lo), math.exp(hi))
+    return mean_difference_text(est, lo, hi)
+
+
+def sensitivity_note(a: Analysis, records: StudyRecords | None = None, level: str = "") -> str:
+    """The footnote a sensitivity or subgroup analysis adds to its main row; with the main row's
+    certainty ``level``, whether the sensitivity analysis would be rated the same."""
     if a.spec.subgroup is not None:
         t = a.subgroup_test
         if t is None:
@@ -31,32 +60,59 @@ def sensitivity_note(a: Analysis) -> str:
             f"P = {t['Q_between_pval']:.2f}."
         )
     left_out = "; ".join(f"{label} ({reason})" for label, reason in a.excluded) or "none"
-    if a.result is None or a.selection is None:
-        return f"Sensitivity analysis '{a.spec.title}' leaving out {left_out}: no studies remain."
-    r = a.result
-    est = (
-        fmt_ratio("RR", *r.effect_ci())
-        if a.selection.ratio
-        else mean_difference_text(*r.effect_ci())
+    what = (
+        f"with the alternative records ({a.spec.alternative_records})"
+        if a.spec.alternative_records
+        else f"leaving out {left_out}"
     )
-    return f"Sensitivity analysis leaving out {left_out}: {est} ({r.k} studies)."
+    if a.result is None or a.selection is None:
+        return f"Sensitivity analysis {what}: no studies remain."
+    text = f"Sensitivity analysis {what}: {effect_words(a)} ({a.result.k} studies)"
+    if records is None or not level:
+        return text + "."
+    grade = grade_inputs(a, records)
+    ctx = RowContext(start=EVIDENCE[a.spec.evidence])
+    other = rate(a.selection, a.result, records, grade, a.small_study, ctx)[0].level
+    same = (
+        "the same certainty"
+        if other == level
+        else f"certainty {other.upper()}, not {level.upper()}"
+    )
+    return f"{text}; {same}."
 
 
-def _gaps_comment(cells: Sequence[GapCell], comparison: str, outcome: str) -> str:
-    cells = [c for c in cells if c.comparison == comparison and c.outcome == outcome]
-    incomplete = {
-        f"{c.trial} ({c.when}: missing {', '.join(c.missing)})"
-        for c in cells
-        if c.status == "incomplete"
-    }
-    trials = {c.trial for c in cells}
-    nothing = {t for t in trials if all(c.status == "missing" for c in cells if c.trial == t)}
-    parts = ["No usable data"]
-    if incomplete:
-        parts.append("incomplete records: " + "; ".join(sorted(incomplete)))
-    if nothing:
-        parts.append(f"nothing recorded for {len(nothing)} of {len(trials)} trials")
-    return "; ".join(parts) + " (see metafuse gaps)"
+def grade_inputs(a: Analysis, records: StudyRecords) -> GradeInputs:
+    """The GRADE inputs of an analysis: the spec's [grade] table over the review's decisions."""
+    return panel.grade_inputs(
+        records.review, str(a.spec.comparison), str(a.spec.outcome), a.spec.grade
+    )
+
+
+def _row(a: Analysis, records: StudyRecords, headline: bool) -> SofRow:
+    assert a.result is not None
+    assert a.selection is not None
+    grade = grade_inputs(a, records)
+    start = EVIDENCE[a.spec.evidence]
+    ctx = RowContext(
+        start=start,
+        design="RCTs" if a.spec.evidence == "randomised" else "observational studies",
+        unpooled=tuple(f"{label} ({reason})" for label, reason in a.selection.incomplete),
+        link=f"{a.spec.name}/index.html",
+        headline=headline,
+    )
+    primary_bayes = a.spec.primary == "bayes"
+    row = sof_row(a.selection, a.result, records, grade, a.small_study, a.bayes, primary_bayes, ctx)
+    if row.certainty is not None and not primary_bayes:
+        note = robustness_note(
+            a.selection, a.result, records, grade, row.certainty, ctx, a.small_study
+        )
+        if note:
+            row = with_note(row, note, "certainty")
+    return row
+
+
+def _note_cell(row: SofRow) -> str:
+    return "relative" if row.relative.text != "—" else "difference"
 
 
 def _rows_for(
@@ -66,48 +122,73 @@ def _rows_for(
     secondary: Sequence[Analysis],
     records: StudyRecords,
     cells: Sequence[GapCell],
+    related: Sequence[RelatedPage],
 ) -> list[SofRow]:
     review = records.review
     order = list(review.windows)
     primary = sorted(
-        [a for a in mine if a.spec.outcome == outcome],
+        [a for a in mine if a.spec.outcome == outcome and a.result is not None],
         key=lambda a: (order.index(str(a.spec.window)), list(EVIDENCE).index(a.spec.evidence)),
     )
     rows = []
-    for a in primary:
-        if a.result is None or a.selection is None:
-            continue
-        out = review.outcomes[outcome]
-        grade = GradeInputs.from_spec(a.spec.grade, out.mid, out.mid_source)
-        row = sof_row(
-            a.selection,
-            a.result,
-            records,
-            grade,
-            a.small_study,
-            bayes=a.bayes,
-            primary_bayes=a.spec.primary == "bayes",
-        )
+    for i, a in enumerate(primary):
+        row = _row(a, records, headline=i == 0)
         if a.bayes_note:
-            row = with_note(row, a.bayes_note)
+            row = with_note(row, a.bayes_note, _note_cell(row))
         for sens in secondary:
             if (sens.spec.outcome, sens.spec.window, sens.spec.evidence) == (
                 outcome,
                 a.spec.window,
                 a.spec.evidence,
             ):
-                row = with_note(row, sensitivity_note(sens))
+                level = row.certainty.level if row.certainty else ""
+                row = with_note(row, sensitivity_note(sens, records, level), _note_cell(row))
         rows.append(row)
     if not rows:
-        label = f"{review.outcomes[outcome].label}; any follow-up"
-        rows.append(empty_row(label, _gaps_comment(cells, comparison, outcome)))
+        return [empty_outcome_row(records, comparison, outcome, cells, related)]
+    analysed = {str(a.spec.window) for a in primary}
+    dropped = incomplete_notes(
+        records,
+        [
+            c
+            for c in cells
+            if c.comparison == comparison and c.outcome == outcome and c.window not in analysed
+        ],
+    )
+    if dropped:
+        rows[0] = with_note(
+            rows[0], "Not analysed (no poolable record): " + "; ".join(dropped) + ".", "outcome"
+        )
     return rows
 
 
+def _title(comparison: Comparison) -> str:
+    """'Decompression plus fusion compared with decompression alone for <population>'."""
+    intervention = comparison.intervention or comparison.experimental
+    comparator = comparison.comparator or comparison.control
+    population = comparison.population
+    head = f"{intervention} compared with {comparator[:1].lower() + comparator[1:]}"
+    if population:
+        head += f" for {population[:1].lower() + population[1:]}"
+    return head
+
+
+def _pico(comparison: Comparison) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Patient or population", comparison.population or "not stated"),
+        ("Setting", comparison.setting or "not stated"),
+        ("Intervention", comparison.intervention or comparison.experimental),
+        ("Comparison", comparison.comparator or comparison.control),
+    )
+
+
 def sof_tables(
-    analyses: Sequence[Analysis], records: dict[Path, StudyRecords]
+    analyses: Sequence[Analysis],
+    records: dict[Path, StudyRecords],
+    related: Sequence[RelatedPage] = (),
 ) -> list[tuple[str, SofTable]]:
-    """``(comparison key, table)`` for every comparison of every studies folder."""
+    """``(comparison key, table)`` for every comparison of every studies folder; ``related`` are
+    the report's other pages (label, link) that empty rows point to."""
     tables = []
     for folder, recs in records.items():
         review = recs.review
@@ -119,22 +200,26 @@ def sof_tables(
             rows: list[SofRow] = []
             for outcome in review.outcomes.values():
                 if outcome.applies_to(key):
-                    rows += _rows_for(outcome.key, key, mine, secondary, recs, cells)
-            population = comparison.population or "see trials.csv"
-            setting = comparison.setting or "see trials.csv"
-            subtitle = (
-                f"{comparison.label}. Population: {population}. Setting: {setting}. "
-                f"Intervention: {comparison.intervention or comparison.experimental}. "
-                f"Comparison: {comparison.comparator or comparison.control}. Effects are "
-                "experimental minus (or over) control; random-effects models."
-            )
+                    rows += _rows_for(outcome.key, key, mine, secondary, recs, cells, related)
+            main, appendix = select_main(rows)
             tables.append(
                 (
                     key,
                     SofTable(
-                        title=f"Summary of findings: comparison {key}",
-                        subtitle=subtitle,
-                        rows=tuple(rows),
+                        title=_title(comparison),
+                        review_title=review.title,
+                        pico=_pico(comparison),
+                        intervention=comparison.intervention or comparison.experimental,
+                        comparator=comparison.control,
+                        rows=tuple(main),
+                        appendix=tuple(appendix),
+                        rules=RULE_SETS[review.grade_rules],
+                        notes=(
+                            f"Effects are {in_sentence(comparison.experimental)} minus (or over) "
+                            f"{in_sentence(comparison.control)}; random-effects models unless a "
+                            "footnote says otherwise.",
+                        ),
+                        related=tuple(related),
                     ),
                 )
             )

@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Sequence
 from typing import Any
 
+from metafuse.report.table_document import RenderedCell, TableDocument
 from metafuse.text.metrics import longest_word, text_width
 
 FONT = "Arial"
@@ -74,12 +75,17 @@ def _shade(cell: Any, fill: str) -> None:
     cell._tc.get_or_add_tcPr().append(shd)
 
 
-def _fill(cell: Any, text: str, width: Any, bold: bool = False) -> None:
+def _fill(
+    cell: Any, text: str, width: Any, bold: bool = False, letters: Sequence[str] = ()
+) -> None:
     cell.width = width
     paragraph = cell.paragraphs[0]
     paragraph.paragraph_format.space_after = 0
     run = paragraph.add_run(text)
     run.bold = bold
+    if letters:
+        mark = paragraph.add_run(",".join(letters))
+        mark.font.superscript = True
 
 
 def _page(doc: Any) -> float:
@@ -95,25 +101,17 @@ def _page(doc: Any) -> float:
     return (PAGE_MM[0] - 2 * MARGIN_MM) / 25.4
 
 
-def to_docx(
-    title: str,
-    subtitle: str,
-    header: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    notes: Sequence[str],
-) -> bytes:
-    """The table as a Word document (see the module docstring)."""
-    from docx import Document
-    from docx.shared import Inches, Pt
+def _cell_text(cell: RenderedCell) -> str:
+    return cell.text + (" " + ",".join(cell.letters) if cell.letters else "")
 
-    doc = Document()
-    available = _page(doc)
-    style = doc.styles["Normal"]
-    style.font.name = FONT
-    style.font.size = Pt(FONT_PT)
-    doc.add_heading(title, level=1)
-    doc.add_paragraph(subtitle)
-    widths = [Inches(w) for w in column_widths(header, rows, available)]
+
+def _add_table(
+    doc: Any, header: Sequence[str], rows: Sequence[Sequence[RenderedCell]], available: float
+) -> None:
+    from docx.shared import Inches
+
+    texts = [[_cell_text(c) for c in row] for row in rows]
+    widths = [Inches(w) for w in column_widths(header, texts, available)]
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.autofit = False  # fixed layout: the widths below hold in Word and LibreOffice
@@ -126,12 +124,40 @@ def to_docx(
     for row in rows:
         new = table.add_row()
         _row_flags(new, header=False)
-        for cell, text, width in zip(new.cells, row, widths, strict=True):
-            _fill(cell, text, width)
-    for i, note in enumerate(notes):
-        paragraph = doc.add_paragraph(f"{chr(ord('a') + i)}. {note}")
-        if i == 0:
-            paragraph.paragraph_format.space_before = Pt(8)
+        for cell, value, width in zip(new.cells, row, widths, strict=True):
+            _fill(cell, value.text, width, letters=value.letters)
+
+
+def to_docx(document: TableDocument) -> bytes:
+    """The document as a Word file (see the module docstring)."""
+    from docx import Document
+    from docx.shared import Pt
+
+    doc = Document()
+    available = _page(doc)
+    style = doc.styles["Normal"]
+    style.font.name = FONT
+    style.font.size = Pt(FONT_PT)
+    doc.add_heading(document.title, level=1)
+    for label, text in document.lines:
+        paragraph = doc.add_paragraph()
+        paragraph.paragraph_format.space_after = 0
+        paragraph.add_run(f"{label}: ").bold = True
+        paragraph.add_run(text)
+    for section in document.sections:
+        if section.heading:
+            doc.add_heading(section.heading, level=2)
+        else:
+            doc.add_paragraph()
+        _add_table(doc, section.header, section.rows, available)
+    heading = doc.add_paragraph()
+    heading.paragraph_format.space_before = Pt(8)
+    heading.add_run("Explanations").bold = True
+    for letter, note in document.footnotes:
+        paragraph = doc.add_paragraph(f"{letter}. {note}")
+        paragraph.paragraph_format.space_after = 0
+    for line in document.legend:
+        doc.add_paragraph(line).paragraph_format.space_before = Pt(4)
     fixed = datetime.datetime(*DOCX_DATE)
     props = doc.core_properties
     props.created = props.modified = props.last_printed = fixed

@@ -1,9 +1,11 @@
 """Writers of summary-of-findings tables and evidence profiles: Markdown, CSV, HTML and Word.
 
-Each writer is byte-reproducible (Word files are zip archives: their dates are fixed; the Word
-layout is in :mod:`metafuse.report.docx`). Text is
-escaped for its format: ``|`` in Markdown, HTML entities, and CSV cells that a spreadsheet could
-run as formulas (:func:`metafuse.files.to_csv`).
+Each renders the same :class:`~metafuse.report.table_document.TableDocument` and is
+byte-reproducible (Word files are zip archives: their dates are fixed; the Word layout is in
+:mod:`metafuse.report.docx`). Footnote letters follow each cell (superscript in Markdown, HTML and
+Word; in brackets in CSV); HTML cells link to their analysis page. Text is escaped for its format:
+``|`` and HTML in Markdown, HTML entities, and CSV cells that a spreadsheet could run as formulas
+(:func:`metafuse.files.to_csv`).
 """
 
 from __future__ import annotations
@@ -12,72 +14,109 @@ import html
 
 from metafuse.files import to_csv as csv_text
 from metafuse.report.docx import to_docx
-from metafuse.review.sof import PROFILE_COLUMNS, SOF_COLUMNS, SofTable, profile_cells, sof_cells
+from metafuse.report.table_document import RenderedCell, TableDocument, build_document
+from metafuse.review.sof import SofTable
 
 
-def to_markdown(title: str, subtitle: str, header, rows, notes) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    out = [
-        f"# {title}",
-        "",
-        subtitle,
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-    ]
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    out += ["", *(f"{chr(ord('a') + i)}. {n}" for i, n in enumerate(notes))]
-    return "\n".join(out) + "\n"
+def _md_escape(text: str) -> str:
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
-def to_csv(header, rows, notes) -> str:
-    return csv_text(
-        header, [*rows, *([f"{chr(ord('a') + i)}. {note}"] for i, note in enumerate(notes))]
-    )
+def _md_cell(cell: RenderedCell) -> str:
+    text = _md_escape(cell.text)
+    return text + (f"<sup>{','.join(cell.letters)}</sup>" if cell.letters else "")
 
 
-def to_html(title: str, subtitle: str, header, rows, notes) -> str:
+def to_markdown(doc: TableDocument) -> str:
+    """The document as GitHub Markdown."""
+    out = [f"# {_md_escape(doc.title)}", ""]
+    out += [f"**{_md_escape(k)}:** {_md_escape(v)}  " for k, v in doc.lines]
+    for section in doc.sections:
+        out.append("")
+        if section.heading:
+            out += [f"## {_md_escape(section.heading)}", ""]
+        out.append("| " + " | ".join(_md_escape(h) for h in section.header) + " |")
+        out.append("|" + "---|" * len(section.header))
+        out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in section.rows]
+    out += ["", "## Explanations", ""]
+    out += [f"{letter}. {_md_escape(text)}  " for letter, text in doc.footnotes]
+    out += ["", *(f"{_md_escape(line)}  " for line in doc.legend)]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _csv_cell(cell: RenderedCell) -> str:
+    return cell.text + (f" [{','.join(cell.letters)}]" if cell.letters else "")
+
+
+def to_csv(doc: TableDocument) -> str:
+    """The document as CSV: the main table's header and rows first (machine-readable), then the
+    additional table, the footnotes, the title, PICO lines and the legend as one-cell rows."""
+    header = doc.sections[0].header if doc.sections else ("Outcomes",)
+    rows: list[list[str]] = []
+    for i, section in enumerate(doc.sections):
+        if i:
+            rows += [[section.heading], list(section.header)]
+        rows += [[_csv_cell(c) for c in row] for row in section.rows]
+    rows += [[f"{letter}. {text}"] for letter, text in doc.footnotes]
+    rows += [[doc.title], *([f"{k}: {v}"] for k, v in doc.lines)]
+    rows += [[line] for line in doc.legend]
+    return csv_text(header, rows)
+
+
+def _html_cell(cell: RenderedCell) -> str:
+    text = html.escape(cell.text)
+    if cell.link:
+        text = f'<a href="{html.escape(cell.link, quote=True)}">{text}</a>'
+    if cell.letters:
+        refs = ",".join(f'<a href="#fn-{x}">{x}</a>' for x in cell.letters)
+        text += f"<sup>{refs}</sup>"
+    return text
+
+
+def to_html(doc: TableDocument) -> str:
+    """The document as a standalone HTML page (no scripts, no external files)."""
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<link rel="icon" href="data:,">',
-        f"<title>{esc(title)}</title>",
+        f"<title>{esc(doc.title)}</title>",
         "<style>body{font-family:'DejaVu Sans',Arial,sans-serif;font-size:10pt}"
         "table{border-collapse:collapse}th,td{border:1px solid #777;padding:4px;"
-        "vertical-align:top}th{background:#e8eef4}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
-        f"<p>{esc(subtitle)}</p>",
-        "<table><thead><tr>",
-        *(f"<th>{esc(h)}</th>" for h in header),
-        "</tr></thead><tbody>",
+        "vertical-align:top}th{background:#e8eef4}sup a{text-decoration:none}"
+        ".fn{margin:0.2em 0}</style></head><body>",
+        f"<h1>{esc(doc.title)}</h1>",
     ]
-    for row in rows:
-        parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
-    parts.append('</tbody></table><ol type="a">')
-    parts += [f"<li>{esc(n)}</li>" for n in notes]
-    parts.append("</ol></body></html>")
+    parts += [f"<p><strong>{esc(k)}:</strong> {esc(v)}</p>" for k, v in doc.lines]
+    for section in doc.sections:
+        if section.heading:
+            parts.append(f"<h2>{esc(section.heading)}</h2>")
+        parts.append("<table><thead><tr>")
+        parts += [f'<th scope="col">{esc(h)}</th>' for h in section.header]
+        parts.append("</tr></thead><tbody>")
+        for row in section.rows:
+            parts.append("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in row) + "</tr>")
+        parts.append("</tbody></table>")
+    parts.append("<h2>Explanations</h2>")
+    parts += [
+        f'<p class="fn" id="fn-{letter}"><strong>{letter}.</strong> {esc(text)}</p>'
+        for letter, text in doc.footnotes
+    ]
+    parts += [f"<p>{esc(line)}</p>" for line in doc.legend]
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def render_table(table: SofTable, kind: str, fmt: str) -> bytes:
     """``kind`` is ``sof`` or ``profile``; ``fmt`` one of md, csv, html, docx."""
-    header = SOF_COLUMNS if kind == "sof" else PROFILE_COLUMNS
-    rows, notes = sof_cells(table) if kind == "sof" else profile_cells(table)
-    title = (
-        table.title
-        if kind == "sof"
-        else table.title.replace("Summary of findings", "GRADE evidence profile")
-    )
+    doc = build_document(table, kind)
     if fmt == "md":
-        return to_markdown(title, table.subtitle, header, rows, notes).encode()
+        return to_markdown(doc).encode()
     if fmt == "csv":
-        return to_csv(header, rows, notes).encode()
+        return to_csv(doc).encode()
     if fmt == "html":
-        return to_html(title, table.subtitle, header, rows, notes).encode()
+        return to_html(doc).encode()
     if fmt == "docx":
-        return to_docx(title, table.subtitle, header, rows, notes)
+        return to_docx(doc)
     raise ValueError(f"unknown format {fmt!r}")

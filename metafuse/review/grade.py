@@ -1,41 +1,90 @@
-"""GRADE certainty of evidence for one outcome, with the rule behind every suggested rating.
+"""GRADE certainty of evidence for one outcome, with the rule or judgement behind every domain.
 
-Certainty starts high for randomised trials (low for observational studies) and is rated down per
-domain: risk of bias, inconsistency, indirectness, imprecision and publication bias (-1 serious,
--2 very serious). Computed ratings are suggestions that carry the rule that produced them; a
-judgement in the analysis spec (``[grade.overrides]``) replaces a suggestion and must give its
-reason. Every rating down gets a footnote.
+Certainty starts where the design of the body of evidence starts it (high for randomised trials,
+low for observational studies; a review declares its designs and their start) and is rated down
+per domain: risk of bias, inconsistency, indirectness, imprecision and publication bias (-1
+serious, -2 very serious, -3 extremely serious for imprecision). A rating is either computed by a
+named rule (and says so) or a judgement recorded with its reason (an analysis spec's
+``[grade.overrides]`` or the review's ``[indirectness]``); a judgement never made is shown as not
+made: indirectness "not judged" (the certainty is then provisional), publication bias "not
+assessable" below ten studies, inconsistency "not applicable" for one study, risk-of-bias domains
+"not assessed" named.
 
 References
 ----------
-Guyatt GH, Oxman AD, Kunz R, et al. GRADE guidelines 4-8 (risk of bias, publication bias,
-    imprecision, inconsistency, indirectness). J Clin Epidemiol 2011;64:407-415, 1277-1282,
-    1283-1293, 1294-1302, 1303-1310.
-Schünemann H, Brożek J, Guyatt G, Oxman A (eds). GRADE Handbook (2013), section 5.2.4.1 (optimal
-    information size) and Table 5.1 (certainty symbols).
+Guyatt GH, Oxman AD, Kunz R, et al. GRADE guidelines 4, 5, 7, 8 (risk of bias, publication bias,
+    inconsistency, indirectness). J Clin Epidemiol 2011;64:407-415, 1277-1282, 1294-1302,
+    1303-1310.
+Guyatt G, et al. Core GRADE 3 (inconsistency), 4 (risk of bias), 5 (indirectness). BMJ 2025;389:
+    e081905, e083864, e083865.
+Zeng L, et al. GRADE guidance 34 (imprecision). J Clin Epidemiol 2022;150:216-224; see
+    :mod:`metafuse.review.imprecision`.
+Sterne JAC, et al. (2019). RoB 2: a revised tool for assessing risk of bias in randomised trials.
+    BMJ 366:l4898 (domains D1-D5; "no information" answers lead to some concerns or high risk).
 Cochrane Handbook 6.4, section 13.3.5.4 (tests for funnel asymmetry need at least 10 studies).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from scipy import stats
+from typing import Any, Final
 
 from metafuse.results import PooledResult
+from metafuse.review.imprecision import (
+    DEFAULT_RULES,
+    RULE_SETS,
+    Imprecision,
+    optimal_information_size_binary,
+    optimal_information_size_continuous,
+)
 
-DOMAINS = ("risk of bias", "inconsistency", "indirectness", "imprecision", "publication bias")
-RATINGS = {"not serious": 0, "serious": 1, "very serious": 2}
-LEVELS = ("very low", "low", "moderate", "high")
-SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
-#: Risk ratios beyond these bounds are "appreciable" benefit or harm (GRADE guidelines 6).
-APPRECIABLE_RR = (0.75, 1.25)
-#: Relative risk reduction and error rates of the optimal information size (GRADE Handbook 5.2.4.1).
-OIS_RRR, OIS_ALPHA, OIS_POWER = 0.25, 0.05, 0.80
-SMALL_STUDY_MIN_K = 10
+__all__ = [
+    "DOMAINS",
+    "LEVELS",
+    "RATINGS",
+    "Certainty",
+    "DomainRating",
+    "StudyInfo",
+    "assess",
+    "optimal_information_size_binary",
+    "optimal_information_size_continuous",
+]
+
+DOMAINS: Final = (
+    "risk of bias",
+    "inconsistency",
+    "indirectness",
+    "imprecision",
+    "publication bias",
+)
+#: Levels rated down for each rating word. "not judged" rates nothing down but makes the
+#: certainty provisional; "not applicable" and "not assessable" state that no judgement can be
+#: made; "undetected"/"suspected"/"strongly suspected" are publication bias's own words.
+RATINGS: Final = {
+    "not serious": 0,
+    "serious": 1,
+    "very serious": 2,
+    "extremely serious": 3,
+    "not applicable": 0,
+    "not assessable": 0,
+    "not judged": 0,
+    "undetected": 0,
+    "suspected": 1,
+    "strongly suspected": 2,
+}
+#: What a panel may write for each domain (spec overrides, review.toml judgements).
+JUDGEMENTS: Final = {
+    "risk of bias": ("not serious", "serious", "very serious"),
+    "inconsistency": ("not serious", "serious", "very serious", "not applicable"),
+    "indirectness": ("not serious", "serious", "very serious"),
+    "imprecision": ("not serious", "serious", "very serious", "extremely serious"),
+    "publication bias": ("undetected", "suspected", "strongly suspected", "not assessable"),
+}
+LEVELS: Final = ("very low", "low", "moderate", "high")
+SYMBOLS: Final = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
+SMALL_STUDY_MIN_K: Final = 10
+RISK_OF_BIAS_DOMAINS: Final = ("D1", "D2", "D3", "D4", "D5")
 
 
 @dataclass(frozen=True)
@@ -45,13 +94,14 @@ class DomainRating:
     domain: str
     rating: str
     explanation: str
-    #: True when the rating is the spec's judgement, False when computed by a rule.
+    #: True when the rating is a recorded judgement, False when computed by a rule.
     judged: bool = False
     #: The computed suggestion a judgement replaced, if any.
     suggested: str | None = None
 
     @property
     def downgrade(self) -> int:
+        """Levels this domain rates the certainty down."""
         return RATINGS[self.rating]
 
 
@@ -62,15 +112,29 @@ class Certainty:
     start: str
     domains: tuple[DomainRating, ...]
     level: str
-    notes: tuple[str, ...] = field(default=())
+    #: The imprecision rule set (see :data:`metafuse.review.imprecision.RULE_SETS`).
+    rules: str = DEFAULT_RULES
+    #: The target of the rating ("little or no difference", "an important benefit", ...).
+    target: str = ""
 
     @property
     def symbol(self) -> str:
+        """The GRADE symbols of the level (⊕⊕⊕◯)."""
         return SYMBOLS[self.level]
 
+    @property
+    def provisional(self) -> bool:
+        """True when a domain was not judged (the level may still change)."""
+        return any(d.rating == "not judged" for d in self.domains)
+
+    def domain(self, name: str) -> DomainRating:
+        """The rating of one domain."""
+        return self.domains[DOMAINS.index(name)]
+
     def label(self) -> str:
-        """'⊕⊕⊕◯ MODERATE'."""
-        return f"{self.symbol} {self.level.upper()}"
+        """'⊕⊕⊕◯ MODERATE' (with '(provisional)' when a domain was not judged)."""
+        text = f"{self.symbol} {self.level.upper()}"
+        return text + " (provisional)" if self.provisional else text
 
 
 @dataclass(frozen=True)
@@ -79,166 +143,192 @@ class StudyInfo:
 
     label: str
     weight: float
-    risk_of_bias: str  # low, some concerns, high, not assessed
-    participants: float | None  # analysed (arm level), None when not reported
+    #: Overall RoB 2 judgement: low, some concerns, high, not assessed.
+    risk_of_bias: str
+    participants: float | None  # analysed (arm level) or randomised; None when not reported
     control_risk: float | None = None  # events / n in the control arm (binary)
     control_sd: float | None = None  # control-arm SD (continuous)
+    #: RoB 2 domain (D1..D5) -> judgement, for naming what drives the rating.
+    rob_domains: Mapping[str, str] = field(default_factory=dict)
 
 
-def optimal_information_size_binary(control_risk: float, rrr: float = OIS_RRR) -> float:
-    """Total participants for one trial to detect a relative risk reduction ``rrr`` (two-sided
-    alpha 0.05, power 0.80) at the given control risk (GRADE Handbook 5.2.4.1)."""
-    z = stats.norm.ppf(1 - OIS_ALPHA / 2) + stats.norm.ppf(OIS_POWER)
-    p1, p2 = control_risk, control_risk * (1 - rrr)
-    per_group = z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p1 - p2) ** 2
-    return 2 * math.ceil(per_group)
+def _domain_list(study: StudyInfo, judgement: str) -> list[str]:
+    return [
+        d for d in RISK_OF_BIAS_DOMAINS if study.rob_domains.get(d, "not assessed") == judgement
+    ]
 
 
-def optimal_information_size_continuous(sd: float, delta: float) -> float:
-    """Total participants for one trial to detect a mean difference ``delta`` with SD ``sd``."""
-    z = stats.norm.ppf(1 - OIS_ALPHA / 2) + stats.norm.ppf(OIS_POWER)
-    return 2 * math.ceil(2 * z**2 * sd**2 / delta**2)
+def _rob_detail(studies: Sequence[StudyInfo]) -> str:
+    parts = []
+    for s in studies:
+        bits = [
+            f"{word} in {', '.join(found)}"
+            for word in ("high", "some concerns", "not assessed")
+            if (found := _domain_list(s, word))
+        ]
+        parts.append(f"{s.label} ({s.risk_of_bias}" + (f": {'; '.join(bits)})" if bits else ")"))
+    return "; ".join(parts)
 
 
-def _risk_of_bias(studies: Sequence[StudyInfo]) -> DomainRating:
+#: Weight share from which studies not at low risk of bias dominate a body of evidence (Core
+#: GRADE 4: "possible thresholds of weight ... of >65% or ≥55%"; the lower one is used).
+DOMINATING_WEIGHT: Final = 55.0
+#: I² below which serious inconsistency is seldom seen (Core GRADE 3).
+I2_SELDOM: Final = 30.0
+
+
+def rate_risk_of_bias(studies: Sequence[StudyInfo], rules: str = DEFAULT_RULES) -> DomainRating:
+    """Core GRADE 4 (``grade-2022``): rate down once when studies not at low risk of bias
+    (overall RoB 2 high or some concerns; 'not assessed' counted with them, as RoB 2 turns
+    missing information into some concerns) carry at least 55% of the weight; two levels only
+    by judgement. ``grade-2011``: very serious from 50% of the weight at high risk, serious from
+    25% at high risk or 50% high and some concerns together. The domains driving it are named."""
     high = sum(s.weight for s in studies if s.risk_of_bias == "high")
-    unclear = sum(s.weight for s in studies if s.risk_of_bias in ("some concerns", "not assessed"))
-    rule = (
-        f"weight from trials at high risk {high:.0f}%, with some concerns or not assessed "
-        f"{unclear:.0f}% (rule: very serious if high >= 50%; serious if high >= 25% or "
-        "high + concerns/not assessed >= 50%)"
+    concerns = sum(s.weight for s in studies if s.risk_of_bias == "some concerns")
+    unassessed = sum(s.weight for s in studies if s.risk_of_bias == "not assessed")
+    doubtful = high + concerns + unassessed
+    shares = (
+        f"{high:.0f}% of the weight from trials at high risk, {concerns:.0f}% with some concerns"
+        + (f", {unassessed:.0f}% not assessed (counted as some concerns)" if unassessed else "")
+        + f"; {_rob_detail(studies)}"
     )
-    if high >= 50:
-        return DomainRating("risk of bias", "very serious", rule)
-    if high >= 25 or high + unclear >= 50:
-        return DomainRating("risk of bias", "serious", rule)
-    return DomainRating("risk of bias", "not serious", rule)
+    if rules == "grade-2011":
+        rule = (
+            " (rule: very serious if high ≥ 50%; serious if high ≥ 25% or high and some "
+            "concerns together ≥ 50%)"
+        )
+        rating = (
+            "very serious"
+            if high >= 50
+            else "serious"
+            if high >= 25 or doubtful >= 50
+            else "not serious"
+        )
+        return DomainRating("risk of bias", rating, shares + rule)
+    rule = (
+        f" (rule: serious when trials not at low risk carry ≥ {DOMINATING_WEIGHT:g}% of the "
+        "weight, Core GRADE 4; rating down twice, or not at all because of the direction of "
+        "bias, is a judgement)"
+    )
+    rating = "serious" if doubtful >= DOMINATING_WEIGHT else "not serious"
+    return DomainRating("risk of bias", rating, shares + rule)
 
 
-def _inconsistency(result: PooledResult) -> DomainRating:
+def _region(value: float, thresholds: Sequence[float]) -> int:
+    return sum(value > t for t in thresholds)
+
+
+def rate_inconsistency(
+    result: PooledResult,
+    rules: str = DEFAULT_RULES,
+    study_values: Sequence[float] = (),
+    thresholds: Sequence[float] = (),
+) -> DomainRating:
+    """Not applicable to one study. ``grade-2022`` (Core GRADE 3): serious when the study
+    estimates (``study_values``, on the scale of the ``thresholds``) fall on different sides of
+    the threshold(s) of the target and I² is at least 30%; twice only by judgement.
+    ``grade-2011``: I² and the Q test (serious if I² ≥ 50% or P < 0.10; very serious if I² ≥
+    75% and P < 0.10)."""
     if result.k < 2 or result.I2 is None:
         return DomainRating(
-            "inconsistency", "not serious", "single study: inconsistency cannot be assessed"
+            "inconsistency", "not applicable", "one study: inconsistency cannot be assessed"
         )
-    i2, p = result.I2, result.Q_pval or 1.0
-    rule = (
-        f"I² = {i2:.0f}%, Q p = {p:.2f}"
-        + (
-            f", prediction interval {result.pi_low:.2f} to {result.pi_high:.2f}"
-            if result.pi_low is not None
-            else ""
-        )
-        + " (rule: serious if I² >= 50% or Q p < 0.10; very serious if I² >= 75% and"
-        " Q p < 0.10)"
+    i2, p = result.I2, result.Q_pval if result.Q_pval is not None else 1.0
+    stats = f"I² = {i2:.0f}%, Q test P = {p:.2f}" + (
+        f", prediction interval {result.pi_low:.2f} to {result.pi_high:.2f} (analysis scale)"
+        if result.pi_low is not None and result.pi_high is not None
+        else ""
     )
-    if i2 >= 75 and p < 0.10:
-        return DomainRating("inconsistency", "very serious", rule)
-    if i2 >= 50 or p < 0.10:
-        return DomainRating("inconsistency", "serious", rule)
-    return DomainRating("inconsistency", "not serious", rule)
+    if rules == "grade-2011" or not study_values or not thresholds:
+        rule = " (rule: serious if I² ≥ 50% or P < 0.10; very serious if I² ≥ 75% and P < 0.10)"
+        if i2 >= 75 and p < 0.10:
+            return DomainRating("inconsistency", "very serious", stats + rule)
+        if i2 >= 50 or p < 0.10:
+            return DomainRating("inconsistency", "serious", stats + rule)
+        return DomainRating("inconsistency", "not serious", stats + rule)
+    regions = {_region(v, thresholds) for v in study_values}
+    sides = (
+        "study estimates lie on both sides of the threshold"
+        if len(regions) > 1
+        else "every study estimate lies on the same side of the threshold"
+    )
+    rule = (
+        f"; {sides} (rule: serious when estimates lie on both sides of the threshold and I² ≥ "
+        f"{I2_SELDOM:g}%, Core GRADE 3)"
+    )
+    rating = "serious" if len(regions) > 1 and i2 >= I2_SELDOM else "not serious"
+    return DomainRating("inconsistency", rating, stats + rule)
 
 
-def _imprecision(
+def rate_publication_bias(
     result: PooledResult,
-    studies: Sequence[StudyInfo],
-    ratio: bool,
-    mid: float | None,
-    control_risk: float | None,
-    interval: str = "CI",
+    small_study: Mapping[str, Any] | None,
+    unpooled: Sequence[str] = (),
 ) -> DomainRating:
-    lo, hi = result.ci_low, result.ci_high
-    if lo is None or hi is None:
-        return DomainRating("imprecision", "very serious", "no confidence interval")
-    counts = [s.participants for s in studies]
-    total = sum(c for c in counts if c is not None)
-    known = all(c is not None for c in counts)
-    if ratio:
-        rlo, rhi = math.exp(lo), math.exp(hi)
-        text = f"95% {interval} of the RR {rlo:.2f} to {rhi:.2f}"
-        if rlo < APPRECIABLE_RR[0] and rhi > APPRECIABLE_RR[1]:
-            return DomainRating(
-                "imprecision",
-                "very serious",
-                text + " includes appreciable benefit and harm (RR < 0.75 and > 1.25)",
-            )
-        if rlo < 1 < rhi:
-            return DomainRating("imprecision", "serious", text + " includes no effect")
-        if control_risk and known:
-            ois = optimal_information_size_binary(control_risk)
-            if total < ois:
-                return DomainRating(
-                    "imprecision",
-                    "serious",
-                    text + f"; {total:.0f} participants"
-                    f" below the optimal information size {ois:.0f}",
-                )
-        return DomainRating("imprecision", "not serious", text + " excludes no effect")
-    text = f"95% {interval} of the MD {lo:.2f} to {hi:.2f}"
-    if mid is not None and lo < -mid and hi > mid:
-        return DomainRating(
-            "imprecision",
-            "very serious",
-            text + f" includes important benefit "
-            f"and harm (beyond ±{mid:g}, the minimal important difference)",
-        )
-    if lo < 0 < hi:
-        return DomainRating("imprecision", "serious", text + " includes no effect")
-    sds = [s.control_sd for s in studies if s.control_sd is not None]
-    if mid is not None and sds and known:
-        sd = sorted(sds)[len(sds) // 2]
-        ois = optimal_information_size_continuous(sd, mid)
-        if total < ois:
-            return DomainRating(
-                "imprecision",
-                "serious",
-                text + f"; {total:.0f} participants below the optimal information size {ois:.0f}",
-            )
-    return DomainRating("imprecision", "not serious", text + " excludes no effect")
-
-
-def _publication_bias(result: PooledResult, small_study: Mapping[str, Any] | None) -> DomainRating:
+    """Egger's test from ten studies ('strongly suspected' if P < 0.10, else 'undetected',
+    Core GRADE 4's words); below ten, 'not assessable' (a panel that checked trial registries
+    may judge it 'undetected'). ``unpooled`` names the known missing evidence of the row (trials
+    with a record of the outcome that could not be pooled)."""
+    missing = "; known missing evidence: " + "; ".join(unpooled) if unpooled else ""
     if result.k < SMALL_STUDY_MIN_K or small_study is None:
+        n = f"{result.k} {'study' if result.k == 1 else 'studies'}"
         return DomainRating(
             "publication bias",
-            "not serious",
-            f"not assessable with {result.k} {'study' if result.k == 1 else 'studies'} "
-            "(funnel-plot tests need "
-            f"at least {SMALL_STUDY_MIN_K})",
+            "not assessable",
+            f"not assessable with {n} (tests for funnel-plot asymmetry need at least "
+            f"{SMALL_STUDY_MIN_K}){missing}",
         )
     p = small_study["egger"]["pval"]
-    rule = f"Egger's test p = {p:.2f} (rule: serious if p < 0.10)"
-    return DomainRating("publication bias", "serious" if p < 0.10 else "not serious", rule)
+    rule = f"Egger's test P = {p:.2f} (rule: strongly suspected if P < 0.10){missing}"
+    return DomainRating(
+        "publication bias", "strongly suspected" if p < 0.10 else "undetected", rule
+    )
+
+
+def rate_indirectness(judgement: tuple[str, str] | None) -> DomainRating:
+    """The recorded judgement, or 'not judged' (the certainty is then provisional)."""
+    if judgement is None:
+        return DomainRating(
+            "indirectness",
+            "not judged",
+            "no judgement of indirectness recorded for this comparison and outcome; the "
+            "certainty is provisional until one is made",
+        )
+    return DomainRating("indirectness", judgement[0], judgement[1], judged=True)
 
 
 def assess(
     result: PooledResult,
     studies: Sequence[StudyInfo],
+    imprecision: Imprecision,
     *,
-    ratio: bool,
-    randomised: bool = True,
-    mid: float | None = None,
-    control_risk: float | None = None,
+    start: str = "high",
     indirectness: tuple[str, str] | None = None,
     overrides: Mapping[str, tuple[str, str]] | None = None,
     small_study: Mapping[str, Any] | None = None,
-    interval: str = "CI",
+    unpooled: Sequence[str] = (),
+    rules: str = DEFAULT_RULES,
+    study_values: Sequence[float] = (),
+    thresholds: Sequence[float] = (),
 ) -> Certainty:
-    """Rate the certainty of one pooled outcome (``interval``: "CI", or "CrI" when the
-    estimate and interval are a posterior median and credible interval).
+    """Rate the certainty of one pooled outcome.
 
-    ``indirectness`` and each override are ``(rating, reason)``; ratings are ``not serious``,
-    ``serious`` or ``very serious``.
+    ``imprecision`` comes from :mod:`metafuse.review.imprecision`; ``start`` is the starting
+    level of the design ('high' or 'low'); ``indirectness`` and each override are
+    ``(rating, reason)`` with the domain's words (:data:`JUDGEMENTS`); ``study_values`` are the
+    pooled studies' estimates on the scale of the imprecision ``thresholds`` (for the
+    inconsistency rule).
     """
+    if start not in LEVELS:
+        raise ValueError(f"unknown starting level {start!r}; choose one of {', '.join(LEVELS)}")
+    if rules not in RULE_SETS:
+        raise ValueError(f"unknown GRADE rules {rules!r}; choose one of {', '.join(RULE_SETS)}")
     computed = {
-        "risk of bias": _risk_of_bias(studies),
-        "inconsistency": _inconsistency(result),
-        "indirectness": DomainRating("indirectness", indirectness[0], indirectness[1], judged=True)
-        if indirectness
-        else DomainRating(
-            "indirectness", "not serious", "no indirectness judgement in the analysis spec"
-        ),
-        "imprecision": _imprecision(result, studies, ratio, mid, control_risk, interval),
-        "publication bias": _publication_bias(result, small_study),
+        "risk of bias": rate_risk_of_bias(studies, rules),
+        "inconsistency": rate_inconsistency(result, rules, study_values, thresholds),
+        "indirectness": rate_indirectness(indirectness),
+        "imprecision": DomainRating("imprecision", imprecision.rating, imprecision.explanation),
+        "publication bias": rate_publication_bias(result, small_study, unpooled),
     }
     domains = []
     for name in DOMAINS:
@@ -246,53 +336,14 @@ def assess(
         if overrides and name in overrides:
             judged, reason = overrides[name]
             rating = DomainRating(name, judged, reason, judged=True, suggested=rating.rating)
-        if rating.rating not in RATINGS:
-            raise ValueError(f"{name}: rating must be one of {', '.join(RATINGS)}")
+        if rating.rating not in JUDGEMENTS[name] and rating.rating != "not judged":
+            raise ValueError(f"{name}: rating must be one of {', '.join(JUDGEMENTS[name])}")
         domains.append(rating)
-    start = "high" if randomised else "low"
     index = LEVELS.index(start) - sum(d.downgrade for d in domains)
-    return Certainty(start=start, domains=tuple(domains), level=LEVELS[max(0, index)])
-
-
-#: GRADE domains as spec keys ([grade.overrides] and indirectness in analyses/*.toml).
-GRADE_KEYS = {
-    "risk_of_bias": "risk of bias",
-    "inconsistency": "inconsistency",
-    "indirectness": "indirectness",
-    "imprecision": "imprecision",
-    "publication_bias": "publication bias",
-}
-
-
-@dataclass(frozen=True)
-class GradeInputs:
-    """What a guideline panel decides for one outcome: thresholds with their sources, and
-    judgements with their reasons (from the spec's ``[grade]`` table and review.toml)."""
-
-    mid: float | None = None
-    mid_source: str = ""
-    assumed_risk: float | None = None
-    assumed_risk_source: str = ""
-    #: (rating, reason) for indirectness and for each overridden domain (by domain name).
-    indirectness: tuple[str, str] | None = None
-    overrides: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    comment: str = ""
-
-    @classmethod
-    def from_spec(
-        cls, raw: Mapping[str, Any], mid: float | None = None, mid_source: str = ""
-    ) -> GradeInputs:
-        """From a checked ``[grade]`` table; ``mid``/``mid_source`` are the outcome's defaults."""
-        indirect = raw.get("indirectness")
-        return cls(
-            mid=raw.get("mid", mid),
-            mid_source=str(raw.get("mid_source", mid_source)),
-            assumed_risk=raw.get("assumed_risk"),
-            assumed_risk_source=str(raw.get("assumed_risk_source", "")),
-            indirectness=(indirect["rating"], indirect["reason"]) if indirect else None,
-            overrides={
-                GRADE_KEYS[k]: (v["rating"], v["reason"])
-                for k, v in raw.get("overrides", {}).items()
-            },
-            comment=str(raw.get("comment", "")),
-        )
+    return Certainty(
+        start=start,
+        domains=tuple(domains),
+        level=LEVELS[max(0, index)],
+        rules=rules,
+        target=imprecision.target,
+    )

@@ -17,6 +17,7 @@ interventions. J Clin Epidemiol 2022;142:200-208), so each gets its own analysis
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -273,3 +274,48 @@ def select(
         evidence=evidence,
         borrowed=tuple(borrowed),
     )
+
+
+def alternative_selection(
+    records: StudyRecords, selection: Selection
+) -> tuple[Selection, tuple[str, ...]] | None:
+    """The selection with each pooled record replaced by its alternative (a ``primary = no``
+    record of the same report, outcome and time point; the first by record_id), and what
+    changed in words; None when no pooled record has an alternative. The Handbook's preferred
+    analyses are primary (adjusted over final values, intention to treat over attenders), so
+    the alternatives make the sensitivity analysis of that choice."""
+    o = records.outcomes
+    swap: dict[str, str] = {}
+    changed: list[str] = []
+    for label, record in selection.records.items():
+        rows = o[o["record_id"] == record]
+        first = rows.iloc[0]
+        when = first["timepoint_months"]
+        same = o["timepoint_months"].isna() if pd.isna(when) else o["timepoint_months"] == when
+        alts = o[
+            (o["report_id"] == first["report_id"])
+            & (o["outcome"] == first["outcome"])
+            & (o["primary"] == "no")
+            & (o["record_id"] != record)
+            & same
+        ]
+        if alts.empty:
+            continue
+        alt = sorted(alts["record_id"].unique())[0]
+        swap[record] = alt
+        alt_row = alts[alts["record_id"] == alt].iloc[0]
+        changed.append(f"{label}: {alt_row['analysis']} instead of {first['analysis']}")
+    if not swap:
+        return None
+    primary = o["primary"].copy()
+    primary[o["record_id"].isin(list(swap))] = "no"
+    primary[o["record_id"].isin(list(swap.values()))] = "yes"
+    swapped = dataclasses.replace(records, outcomes=o.assign(primary=primary))
+    alternative = select(
+        swapped,
+        selection.comparison.key,
+        selection.outcome.key,
+        selection.window.key,
+        selection.evidence,
+    )
+    return alternative, tuple(changed)

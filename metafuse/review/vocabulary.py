@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from metafuse.exceptions import SpecError
+from metafuse.review import panel
 
 if TYPE_CHECKING:
     from metafuse.bayes.priors import TauPrior
@@ -61,20 +62,43 @@ class Outcome:
     #: kind, its parameters, source); None: the default for binary outcomes (log RR), none for
     #: continuous ones (see :meth:`bayes_prior`).
     tau_prior: Mapping[str, Any] | None = None
+    #: GRADE decisions (see :mod:`metafuse.review.panel`): importance (critical, important, of
+    #: limited importance), harm (an adverse outcome), the binary threshold per 1000, assumed
+    #: comparator risks by comparison ('' for all) with their sources, an alternative MID.
+    importance: str = ""
+    importance_source: str = ""
+    harm: bool = False
+    mid_per_1000: float | None = None
+    baseline_risk: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+    alternative_mid: float | None = None
+    alternative_mid_source: str = ""
 
-    def bayes_prior(self) -> tuple[TauPrior, str] | None:
-        """The tau prior of Bayesian analyses and its source: the declared one, else for binary
-        outcomes (log risk ratios) a half-normal prior with scale 0.5 (Röver 2020, J Stat Softw
-        93(6), p.20, used there for log odds ratios); None for a continuous
-        outcome without a declared prior (its scale has no default)."""
+    def threshold(self) -> float | None:
+        """The minimal important difference GRADE judges imprecision against: ``mid`` on the
+        scale (continuous) or ``mid_per_1000`` (binary, absolute)."""
+        return self.mid_per_1000 if self.is_binary else self.mid
+
+    def assumed_risk(self, comparison: str) -> tuple[float, str] | None:
+        """The declared assumed comparator risk (proportion, source) of a comparison."""
+        return self.baseline_risk.get(comparison) or self.baseline_risk.get("")
+
+    def bayes_prior(self, measure: str) -> tuple[TauPrior, str] | None:
+        """The tau prior of Bayesian analyses on the ``measure`` scale and its source: the
+        declared one when it is for that measure (``[tau_prior] measure``, default the outcome's
+        measure); else for log odds ratios a half-normal prior with scale 0.5 (Röver 2020, J
+        Stat Softw 93(6), p.20, where it is proposed for log odds ratios); None otherwise (a
+        prior stated for one scale is not applied to another)."""
         from metafuse.bayes.priors import tau_prior
 
         if self.tau_prior is not None:
             raw = dict(self.tau_prior)
             source = str(raw.pop("source"))
             kind = raw.pop("kind")
+            declared = str(raw.pop("measure", self.measure))
+            if declared != measure:
+                return None
             return tau_prior(kind, raw.pop("scale", None), **raw), source
-        if self.is_binary:
+        if measure in ("OR", "PETO"):
             return (
                 tau_prior("half-normal", 0.5),
                 "Röver 2020 (J Stat Softw 93(6), p.20), where it confines the heterogeneity of "
@@ -133,6 +157,17 @@ class Review:
     windows: Mapping[str, Window]
     #: Designs accepted in trials.csv, with the GRADE starting level of each.
     designs: Mapping[str, str] = field(default_factory=dict)
+    #: (comparison, outcome or 'all') -> (indirectness rating, reason).
+    indirectness: Mapping[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    #: GRADE imprecision rule set and the fraction of the OIS below which it is "far below".
+    grade_rules: str = "grade-2022"
+    ois_far_below: float = 0.30
+
+    def indirectness_of(self, comparison: str, outcome: str) -> tuple[str, str] | None:
+        """The recorded indirectness judgement (the outcome's own over the comparison's)."""
+        return self.indirectness.get((comparison, outcome)) or self.indirectness.get(
+            (comparison, "all")
+        )
 
     def outcome(self, key: str) -> Outcome:
         """The outcome called ``key``."""
@@ -218,6 +253,7 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         "mid_source",
         "comparisons",
         "tau_prior",
+        *panel.OUTCOME_KEYS,
     }
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -236,7 +272,13 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         or mid <= 0
     ):
         raise _fail(path, f"{where}.mid", "must be a positive number")
-    source = _text(raw, "mid_source", where, path, required=mid is not None)
+    source = _text(
+        raw,
+        "mid_source",
+        where,
+        path,
+        required=mid is not None or raw.get("mid_per_1000") is not None,
+    )
     comps = raw.get("comparisons", [])
     if not isinstance(comps, list) or any(c not in comparisons for c in comps):
         raise _fail(
@@ -254,11 +296,14 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         mid_source=source,
         comparisons=tuple(comps),
         tau_prior=_tau_prior(raw.get("tau_prior"), f"{where}.tau_prior", path),
+        **panel.outcome_keys(raw, where, path, kind == "binary", comparisons),
     )
 
 
 #: Keys of an outcome's [tau_prior] table besides kind and source.
 TAU_PRIOR_KEYS = ("scale", "df", "log_tau2_mean", "log_tau2_sd", "outcome", "comparison")
+#: Measures a declared prior may name (``[tau_prior] measure``).
+PRIOR_MEASURES = ("RR", "OR", "RD", "MD", "SMD", "PETO")
 
 
 def _tau_prior(raw: Any, where: str, path: Path) -> Mapping[str, Any] | None:
@@ -267,13 +312,15 @@ def _tau_prior(raw: Any, where: str, path: Path) -> Mapping[str, Any] | None:
         return None
     if not isinstance(raw, dict):
         raise _fail(path, where, "must be a table (kind = ..., scale = ..., source = ...)")
-    unknown = sorted(set(raw) - {"kind", "source", *TAU_PRIOR_KEYS})
+    unknown = sorted(set(raw) - {"kind", "source", "measure", *TAU_PRIOR_KEYS})
     if unknown:
         raise _fail(path, f"{where}.{unknown[0]}", "unknown key")
     if not isinstance(raw.get("source"), str) or not raw["source"].strip():
         raise _fail(path, f"{where}.source", "a prior needs its source (who recommends it, where)")
     from metafuse.bayes.priors import tau_prior
 
+    if "measure" in raw and raw["measure"] not in PRIOR_MEASURES:
+        raise _fail(path, f"{where}.measure", f"must be one of {', '.join(PRIOR_MEASURES)}")
     params = {k: raw[k] for k in TAU_PRIOR_KEYS if k in raw and k != "scale"}
     try:
         tau_prior(str(raw.get("kind")), raw.get("scale"), **params)
@@ -319,7 +366,10 @@ def load_review(folder: str | Path) -> Review:
         ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise SpecError(f"{path}: cannot read: {err}") from None
-    unknown = sorted(set(raw) - {"title", "comparisons", "outcomes", "windows", "designs"})
+    unknown = sorted(
+        set(raw)
+        - {"title", "comparisons", "outcomes", "windows", "designs", "indirectness", "grade_rules"}
+    )
     if unknown:
         raise _fail(path, unknown[0], "unknown key")
     comparisons = {
@@ -335,6 +385,7 @@ def load_review(folder: str | Path) -> Review:
     title = raw.get("title", "")
     if not isinstance(title, str):
         raise _fail(path, "title", "must be text")
+    rules, far_below = panel.grade_rules(raw.get("grade_rules"), path)
     return Review(
         path=path,
         title=title,
@@ -342,4 +393,7 @@ def load_review(folder: str | Path) -> Review:
         outcomes=outcomes,
         windows=windows,
         designs=dict(designs),
+        indirectness=panel.indirectness(raw.get("indirectness"), path, comparisons, outcomes),
+        grade_rules=rules,
+        ois_far_below=far_below,
     )

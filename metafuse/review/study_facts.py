@@ -1,0 +1,212 @@
+"""What a SoF row needs to know about the studies it pools, read from their records: risk of bias
+by RoB 2 domain, participants (counted one way per row: analysed, else randomised), control-arm
+risks and SDs, the follow-up months actually pooled, and the trials that could not be pooled."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from metafuse.results import PooledResult
+from metafuse.review.grade import RISK_OF_BIAS_DOMAINS, StudyInfo
+from metafuse.review.records import StudyRecords
+from metafuse.review.selection import Selection
+
+
+def record_rows(records: StudyRecords, record_id: str) -> pd.DataFrame:
+    """The rows of one record of outcomes.csv."""
+    o = records.outcomes
+    return o[o["record_id"] == record_id]
+
+
+def report_of(selection: Selection, records: StudyRecords, label: str) -> str:
+    """The report_id behind a pooled study label."""
+    return str(record_rows(records, selection.records[label])["report_id"].iloc[0])
+
+
+def rob_judgements(records: StudyRecords, report_id: str, outcome: str) -> dict[str, str]:
+    """Every RoB 2 judgement of a report for an outcome, domain -> judgement (the outcome's own
+    rows over those for 'all'), in the order of risk_of_bias.csv."""
+    rob = records.risk_of_bias
+    rows = rob[(rob["report_id"] == report_id) & rob["outcome"].isin(["all", outcome])]
+    out: dict[str, str] = {}
+    for r in rows.itertuples(index=False):
+        if r.outcome == outcome or r.domain not in out:
+            out[str(r.domain)] = str(r.judgement)
+    return out
+
+
+def rob_by_code(records: StudyRecords, report_id: str, outcome: str) -> dict[str, str]:
+    """The judgements keyed by domain code: D1..D5 and overall."""
+    judged = rob_judgements(records, report_id, outcome)
+    return {k.split(" ")[0]: v for k, v in judged.items()}
+
+
+def rob_overall(records: StudyRecords, report_id: str, outcome: str) -> str:
+    """The overall RoB 2 judgement of a report for an outcome ('not assessed' when none)."""
+    return rob_by_code(records, report_id, outcome).get("overall", "not assessed")
+
+
+def unassessed_domains(records: StudyRecords, report_id: str, outcome: str) -> int:
+    """How many of the five RoB 2 domains of a report rest on 'not assessed' (or no row)."""
+    judged = rob_by_code(records, report_id, outcome)
+    return sum(judged.get(d, "not assessed") == "not assessed" for d in RISK_OF_BIAS_DOMAINS)
+
+
+SINGULAR = {"RCTs": "RCT", "observational studies": "observational study", "studies": "study"}
+
+
+@dataclass(frozen=True)
+class Participants:
+    """The participants of a row, counted one way: 'analysed' or 'randomised'."""
+
+    total: float | None
+    basis: str
+    #: Study labels whose count is not reported.
+    unknown: tuple[str, ...] = ()
+
+    def text(self, k: int, design: str) -> str:
+        """'267 randomised (1 RCT)' / '≥ 284 analysed (3 RCTs)'."""
+        kind = design if k != 1 else SINGULAR.get(design, design)
+        if self.total is None:
+            return f"not reported ({k} {kind})"
+        prefix = "≥ " if self.unknown else ""
+        return f"{prefix}{self.total:.0f} {self.basis} ({k} {kind})"
+
+    def note(self) -> str | None:
+        """Why the count is a lower bound, or None."""
+        if not self.unknown:
+            return None
+        return (
+            f"Participants {self.basis}; not reported for {', '.join(self.unknown)}, so the "
+            "total is a lower bound."
+        )
+
+
+def _counts(
+    selection: Selection, records: StudyRecords, label: str
+) -> tuple[float | None, float | None]:
+    """(analysed, randomised) participants of one pooled study."""
+    rows = record_rows(records, selection.records[label])
+    analysed = None
+    if rows["data_type"].iloc[0] == "arm" and rows["n"].notna().all():
+        analysed = float(rows["n"].sum())
+    trials = records.trials.set_index("report_id")
+    n = trials.loc[str(rows["report_id"].iloc[0]), ["n_randomised_exp", "n_randomised_ctrl"]]
+    randomised = float(n.sum()) if n.notna().all() else None
+    return analysed, randomised
+
+
+def participants(
+    selection: Selection, records: StudyRecords, labels: Sequence[str]
+) -> Participants:
+    """Participants counted one way: analysed when every study reports them, else randomised
+    (the studies that report neither are named, and the total is a lower bound)."""
+    counts = {label: _counts(selection, records, label) for label in labels}
+    if all(c[0] is not None for c in counts.values()):
+        return Participants(sum(float(c[0] or 0) for c in counts.values()), "analysed")
+    known = [float(c[1]) for c in counts.values() if c[1] is not None]
+    missing = tuple(lab for lab, c in counts.items() if c[1] is None)
+    return Participants(sum(known) if known else None, "randomised", missing)
+
+
+def study_infos(
+    selection: Selection, result: PooledResult, records: StudyRecords
+) -> list[StudyInfo]:
+    """What GRADE needs about each pooled study, from the records behind it."""
+    infos = []
+    outcome = selection.outcome.key
+    for s in result.studies:
+        rows = record_rows(records, selection.records[s.study])
+        report = str(rows["report_id"].iloc[0])
+        analysed, randomised = _counts(selection, records, s.study)
+        control_risk = control_sd = None
+        if rows["data_type"].iloc[0] == "arm":
+            ctrl = rows[rows["arm"] == "ctrl"].iloc[0]
+            if not pd.isna(ctrl["events"]) and not pd.isna(ctrl["n"]):
+                control_risk = float(ctrl["events"] / ctrl["n"])
+            if not pd.isna(ctrl["sd"]):
+                control_sd = float(ctrl["sd"])
+        judgements = rob_by_code(records, report, outcome)
+        infos.append(
+            StudyInfo(
+                label=s.study,
+                weight=s.weight_percent,
+                risk_of_bias=judgements.get("overall", "not assessed"),
+                participants=analysed if analysed is not None else randomised,
+                control_risk=control_risk,
+                control_sd=control_sd,
+                rob_domains={k: v for k, v in judgements.items() if k != "overall"},
+            )
+        )
+    return infos
+
+
+def months_pooled(selection: Selection, records: StudyRecords) -> dict[str, float | None]:
+    """Study label -> the time point (months) of the record pooled (None when not stated)."""
+    out: dict[str, float | None] = {}
+    for label, record in selection.records.items():
+        value = record_rows(records, record)["timepoint_months"].iloc[0]
+        out[label] = None if pd.isna(value) else float(value)
+    return out
+
+
+def _months(values: Sequence[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:g} months" if lo == hi else f"{lo:g} to {hi:g} months"
+
+
+def follow_up(selection: Selection, records: StudyRecords) -> tuple[str, str | None]:
+    """The follow-up words of a row, from the months actually pooled, and a note giving each
+    study's months when they differ (or are not stated)."""
+    months = months_pooled(selection, records)
+    stated = [m for m in months.values() if m is not None]
+    if selection.window.is_longest:
+        text = "longest follow-up" + (f": {_months(stated)}" if stated else "")
+    else:
+        text = f"follow-up {_months(stated)}" if stated else f"follow-up {selection.window.label}"
+    distinct = {m for m in months.values()}
+    if len(distinct) <= 1 and None not in distinct:
+        return text, None
+    parts = [
+        f"{label} {'not stated' if m is None else f'{m:g} months'}" for label, m in months.items()
+    ]
+    return text, "Follow-up pooled, by study: " + "; ".join(parts) + "."
+
+
+def control_means(selection: Selection, records: StudyRecords) -> list[float]:
+    """The control-arm means of the pooled arm-level records."""
+    out = []
+    for record in selection.records.values():
+        rows = record_rows(records, record)
+        ctrl = rows[rows["arm"] == "ctrl"]
+        if not ctrl.empty and not pd.isna(ctrl["mean"].iloc[0]):
+            out.append(float(ctrl["mean"].iloc[0]))
+    return out
+
+
+def scale_of(selection: Selection, records: StudyRecords) -> str:
+    """The scale text of the pooled records ('ODI 0-100 (lower is better)')."""
+    rows = records.outcomes[records.outcomes["record_id"].isin(list(selection.records.values()))]
+    return str(rows["scale"].iloc[0]) if not rows.empty else ""
+
+
+def patients(selection: Selection, records: StudyRecords) -> str:
+    """'events/total (%) / events/total (%)' (binary) or 'n / n', when every trial has arms."""
+    exp = ctrl = ev_e = ev_c = 0.0
+    for rid in selection.records.values():
+        rows = record_rows(records, rid)
+        if rows["data_type"].iloc[0] != "arm":
+            return "not reported for every trial"
+        e, c = rows[rows["arm"] == "exp"].iloc[0], rows[rows["arm"] == "ctrl"].iloc[0]
+        exp, ctrl = exp + e["n"], ctrl + c["n"]
+        if not pd.isna(e["events"]):
+            ev_e, ev_c = ev_e + e["events"], ev_c + c["events"]
+    if selection.ratio:
+        return (
+            f"{ev_e:.0f}/{exp:.0f} ({100 * ev_e / exp:.1f}%) / {ev_c:.0f}/{ctrl:.0f} "
+            f"({100 * ev_c / ctrl:.1f}%)"
+        )
+    return f"{exp:.0f} / {ctrl:.0f}"
