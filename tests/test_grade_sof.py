@@ -31,14 +31,16 @@ BIG = InformationSize(10_000, 100, "hand")  # OIS met
 
 
 def test_optimal_information_size_by_hand() -> None:
-    # control risk 0.20, RRR 25% -> 0.15; z = 1.959964 + 0.841621 = 2.801585, z^2 = 7.848879
-    # per group = 7.848879 * (0.2*0.8 + 0.15*0.85) / 0.05^2 = 902.62 -> 903; total 1806
-    assert optimal_information_size_binary(0.20) == 1806
-    # SD 20, difference 10: per group = 2 * 7.848879 * 400 / 100 = 62.79 -> 63; total 126
+    # Core GRADE 2, appendix 5 (pancreatitis, ICU admission): control 12%, RRR 25% (9%), alpha
+    # 0.05, power 80%: "The OIS using these assumptions would be a total of 3406 (1703 in each arm)"
+    assert optimal_information_size_binary(0.12) == 3406
+    # by hand (Fleiss with continuity correction, z 1.96 and 0.84 as OpenEpi prints them):
+    # p1 0.2, p2 0.15, mean 0.175: (1.96*sqrt(2*.175*.825) + 0.84*sqrt(.16+.1275))^2 / .05^2
+    # = (1.053216 + 0.450400)^2 / 0.0025 = 904.34; corrected 904.34/4 * (1 + sqrt(1 + 4 /
+    # (904.34*0.05)))^2 = 943.92 -> 944 per group; total 1888 (KCE: "approximately 2 000")
+    assert optimal_information_size_binary(0.20) == 1888
+    # SD 20, difference 10: per group = 2 * 2.8^2 * 400 / 100 = 62.72 -> 63; total 126
     assert optimal_information_size_continuous(20, 10) == 126
-    # control risk 0.353 (12/34): p2 = 0.26475; variance sum 0.228391 + 0.194657 = 0.423048;
-    # per group = 7.848879 * 0.423048 / 0.08825^2 = 426.35 -> 427; total 854
-    assert optimal_information_size_binary(0.353) == 854
 
 
 def test_absolute_effects_by_hand() -> None:
@@ -115,7 +117,7 @@ def test_optimal_information_size_only_for_large_effects() -> None:
 
 
 def test_reoperation_case_is_very_serious_and_wide_ones_extremely_serious() -> None:
-    # RR 0.37 (0.13 to 1.02) at 353 per 1000, 65 participants, OIS 854 (hand, above)
+    # RR 0.37 (0.13 to 1.02) at 353 per 1000, 65 participants
     acr = 0.353
     values = [absolute_per_1000("RR", acr, r) for r in (0.37, 0.13, 1.02)]
     effect = Effect(*values, unit="per 1000", better="lower")
@@ -250,3 +252,74 @@ def test_overlapping_reports_are_not_double_counted() -> None:
     report only (trials.csv column includes)."""
     data = select(load_studies(FIXTURE_REVIEW / "studies"), "B", "odi", "longest")
     assert data.labels == ["Fairbank 2005", "Froholdt 2012"]
+
+
+# --- worked examples of the Core GRADE papers (BMJ 2025; the numbers as printed there) ---------
+
+
+def test_core_grade_2_appendix_3_absolute_effects() -> None:
+    """Example 1: RR 0.76 (0.62 to 0.93), control risk 21%: 'Risk difference is: 5% (95% CI:
+    1.5% to 8.0%)'."""
+    diffs = [absolute_per_1000("RR", 0.21, r) for r in (0.76, 0.62, 0.93)]
+    assert [round(d / 10, 1) for d in diffs] == [-5.0, -8.0, -1.5]  # percentage points
+
+
+def test_core_grade_6_sglt2_by_baseline_risk() -> None:
+    """Table 2: OR 0.77 (0.71 to 0.83) applied to 20 and 265 per 1000: '5 fewer per 1000' (6
+    fewer to 3 fewer) and '48 fewer per 1000' (61 fewer to 35 fewer); 'using an MID in mortality
+    of 10 in 1000 ... in both cases indicating no serious imprecision' (little or no important
+    difference at low risk, an important benefit at high risk)."""
+    for risk, printed, target in (
+        (0.020, (-5, -6, -3), "little or no difference"),
+        (0.265, (-48, -61, -35), "an important benefit"),
+    ):
+        values = [absolute_per_1000("OR", risk, r) for r in (0.77, 0.71, 0.83)]
+        assert tuple(round(v) for v in values) == printed
+        rated = rate_2022(Effect(*values, unit="per 1000"), 10.0, BIG)
+        assert (rated.levels, rated.target) == (0, target)
+
+
+def test_core_grade_6_aml_mortality_rates_down_twice() -> None:
+    """Table 1: RR 0.83 (0.61 to 1.13) at 558 per 1000: '95 fewer per 1000 (218 fewer to 73
+    more)'; 'Using an MID of 50 per 1000, the 95% CI suggests the possibility of an important
+    benefit and an important harm, thus rating down two levels for imprecision.'"""
+    values = [absolute_per_1000("RR", 0.558, r) for r in (0.83, 0.61, 1.13)]
+    assert tuple(round(v) for v in values) == (-95, -218, 73)
+    size = InformationSize(None, None, "one trial", ratio=(0.83, 0.61, 1.13))
+    assert rate_2022(Effect(*values, unit="per 1000"), 50.0, size).levels == 2
+
+
+@pytest.mark.parametrize(("mid", "levels"), [(10.0, 1), (20.0, 0)])
+def test_core_grade_2_sepsis_bleeding_threshold_decides(mid: float, levels: int) -> None:
+    """Appendix 4: 3 more bleeds per 1000 (5 fewer to 13 more): with a threshold near 10 in 1000
+    'they would rate down for imprecision'; near 20 'they would not rate down'."""
+    effect = Effect(3.0, -5.0, 13.0, unit="per 1000")
+    assert rate_2022(effect, mid, BIG).levels == levels
+
+
+def test_core_grade_2_pancreatitis_far_below_the_ois() -> None:
+    """Appendix 5: OR 0.33 (0.13 to 0.81), 201 patients, control 12%: the CI ratio 6.2 is
+    'larger than 2.5. This suggests the appropriateness of rating down two levels'."""
+    values = [absolute_per_1000("OR", 0.12, r) for r in (0.33, 0.13, 0.81)]
+    size = InformationSize(
+        201, optimal_information_size_binary(0.12), "hand", ratio=(0.33, 0.13, 0.81), measure="OR"
+    )
+    rated = rate_2022(Effect(*values, unit="per 1000"), None, size)
+    assert rated.levels == 2
+    assert "6.2 times" in rated.explanation
+
+
+@pytest.mark.parametrize(
+    ("high_weight", "rating"),
+    [(85.0, "serious"), (69.0, "serious"), (46.0, "not serious")],
+)
+def test_core_grade_4_risk_of_bias_dominance(high_weight: float, rating: str) -> None:
+    """Core GRADE 4: trials at high risk carrying 85% (azithromycin) or 69% (child feeding) of
+    the weight dominate: rate down; 46% (colostrum, similar estimates) does not."""
+    studies = [
+        StudyInfo("high", high_weight, "high", 100),
+        StudyInfo("low", 100 - high_weight, "low", 100),
+    ]
+    from metafuse.review.grade import rate_risk_of_bias
+
+    assert rate_risk_of_bias(studies).rating == rating
