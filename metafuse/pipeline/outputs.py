@@ -72,18 +72,24 @@ def _write_tables(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[P
     return written
 
 
-def _write_review_pages(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[Path]:
-    """The harms profile and the pages that set published reviews beside ours, from the review's
-    studies folder (``<root>/studies``, or the only folder of the plan)."""
+def _write_review_pages(
+    analyses: list[Analysis], plan: Plan, out_dir: Path
+) -> tuple[list[Path], dict[str, str]]:
+    """Each review's harms profile and the pages that set published reviews beside ours; the
+    files written, and the title of each HTML page (for the index)."""
     from metafuse.pipeline.harms import write_harms
-    from metafuse.pipeline.replication_page import write_replications
+    from metafuse.pipeline.replication_page import page_titles, write_published_reviews
 
-    records = plan.records.get(plan.root / "studies")
-    if records is None and len(plan.records) == 1:
-        records = next(iter(plan.records.values()))
-    if records is None:
-        return []
-    return write_harms(records, out_dir) + write_replications(records, analyses, out_dir)
+    written: list[Path] = []
+    titles: dict[str, str] = {}
+    for folder, records in plan.records.items():
+        mine = [a for a in analyses if a.spec.studies == folder]
+        harms = write_harms(records, out_dir)
+        if harms:
+            titles[f"{records.review.harms_page}.html"] = records.review.harms_title
+        written += harms + write_published_reviews(records, mine, out_dir)
+        titles.update(page_titles(records))
+    return written, titles
 
 
 def inputs_of(plan: Plan) -> list[Path]:
@@ -105,9 +111,10 @@ def build(plan: Plan, out_dir: Path, progress: Progress | None = None) -> list[P
         records = plan.records.get(analysis.spec.studies) if analysis.spec.studies else None
         written += _write_analysis(analysis, out_dir / analysis.spec.name, records)
     written += _write_tables(analyses, plan, out_dir)
-    written += _write_review_pages(analyses, plan, out_dir)
+    pages, titles = _write_review_pages(analyses, plan, out_dir)
+    written += pages
     # keep last before the manifest: the site links every file written above
-    written += build_site(analyses, out_dir)
+    written += build_site(analyses, out_dir, title=plan.title, pages=titles)
     data = manifest(plan.root, inputs_of(plan), out_dir, written)
     written.append(write_text_atomic(out_dir / MANIFEST, to_json(data)))
     return written

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from metafuse.pipeline.run import Analysis
-from metafuse.review.findings import empty_row, sof_row, with_note
+from metafuse.review.findings import effect_text, empty_row, sof_row, with_note
 from metafuse.review.gaps import GapCell, gap_cells
 from metafuse.review.grade import GradeInputs
 from metafuse.review.records import StudyRecords
 from metafuse.review.selection import EVIDENCE
-from metafuse.review.sof import SofRow, SofTable, fmt_ratio, mean_difference_text
+from metafuse.review.sof import SofRow, SofTable
 
 
 def sensitivity_note(a: Analysis) -> str:
@@ -34,11 +34,7 @@ def sensitivity_note(a: Analysis) -> str:
     if a.result is None or a.selection is None:
         return f"Sensitivity analysis '{a.spec.title}' leaving out {left_out}: no studies remain."
     r = a.result
-    est = (
-        fmt_ratio("RR", *r.effect_ci())
-        if a.selection.ratio
-        else mean_difference_text(*r.effect_ci())
-    )
+    est = effect_text(a.selection.outcome, *r.effect_ci())
     return f"Sensitivity analysis leaving out {left_out}: {est} ({r.k} studies)."
 
 

@@ -20,7 +20,9 @@ from metafuse.review.sof import (
     fmt_ratio,
     mean_difference_text,
     per_1000,
+    risk_ratio_at,
 )
+from metafuse.review.vocabulary import Outcome
 
 LEVEL_WORDS = {1: "one level", 2: "two levels"}
 
@@ -224,19 +226,23 @@ def _continuous_cells(
         if means
         else "—"
     )
-    text = mean_difference_text(*result.effect_ci())
+    text = effect_text(selection.outcome, *result.effect_ci())
     return comparator, text, text, "—"
 
 
-def _effect_text(ratio: bool, est: float, lo: float, hi: float) -> str:
-    return fmt_ratio("RR", est, lo, hi) if ratio else mean_difference_text(est, lo, hi)
+def effect_text(outcome: Outcome, est: float, lo: float, hi: float) -> str:
+    """An effect and its interval (analysis scale) in the outcome's measure: 'RR 0.80 (0.70 to
+    0.91)', 'Peto OR …', 'MD 2.10 lower (…)', 'RD 0.02 higher (…)'."""
+    if outcome.is_ratio:
+        return fmt_ratio(outcome.measure_label, est, lo, hi)
+    return mean_difference_text(est, lo, hi, outcome.measure_label)
 
 
-def bayes_footnote(bayes: BayesResult, ratio: bool, primary: bool, frequentist: str) -> str:
+def bayes_footnote(bayes: BayesResult, outcome: Outcome, primary: bool, frequentist: str) -> str:
     """The footnote of a Bayesian analysis: its estimate with the credible interval and the
     prior in words (with its source); as the primary analysis, what it replaces."""
     pct = f"{100 * bayes.level:g}%"
-    effect = _effect_text(ratio, bayes.mu_median, bayes.mu_ci_low, bayes.mu_ci_high)
+    effect = effect_text(outcome, bayes.mu_median, bayes.mu_ci_low, bayes.mu_ci_high)
     effect = effect.replace(" (", f" ({pct} CrI ", 1)
     source = bayes.options.get("prior_source", "")
     prior = f"{bayes.prior}" + (f"; prior source: {source}" if source else "")
@@ -272,8 +278,8 @@ def sof_row(
         label += f"; {selection.evidence} studies"
     notes: list[str] = []
     if bayes is not None:
-        frequentist = _effect_text(selection.ratio, *result.effect_ci())
-        notes.append(bayes_footnote(bayes, selection.ratio, primary_bayes, frequentist))
+        frequentist = effect_text(selection.outcome, *result.effect_ci())
+        notes.append(bayes_footnote(bayes, selection.outcome, primary_bayes, frequentist))
         if primary_bayes:
             result = dataclasses.replace(
                 result,
@@ -281,13 +287,14 @@ def sof_row(
                 ci_low=bayes.mu_ci_low,
                 ci_high=bayes.mu_ci_high,
             )
-    acr = _assumed_risk(grade, infos, notes) if selection.ratio else None
+    acr = _assumed_risk(grade, infos, notes) if selection.binary else None
     if grade.mid is not None:
         notes.append(f"Minimal important difference {grade.mid:g}: {grade.mid_source}.")
     certainty = assess(
         result,
         infos,
         ratio=selection.ratio,
+        measure=selection.outcome.measure_label,
         randomised=randomised,
         mid=grade.mid,
         control_risk=acr,
@@ -299,14 +306,15 @@ def sof_row(
     domain_notes = _domain_notes(certainty, notes)
     _provenance_notes(selection, records, result, notes)
     est, lo, hi = result.effect_ci()
-    if selection.ratio:
-        relative = fmt_ratio("RR", est, lo, hi)
+    if selection.binary:
+        outcome = selection.outcome
+        relative = effect_text(outcome, est, lo, hi) if outcome.is_ratio else "—"
         comparator, intervention, difference = "—", "—", "—"
         if acr is not None:
             comparator = per_1000(acr)
-            intervention, difference = absolute_binary(
-                acr, math.exp(est), math.exp(lo), math.exp(hi)
-            )
+            shown = [math.exp(v) if outcome.is_ratio else v for v in (est, lo, hi)]
+            ratios = [risk_ratio_at(acr, outcome.measure, v) for v in shown]
+            intervention, difference = absolute_binary(acr, *ratios)
     else:
         comparator, intervention, difference, relative = _continuous_cells(
             selection, records, infos, result
@@ -338,7 +346,7 @@ def patients(selection: Selection, records: StudyRecords) -> str:
         exp, ctrl = exp + e["n"], ctrl + c["n"]
         if not pd.isna(e["events"]):
             ev_e, ev_c = ev_e + e["events"], ev_c + c["events"]
-    if selection.ratio:
+    if selection.binary:
         return (
             f"{ev_e:.0f}/{exp:.0f} ({100 * ev_e / exp:.1f}%) / {ev_c:.0f}/{ctrl:.0f} "
             f"({100 * ev_c / ctrl:.1f}%)"

@@ -145,6 +145,7 @@ def _imprecision(
     mid: float | None,
     control_risk: float | None,
     interval: str = "CI",
+    measure: str | None = None,
 ) -> DomainRating:
     lo, hi = result.ci_low, result.ci_high
     if lo is None or hi is None:
@@ -154,7 +155,7 @@ def _imprecision(
     known = all(c is not None for c in counts)
     if ratio:
         rlo, rhi = math.exp(lo), math.exp(hi)
-        text = f"95% {interval} of the RR {rlo:.2f} to {rhi:.2f}"
+        text = f"95% {interval} of the {measure or 'RR'} {rlo:.2f} to {rhi:.2f}"
         if rlo < APPRECIABLE_RR[0] and rhi > APPRECIABLE_RR[1]:
             return DomainRating(
                 "imprecision",
@@ -173,7 +174,7 @@ def _imprecision(
                     f" below the optimal information size {ois:.0f}",
                 )
         return DomainRating("imprecision", "not serious", text + " excludes no effect")
-    text = f"95% {interval} of the MD {lo:.2f} to {hi:.2f}"
+    text = f"95% {interval} of the {measure or 'MD'} {lo:.2f} to {hi:.2f}"
     if mid is not None and lo < -mid and hi > mid:
         return DomainRating(
             "imprecision",
@@ -183,7 +184,8 @@ def _imprecision(
         )
     if lo < 0 < hi:
         return DomainRating("imprecision", "serious", text + " includes no effect")
-    sds = [s.control_sd for s in studies if s.control_sd is not None]
+    # the optimal information size from raw SDs applies to mean differences only
+    sds = [s.control_sd for s in studies if s.control_sd is not None and measure in (None, "MD")]
     if mid is not None and sds and known:
         sd = sorted(sds)[len(sds) // 2]
         ois = optimal_information_size_continuous(sd, mid)
@@ -222,9 +224,11 @@ def assess(
     overrides: Mapping[str, tuple[str, str]] | None = None,
     small_study: Mapping[str, Any] | None = None,
     interval: str = "CI",
+    measure: str | None = None,
 ) -> Certainty:
     """Rate the certainty of one pooled outcome (``interval``: "CI", or "CrI" when the
-    estimate and interval are a posterior median and credible interval).
+    estimate and interval are a posterior median and credible interval; ``measure``: the
+    outcome's measure as printed, e.g. 'OR', default RR for ratios and MD otherwise).
 
     ``indirectness`` and each override are ``(rating, reason)``; ratings are ``not serious``,
     ``serious`` or ``very serious``.
@@ -237,7 +241,7 @@ def assess(
         else DomainRating(
             "indirectness", "not serious", "no indirectness judgement in the analysis spec"
         ),
-        "imprecision": _imprecision(result, studies, ratio, mid, control_risk, interval),
+        "imprecision": _imprecision(result, studies, ratio, mid, control_risk, interval, measure),
         "publication bias": _publication_bias(result, small_study),
     }
     domains = []

@@ -7,6 +7,7 @@ They are shown beside our own results, never pooled again and never combined wit
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Final
 
@@ -26,6 +27,18 @@ from metafuse.review.vocabulary import Review
 FILE_NAME: Final = "published_estimates.csv"
 #: Number columns also kept as printed (``printed_<column>``), for display.
 PRINTED: Final = ("estimate", "ci_low", "ci_high", "n_studies", "n_patients")
+#: The page of each review named in the file: this prefix and the review's name made file-safe
+#: (cut at a word boundary after MAX_SLUG characters).
+PAGE_PREFIX: Final = "published_"
+MAX_SLUG: Final = 40
+
+
+def page_name(review: str) -> str:
+    """The output name of a review's page: 'Smith 2021 (J)' -> 'published_smith_2021_j'."""
+    slug = re.sub(r"[^a-z0-9]+", "_", review.lower()).strip("_")
+    if len(slug) > MAX_SLUG:
+        slug = slug[:MAX_SLUG].rsplit("_", 1)[0]
+    return PAGE_PREFIX + (slug or "review")
 
 
 def published_schema(review: Review) -> pa.DataFrameSchema:
@@ -78,10 +91,17 @@ def read_published(
     directory: Path, review: Review, sources: pd.DataFrame | None
 ) -> tuple[pd.DataFrame | None, tuple[int, ...], list[Problem]]:
     """The validated published estimates (None when the file is absent or has problems), each
-    row's line, and every problem."""
-    return read_sourced_file(
-        directory / FILE_NAME,
-        published_schema(review),
-        PRINTED,
-        lambda row: _row_problems(row, sources),
+    row's line, and every problem (two review names that would share one page among them)."""
+    path = directory / FILE_NAME
+    frame, lines, problems = read_sourced_file(
+        path, published_schema(review), PRINTED, lambda row: _row_problems(row, sources)
     )
+    if frame is None:
+        return frame, lines, problems
+    first: dict[str, str] = {}
+    for i, name in enumerate(frame["review"]):
+        other = first.setdefault(page_name(name), name)
+        if other != name:
+            message = f"{name!r} and {other!r} would share the page {page_name(name)!r}; rename one"
+            problems.append(Problem(str(path), lines[i], "review", message))
+    return (None if problems else frame), lines, problems

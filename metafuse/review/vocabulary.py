@@ -1,9 +1,10 @@
 """A review's vocabulary, read from ``review.toml`` in its studies folder.
 
-The vocabulary is data: the comparisons (label, experimental and control arms, PICO), the outcomes
-(key, label, type, measure, unit, range and direction, minimal important difference with its
-source) and the follow-up windows. The library holds no word of any clinical field; a second review
-is a second folder with its own ``review.toml``. Errors name the file and key.
+The vocabulary is data: the review's title, the comparisons (label, experimental and control arms,
+PICO), the outcomes (key, label, type, the protocol's effect measure and pooling method, unit,
+range and direction, minimal important difference with its source), the follow-up windows and the
+harms (:mod:`metafuse.review.harm_declarations`). The library holds no word of any clinical field;
+a second review is a second folder with its own ``review.toml``. Errors name the file and key.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from metafuse.exceptions import SpecError
+from metafuse.measures import (
+    BINARY_MEASURES,
+    CONTINUOUS_MEASURES,
+    TABLE_METHODS,
+    normalise_method,
+)
+from metafuse.review.harm_declarations import Harm, read_harms_declaration
 
 if TYPE_CHECKING:
     from metafuse.bayes.priors import TauPrior
@@ -24,6 +32,20 @@ if TYPE_CHECKING:
 FILE_NAME: Final = "review.toml"
 OUTCOME_TYPES: Final = ("continuous", "binary")
 BETTER: Final = ("lower", "higher")
+#: Effect measures an outcome may declare, per type; the first is the default.
+OUTCOME_MEASURES: Final = {"binary": BINARY_MEASURES, "continuous": CONTINUOUS_MEASURES}
+#: Ratio measures: pooled on the log scale, shown as ratios.
+RATIO_MEASURES: Final = frozenset({"RR", "OR"})
+#: What each measure is called in tables and figures.
+MEASURE_NAMES: Final = {
+    "RR": "Risk ratio",
+    "OR": "Odds ratio",
+    "RD": "Risk difference",
+    "MD": "Mean difference",
+    "SMD": "Standardised mean difference",
+}
+#: The default pooling method of an outcome (random effects, REML tau^2).
+DEFAULT_METHOD: Final = "REML"
 
 
 @dataclass(frozen=True)
@@ -42,7 +64,10 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One outcome: continuous outcomes pool mean differences (MD), binary ones risk ratios (RR)."""
+    """One outcome: its type and the effect measure and method its analyses pool with (by
+    default mean differences (MD) for continuous and risk ratios (RR) for binary outcomes, with
+    REML random effects; the protocol's choice when ``review.toml`` declares ``measure`` and
+    ``method``)."""
 
     key: str
     label: str
@@ -61,12 +86,21 @@ class Outcome:
     #: kind, its parameters, source); None: the default for binary outcomes (log RR), none for
     #: continuous ones (see :meth:`bayes_prior`).
     tau_prior: Mapping[str, Any] | None = None
+    #: Effect measure of the outcome's analyses: RR, OR or RD (binary), MD or SMD (continuous);
+    #: empty: the type's default (RR or MD).
+    measure: str = ""
+    #: Pooling method of the outcome's automatic analyses (REML, DL, FE, MH, PETO, ...).
+    method: str = DEFAULT_METHOD
+
+    def __post_init__(self) -> None:
+        if not self.measure:
+            object.__setattr__(self, "measure", OUTCOME_MEASURES[self.type][0])
 
     def bayes_prior(self) -> tuple[TauPrior, str] | None:
-        """The tau prior of Bayesian analyses and its source: the declared one, else for binary
-        outcomes (log risk ratios) a half-normal prior with scale 0.5 (Röver 2020, J Stat Softw
-        93(6), p.20, used there for log odds ratios); None for a continuous
-        outcome without a declared prior (its scale has no default)."""
+        """The tau prior of Bayesian analyses and its source: the declared one, else for ratio
+        measures (log risk or odds ratios) a half-normal prior with scale 0.5 (Röver 2020, J Stat
+        Softw 93(6), p.20, used there for log odds ratios); None for other measures without a
+        declared prior (their scale has no default)."""
         from metafuse.bayes.priors import tau_prior
 
         if self.tau_prior is not None:
@@ -74,7 +108,7 @@ class Outcome:
             source = str(raw.pop("source"))
             kind = raw.pop("kind")
             return tau_prior(kind, raw.pop("scale", None), **raw), source
-        if self.is_binary:
+        if self.is_ratio:
             return (
                 tau_prior("half-normal", 0.5),
                 "Röver 2020 (J Stat Softw 93(6), p.20), where it confines the heterogeneity of "
@@ -83,19 +117,29 @@ class Outcome:
         return None
 
     @property
-    def measure(self) -> str:
-        """The arm-level measure: MD for continuous, RR for binary outcomes."""
-        return "MD" if self.type == "continuous" else "RR"
-
-    @property
     def is_binary(self) -> bool:
         """True for binary outcomes."""
         return self.type == "binary"
 
     @property
+    def is_ratio(self) -> bool:
+        """True when the outcome pools a ratio (RR or OR: log scale, shown as ratios)."""
+        return self.measure in RATIO_MEASURES
+
+    @property
+    def is_peto(self) -> bool:
+        """True for Peto's one-step odds ratio (method PETO)."""
+        return self.method == "PETO"
+
+    @property
     def scale_name(self) -> str:
-        """'Mean difference' or 'Risk ratio'."""
-        return "Mean difference" if self.type == "continuous" else "Risk ratio"
+        """'Mean difference', 'Risk ratio', 'Peto odds ratio', ..."""
+        return "Peto odds ratio" if self.is_peto else MEASURE_NAMES[self.measure]
+
+    @property
+    def measure_label(self) -> str:
+        """The measure as tables print it: 'RR', 'OR', 'Peto OR', 'RD', 'MD' or 'SMD'."""
+        return "Peto OR" if self.is_peto else self.measure
 
     def applies_to(self, comparison: str) -> bool:
         """True if the outcome belongs to ``comparison``."""
@@ -133,6 +177,10 @@ class Review:
     windows: Mapping[str, Window]
     #: Designs accepted in trials.csv, with the GRADE starting level of each.
     designs: Mapping[str, str] = field(default_factory=dict)
+    #: Harms of harms.csv in declared order (``[harms.<key>]``), and their profile page.
+    harms: Mapping[str, Harm] = field(default_factory=dict)
+    harms_page: str = "harms"
+    harms_title: str = "Harms profile"
 
     def outcome(self, key: str) -> Outcome:
         """The outcome called ``key``."""
@@ -218,6 +266,8 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         "mid_source",
         "comparisons",
         "tau_prior",
+        "measure",
+        "method",
     }
     unknown = sorted(set(raw) - allowed)
     if unknown:
@@ -242,8 +292,11 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         raise _fail(
             path, f"{where}.comparisons", f"must list comparisons among {', '.join(comparisons)}"
         )
+    measure, method = _measure_and_method(raw, kind, where, path)
     return Outcome(
         key=key,
+        measure=measure,
+        method=method,
         label=_text(raw, "label", where, path, required=True),
         type=kind,
         short=_text(raw, "short", where, path, required=False),
@@ -255,6 +308,27 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         comparisons=tuple(comps),
         tau_prior=_tau_prior(raw.get("tau_prior"), f"{where}.tau_prior", path),
     )
+
+
+def _measure_and_method(
+    raw: Mapping[str, Any], kind: str, where: str, path: Path
+) -> tuple[str, str]:
+    """The protocol's effect measure (one of the type's) and pooling method of an outcome."""
+    allowed = OUTCOME_MEASURES[kind]
+    measure = raw.get("measure", allowed[0])
+    if not isinstance(measure, str) or measure.strip().upper() not in allowed:
+        raise _fail(path, f"{where}.measure", f"a {kind} outcome pools {', '.join(allowed)}")
+    measure = measure.strip().upper()
+    method = raw.get("method", DEFAULT_METHOD)
+    if not isinstance(method, str):
+        raise _fail(path, f"{where}.method", "must be text (REML, DL, FE, MH, PETO, ...)")
+    try:
+        method = normalise_method(method, measure)
+    except ValueError as err:
+        raise _fail(path, f"{where}.method", str(err)) from None
+    if method in TABLE_METHODS and kind != "binary":
+        raise _fail(path, f"{where}.method", f"{method} pools 2x2 tables of binary outcomes")
+    return measure, method
 
 
 #: Keys of an outcome's [tau_prior] table besides kind and source.
@@ -319,7 +393,7 @@ def load_review(folder: str | Path) -> Review:
         ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise SpecError(f"{path}: cannot read: {err}") from None
-    unknown = sorted(set(raw) - {"title", "comparisons", "outcomes", "windows", "designs"})
+    unknown = sorted(set(raw) - {"title", "comparisons", "outcomes", "windows", "designs", "harms"})
     if unknown:
         raise _fail(path, unknown[0], "unknown key")
     comparisons = {
@@ -335,11 +409,15 @@ def load_review(folder: str | Path) -> Review:
     title = raw.get("title", "")
     if not isinstance(title, str):
         raise _fail(path, "title", "must be text")
+    harms = read_harms_declaration(raw.get("harms"), path, title.strip())
     return Review(
         path=path,
-        title=title,
+        title=title.strip(),
         comparisons=comparisons,
         outcomes=outcomes,
         windows=windows,
         designs=dict(designs),
+        harms=harms.harms,
+        harms_page=harms.page,
+        harms_title=harms.title,
     )
