@@ -175,7 +175,7 @@ def _source(profile: HarmsProfile, row: pd.Series) -> str:
 
 
 def study_label(row: pd.Series, citations: dict[str, str]) -> str:
-    """'Irmola 2018' from the row's source citation (first author, first year), else the row's
+    """'Smith 2018' from the row's source citation (first author, first year), else the row's
     ``harm_id``; '(weak)' is added for a weak source."""
     citation = citations[str(row["source_id"])]
     year = re.search(r"\b(?:19|20)\d\d\b", citation)

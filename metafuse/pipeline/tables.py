@@ -17,6 +17,7 @@ from metafuse.review.grade import GradeInputs
 from metafuse.review.records import StudyRecords
 from metafuse.review.selection import EVIDENCE
 from metafuse.review.sof import SofRow, SofTable
+from metafuse.review.vocabulary import Review
 
 
 def sensitivity_note(a: Analysis) -> str:
@@ -36,6 +37,21 @@ def sensitivity_note(a: Analysis) -> str:
     r = a.result
     est = effect_text(a.selection.outcome, *r.effect_ci())
     return f"Sensitivity analysis leaving out {left_out}: {est} ({r.k} studies)."
+
+
+#: How the SoF subtitle names a fixed-effect method an outcome declares (review.toml).
+FIXED_NAMES = {
+    "PETO": "Peto's fixed-effect method",
+    "MH": "Mantel-Haenszel fixed-effect method",
+    "FE": "fixed-effect inverse-variance method",
+}
+
+
+def _models(review: Review, comparison: str) -> str:
+    """'random-effects models', or the methods the comparison's outcomes declare."""
+    methods = [o.method for o in review.outcomes.values() if o.applies_to(comparison)]
+    names = dict.fromkeys(FIXED_NAMES.get(m, "random-effects models") for m in methods)
+    return " and ".join(names) if names else "random-effects models"
 
 
 def _gaps_comment(cells: Sequence[GapCell], comparison: str, outcome: str) -> str:
@@ -122,7 +138,7 @@ def sof_tables(
                 f"{comparison.label}. Population: {population}. Setting: {setting}. "
                 f"Intervention: {comparison.intervention or comparison.experimental}. "
                 f"Comparison: {comparison.comparator or comparison.control}. Effects are "
-                "experimental minus (or over) control; random-effects models."
+                f"experimental minus (or over) control; {_models(review, key)}."
             )
             tables.append(
                 (

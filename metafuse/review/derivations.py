@@ -1,6 +1,6 @@
 """Deriving analysable numbers from what trials report, as the Cochrane Handbook prescribes.
 
-Every derived number in ``studies/`` is computed by one of these functions at load time (the CSV
+Every derived number of the records is computed by one of these functions at load time (the CSV
 holds the reported inputs and the name of the derivation, applied by
 :mod:`metafuse.review.derive`), never typed in by hand. Medians with ranges or quartiles are
 converted by :mod:`metafuse.review.medians` (Wan 2014, Luo 2018, Shi 2020), re-exported here.
@@ -178,8 +178,8 @@ def combine_groups(
 ) -> tuple[float, float, float]:
     """Combine two arms into one (Handbook 6.5.2.10, Table 6.5.a): ``(n, mean, sd)``.
 
-    Used for multi-arm trials whose fusion arms (e.g. instrumented and non-instrumented) are
-    compared together against decompression alone.
+    Used for multi-arm trials whose two active arms (e.g. two doses of one drug) are compared
+    together against one control arm.
     """
     _positive(n1=n1, n2=n2)
     n = n1 + n2

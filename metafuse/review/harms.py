@@ -84,7 +84,7 @@ def harms_schema(review: Review) -> pa.DataFrameSchema:
 
 
 def design_kind(design: str) -> str:
-    """'RCT arm (instrumented technique)' -> 'RCT arm'."""
+    """'RCT arm (high dose)' -> 'RCT arm'."""
     return design.split("(", 1)[0].strip()
 
 
