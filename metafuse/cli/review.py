@@ -9,7 +9,6 @@ import click
 
 from metafuse.cli.common import analyses_option, emit, json_option, user_errors
 
-
 #: A project's folders: the records (review.toml and the CSV files) and the analysis specs.
 RECORDS_FOLDER = "studies"
 SPECS_FOLDER = "analyses"
