@@ -106,7 +106,7 @@ def harms_profile(records: StudyRecords) -> HarmsProfile | None:
     review = records.review
     found = group_counts(harms, review.harms, windows)
     groups = tuple((g, pool_group(g, harms, labels)) for g in found)
-    windows_text = "; ".join(f"{w.key}: {w.label}" for w in windows)
+    windows_text = "; ".join(f"{w.key}: {w.label}" for w in windows) or "none declared"
     declared = tuple(review.harms.values())
     return HarmsProfile(
         harms, citations, groups, windows_text, review.harms_page, review.harms_title, declared

@@ -128,7 +128,11 @@ def their_result(row: pd.Series) -> str:
     text = f"{row['measure']} {_p(row, 'estimate')}"
     if _p(row, "ci_low"):
         text += f" [{_p(row, 'ci_low')}, {_p(row, 'ci_high')}]"
-    return text + (f", P = {row['p']}" if isinstance(row["p"], str) else "")
+    text += f", P = {row['p']}" if isinstance(row["p"], str) else ""
+    derivation = row.get("derivation")
+    if isinstance(derivation, str) and derivation.strip():
+        text += f" (computed here from what they print: {derivation.strip()})"
+    return text
 
 
 def _their_measure(row: pd.Series) -> str | None:
