@@ -42,16 +42,59 @@ SCALES = {
 #: The follow-up in a table 10 trial name: 'Reynolds (1 y)' -> ('Reynolds', '1 y').
 NAMED_FOLLOW_UP = re.compile(r"^(?P<name>.*?)\s*\((?P<follow>[^)]*)\)$")
 WHOLE_YEARS = re.compile(r"^(?P<years>\d+) y$")
-TRIALS_HEADER = (
-    "report_id,trial,first_author,year,journal,citation,doi,pmid,comparison,population,country,"
-    "exp_arm,ctrl_arm,n_randomised_exp,n_randomised_ctrl,follow_up,includes,design,source_id,"
-    "location,quote,weak,notes,label"
-).split(",")
-OUTCOMES_HEADER = (
-    "record_id,report_id,outcome,timepoint_months,analysis,data_type,arm,n,mean,sd,events,"
-    "measure,estimate,ci_low,ci_high,direction,scale,primary,derivation,source_id,location,"
-    "quote,weak,caveat,primary_reason"
-).split(",")
+TRIALS_HEADER = [
+    "report_id",
+    "trial",
+    "first_author",
+    "year",
+    "journal",
+    "citation",
+    "doi",
+    "pmid",
+    "comparison",
+    "population",
+    "country",
+    "exp_arm",
+    "ctrl_arm",
+    "n_randomised_exp",
+    "n_randomised_ctrl",
+    "follow_up",
+    "includes",
+    "design",
+    "source_id",
+    "location",
+    "quote",
+    "weak",
+    "notes",
+    "label",
+]
+OUTCOMES_HEADER = [
+    "record_id",
+    "report_id",
+    "outcome",
+    "timepoint_months",
+    "analysis",
+    "data_type",
+    "arm",
+    "n",
+    "mean",
+    "sd",
+    "events",
+    "measure",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "direction",
+    "scale",
+    "primary",
+    "derivation",
+    "source_id",
+    "location",
+    "quote",
+    "weak",
+    "caveat",
+    "primary_reason",
+]
 DESIGN_QUOTE = "Our aim has been not only to review the 65-odd randomized beta blocker trials"
 
 
@@ -103,8 +146,10 @@ def main(dump: Path, out: Path) -> None:
                     if long_term
                     else f"acute myocardial infarction (Yusuf 1985 table {r['table']}: {holds})"
                 ),
-                "exp_arm": {"6": "oral beta blocker", "9": "intravenous then oral beta blocker"}
-                .get(r["table"], "long-term beta blocker"),
+                "exp_arm": {
+                    "6": "oral beta blocker",
+                    "9": "intravenous then oral beta blocker",
+                }.get(r["table"], "long-term beta blocker"),
                 "ctrl_arm": "control",
                 "follow_up": stated,
                 "design": "RCT",
