@@ -45,7 +45,20 @@ cases <- lapply(names(analyses), function(name) {
     n_ctrl = sum(sub$n2i)
   )
 })
+# Like with like: the long-term mortality trials re-pooled as a risk ratio (Mantel-Haenszel),
+# the measure a published review might print, for the page that sets it beside ours.
+sub10 <- d[d$table == "10" & !is.na(d$ai), ]
+mh <- rma.mh(ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = sub10, measure = "RR")
+repooled <- list(
+  analysis = "long_term_death_longest",
+  measure = "RR",
+  method = "MH",
+  estimate = num(mh$beta),
+  ci_low = num(mh$ci.lb),
+  ci_high = num(mh$ci.ub)
+)
 out <- list(
+  repooled_rr = repooled,
   source = list(
     metafor_version = as.character(packageVersion("metafor")),
     metadat_version = as.character(packageVersion("metadat")),

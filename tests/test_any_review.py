@@ -1,0 +1,374 @@
+"""Any review, not just the spine one (issue 21): the package holds no word of any review; a
+second, unrelated review (tests/fixtures/beta_blockers, a frozen copy of examples/beta_blockers)
+validates and builds end to end with no code change and no word of the spine review in any
+output; its pooled results agree with metafor; a new review starts with ``metafuse init``."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from metafuse.cli import main
+from metafuse.pipeline.outputs import run_all
+from metafuse.review.records import load_studies, validate_studies
+from metafuse.review.schema import FILES, schemas
+from metafuse.review.skeleton import REVIEW_TOML
+from metafuse.review.vocabulary import load_review
+from tests.conftest import FIXTURE_REVIEW, ROOT
+from tests.tolerances import CLOSED_FORM, printed
+
+BETA_BLOCKERS = ROOT / "tests" / "fixtures" / "beta_blockers"
+METAFOR = json.loads((ROOT / "tests" / "reference" / "metafor_yusuf1985.json").read_text())
+#: Words of ordinary English and of meta-analysis that any review may use; every other word of a
+#: review's vocabulary (read from its files below) is that review's own.
+GENERAL = frozenset(
+    [
+        "abstract",
+        "after",
+        "alone",
+        "arms",
+        "back",
+        "better",
+        "control",
+        "disc",
+        "disease",
+        "experimental",
+        "from",
+        "groups",
+        "higher",
+        "improved",
+        "index",
+        "life",
+        "long",
+        "meeting",
+        "merged",
+        "pain",
+        "patient",
+        "plus",
+        "pmid",
+        "points",
+        "preprint",
+        "process",
+        "randomised",
+        "rates",
+        "reduction",
+        "reported",
+        "research",
+        "review",
+        "scale",
+        "segment",
+        "square",
+        "study",
+        "surgical",
+        "systematic",
+        "total",
+        "trial",
+        "trials",
+        "used",
+        "with",
+        "without",
+        "early",
+        "death",
+        "deaths",
+        "beta",
+        "blocker",
+        "blockers",
+        "started",
+        "phase",
+        "acute",
+        "term",
+        "short",
+        "patients",
+        "during",
+        "then",
+        "oral",
+        "dose",
+        "months",
+        "years",
+        "analysis",
+        "cause",
+        "causes",
+        "overview",
+        "tables",
+        "least",
+        "intervention",
+        "mortality",
+        "hospital",
+        "period",
+        "versus",
+        "adults",
+        "treatment",
+        "swedish",
+    ]
+)
+
+
+def vocabulary(folder: Path) -> set[str]:
+    """The distinctive words of the review in ``folder``: its title, comparisons, outcomes and
+    harms (review.toml), trial names and authors, arms, and the published reviews it cites."""
+    raw = tomllib.loads((folder / "review.toml").read_text(encoding="utf-8"))
+    texts = [raw.get("title", "")]
+    for comparison in raw["comparisons"].values():
+        texts += [str(v) for v in comparison.values()]
+    for key, outcome in raw["outcomes"].items():
+        texts += [key, outcome.get("label", ""), outcome.get("short", ""), outcome.get("unit", "")]
+    for key, harm in raw.get("harms", {}).items():
+        if isinstance(harm, dict):
+            texts += [key, harm["label"], harm.get("unit", "")]
+    trials = pd.read_csv(folder / "trials.csv", dtype=str)
+    for column in ("trial", "first_author", "exp_arm", "ctrl_arm"):
+        texts += list(trials[column].dropna())
+    published = folder / "published_estimates.csv"
+    if published.exists():
+        texts += list(pd.read_csv(published, dtype=str)["review"])
+    words = {
+        w.lower() for text in texts for w in re.findall(r"[A-Za-z]+", str(text).replace("_", " "))
+    }
+    return {w for w in words if len(w) >= 4 and w not in GENERAL}
+
+
+def occurrences(words: set[str], text: str) -> set[str]:
+    """The words found in ``text`` as whole words, any case."""
+    found = set(re.findall(r"[A-Za-z]+", text.lower()))
+    return words & found
+
+
+SPINE = vocabulary(FIXTURE_REVIEW / "studies")
+
+
+def test_the_package_holds_no_word_of_the_spine_review() -> None:
+    """The spine review's vocabulary, read from its files, appears nowhere in metafuse/ (the
+    second review's words may: the package cites Yusuf et al. 1985 for Peto's method)."""
+    assert {"fusion", "lumbar", "oswestry", "laminectomy", "spondylolisthesis"} <= SPINE
+    assert {"decompression", "conservative", "reoperation", "fairbank", "brox"} <= SPINE
+    found = {}
+    for path in sorted((ROOT / "metafuse").rglob("*")):
+        if path.suffix in (".py", ".html", ".toml", ".md"):
+            words = occurrences(SPINE, path.read_text(encoding="utf-8"))
+            if words:
+                found[str(path.relative_to(ROOT))] = sorted(words)
+    assert found == {}
+    assert "xu2021" not in "".join(
+        p.read_text(encoding="utf-8") for p in (ROOT / "metafuse").rglob("*.py")
+    )
+
+
+# --- the second review, end to end ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The beta-blocker fixture review built once (no analyses/ folder: every analysis is
+    automatic). Read only."""
+    project = tmp_path_factory.mktemp("second")
+    shutil.copytree(BETA_BLOCKERS / "studies", project / "studies")
+    run_all(project / "analyses", project / "results")
+    return project / "results"
+
+
+def _text(path: Path) -> str:
+    if path.suffix == ".docx":
+        with zipfile.ZipFile(path) as z:
+            return z.read("word/document.xml").decode("utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def test_it_validates_with_undated_records_unknown_years_and_a_declared_harm() -> None:
+    studies = BETA_BLOCKERS / "studies"
+    assert [str(p) for p in validate_studies(studies) if not p.warning] == []
+    records = load_studies(studies)
+    undated = records.outcomes.drop_duplicates("record_id")["timepoint_months"].isna()
+    assert undated.sum() >= 100  # most records state no time point
+    assert records.trials["year"].isna().all()
+    assert records.review.harms["cardiogenic_shock"].grouping == "none"
+    assert records.review.outcomes["death"].measure_label == "Peto OR"
+
+
+def test_it_builds_with_no_word_of_the_spine_review(second: Path) -> None:
+    texts = [
+        p
+        for p in second.rglob("*")
+        if p.suffix in (".md", ".html", ".csv", ".txt", ".json", ".svg", ".docx")
+    ]
+    assert len(texts) > 30
+    found = {str(p.relative_to(second)): sorted(occurrences(SPINE, _text(p))) for p in texts}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_its_index_is_titled_and_links_its_harms_and_published_review_pages(second: Path) -> None:
+    index = (second / "index.html").read_text(encoding="utf-8")
+    title = load_review(BETA_BLOCKERS / "studies").title
+    assert f"<h1>{title}</h1>" in index
+    assert 'href="harms.html">Harms of early beta blockade' in index
+    assert 'href="published_freemantle_1999_bmj.html">Freemantle 1999 (BMJ) beside' in index
+    harms = (second / "harms.md").read_text(encoding="utf-8")
+    assert "# Harms of early beta blockade in myocardial infarction" in harms
+    assert "## Cardiogenic shock" in harms
+    assert "no number entered (see notes)" in harms  # the gap stays visible
+
+
+def test_pooled_results_agree_with_metafor_rma_peto(second: Path) -> None:
+    for case in METAFOR["cases"]:
+        ours = json.loads((second / case["analysis"] / "pooled.json").read_text())
+        assert (ours["measure"], ours["method"]) == ("OR", "PETO")
+        assert ours["k"] == case["k_estimable"]  # double-zero trials are left out (convention)
+        assert ours["Q_df"] == case["Q_df"]
+        for key in ("estimate", "se", "ci_low", "ci_high", "pval", "Q", "Q_pval", "I2"):
+            assert ours[key] == pytest.approx(case[key], **CLOSED_FORM), (case["analysis"], key)
+
+
+def test_the_sof_table_says_the_measure_and_method_it_uses(second: Path) -> None:
+    sof = (second / "sof_long_term.md").read_text(encoding="utf-8")
+    case = next(c for c in METAFOR["cases"] if c["analysis"] == "long_term_death_longest")
+    shown = f"Peto OR {math.exp(case['estimate']):.2f} ({math.exp(case['ci_low']):.2f} to "
+    assert shown in sof
+    assert "Peto's fixed-effect method" in sof
+    assert " RR " not in sof
+
+
+def test_freemantles_odds_ratios_are_computed_from_the_printed_reductions(second: Path) -> None:
+    """Freemantle 1999 abstract: '23% reduction in the odds of death in long term trials (95%
+    confidence interval 15% to 31%)' and '4% reduction ... in short term trials (-8% to 15%)':
+    OR = 1 - reduction (Cochrane Handbook 5.1, 12.5.1), by hand 0.77 (0.69 to 0.85) and 0.96
+    (0.85 to 1.08)."""
+    pub = load_studies(BETA_BLOCKERS / "studies").published_estimates
+    assert pub is not None
+    rows = pub.set_index("estimate_id")
+    for rid, expected in (
+        ("freemantle1999-death-long", (0.77, 0.69, 0.85)),
+        ("freemantle1999-death-short", (0.96, 0.85, 1.08)),
+    ):
+        got = tuple(rows.loc[rid, ["estimate", "ci_low", "ci_high"]])
+        assert got == pytest.approx(expected, **printed(12))
+    page = (second / "published_freemantle_1999_bmj.md").read_text(encoding="utf-8")
+    assert "OR 0.77 [0.69, 0.85] (computed here from what they print" in page
+
+
+def test_their_measure_beside_ours_re_pooled_from_the_same_arms(tmp_path: Path) -> None:
+    """A published row in RR beside our Peto OR: ours is re-pooled as an RR from the same 2x2
+    tables (Mantel-Haenszel, as metafor's rma.mh gives it) and set beside theirs."""
+    studies = tmp_path / "studies"
+    shutil.copytree(BETA_BLOCKERS / "studies", studies)
+    path = studies / "published_estimates.csv"
+    row = (
+        pd.read_csv(path, dtype=str)
+        .iloc[[0]]
+        .assign(
+            estimate_id="test-rr",
+            review="Test 2000 (J Test)",
+            measure="RR",
+            estimate="0.8",
+            ci_low="0.7",
+            ci_high="0.9",
+            derivation=None,
+        )
+    )
+    pd.concat([pd.read_csv(path, dtype=str), row]).to_csv(path, index=False)
+    run_all(tmp_path / "analyses", tmp_path / "results")
+    page = (tmp_path / "results" / "published_test_2000_j_test.md").read_text(encoding="utf-8")
+    ref = METAFOR["repooled_rr"]
+    rr = [f"{math.exp(ref[k]):.2f}" for k in ("estimate", "ci_low", "ci_high")]
+    assert f"in their measure: Risk ratio {rr[0]} [{rr[1]}, {rr[2]}] (MH, re-pooled" in page
+    assert "ours re-pooled as RR from the same arm data" in page
+
+
+# --- starting a review -----------------------------------------------------------------------
+
+
+def test_init_writes_a_skeleton_that_validates_and_builds(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["init", str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    studies = tmp_path / "new" / "studies"
+    assert (tmp_path / "new" / "analyses").is_dir()
+    assert not list((tmp_path / "new" / "analyses").iterdir())
+    review = load_review(studies)
+    layouts = schemas(review)
+    for name in FILES:
+        header = (studies / f"{name}.csv").read_text(encoding="utf-8").strip().split(",")
+        assert header == list(layouts[name].columns)  # every column, required and optional
+    assert [str(p) for p in validate_studies(studies)] == []
+    run_all(tmp_path / "new" / "analyses", tmp_path / "new" / "results")
+    assert "No usable data" in (tmp_path / "new" / "results" / "sof_A.md").read_text()
+    again = runner.invoke(main, ["init", str(tmp_path / "new")])
+    assert again.exit_code == 1 and "never overwrites" in again.output
+
+
+def test_the_skeleton_explains_every_key_of_review_toml() -> None:
+    from metafuse.review.harm_declarations import HARM_KEYS
+
+    keys = {"title", "label", "experimental", "control", "population", "setting"}
+    keys |= {"intervention", "comparator", "type", "short", "unit", "range", "better", "mid"}
+    keys |= {"mid_source", "comparisons", "measure", "method", "months", "longest", "page"}
+    keys |= set(HARM_KEYS) | {"kind", "scale", "source"} | {"designs", "harms", "windows"}
+    for key in keys:
+        assert re.search(rf"(^|[\s#\[.]){key}\b", REVIEW_TOML, re.M), key
+
+
+# --- the validator accepts what the docs allow, and says what it refuses ----------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('measure = "OR"\nmethod = "PETO"', 'measure = "SMD"', "a binary outcome pools RR, OR, RD"),
+        ('method = "PETO"', 'method = "NOPE"', "unknown method"),
+        (
+            'measure = "OR"\nmethod = "PETO"',
+            'measure = "RR"\nmethod = "PETO"',
+            "PETO pools only OR",
+        ),
+        ('grouping = "none"', 'grouping = "sometimes"', "must be one of window, all, none"),
+        (
+            '[harms.cardiogenic_shock]\nlabel = "Cardiogenic shock"',
+            "[harms.cardiogenic_shock]",
+            "label",
+        ),
+    ],
+)
+def test_review_toml_errors_name_the_key(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    studies = tmp_path / "studies"
+    shutil.copytree(BETA_BLOCKERS / "studies", studies)
+    path = studies / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    problems = [str(p) for p in validate_studies(studies)]
+    assert any("review.toml" in p and expected in p for p in problems), problems
+
+
+def test_a_harm_not_declared_is_an_error_naming_the_row(tmp_path: Path) -> None:
+    studies = tmp_path / "studies"
+    shutil.copytree(BETA_BLOCKERS / "studies", studies)
+    path = studies / "harms.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",cardiogenic_shock,", ",shock,", 1))
+    problems = [str(p) for p in validate_studies(studies)]
+    assert any("harms.csv:2: harm: 'shock' is not one of" in p for p in problems), problems
+
+
+def test_year_and_journal_may_be_unknown_or_empty_and_label_resolves_clashes(
+    tmp_path: Path,
+) -> None:
+    studies = tmp_path / "studies"
+    shutil.copytree(BETA_BLOCKERS / "studies", studies)
+    trials = pd.read_csv(studies / "trials.csv", dtype=str, keep_default_na=False)
+    trials.loc[0, ["year", "journal"]] = ["", ""]
+    trials.loc[1, ["year", "journal"]] = ["1979", "Unknown"]
+    trials.to_csv(studies / "trials.csv", index=False)
+    assert [str(p) for p in validate_studies(studies) if not p.warning] == []
+    records = load_studies(studies)
+    assert records.label(trials.loc[0, "report_id"]) == trials.loc[0, "label"]
+    trials.loc[:1, "label"] = ""
+    trials.loc[1, ["first_author", "year"]] = [trials.loc[0, "first_author"], ""]
+    trials.to_csv(studies / "trials.csv", index=False)
+    problems = [str(p) for p in validate_studies(studies)]
+    assert any("give one of them a distinct `label`" in p for p in problems), problems
