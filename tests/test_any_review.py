@@ -300,7 +300,8 @@ def test_init_writes_a_skeleton_that_validates_and_builds(tmp_path: Path) -> Non
     run_all(tmp_path / "new" / "analyses", tmp_path / "new" / "results")
     assert "No usable data" in (tmp_path / "new" / "results" / "sof_A.md").read_text()
     again = runner.invoke(main, ["init", str(tmp_path / "new")])
-    assert again.exit_code == 1 and "never overwrites" in again.output
+    assert again.exit_code == 1
+    assert "never overwrites" in again.output
 
 
 def test_the_skeleton_explains_every_key_of_review_toml() -> None:
