@@ -30,86 +30,16 @@ BETA_BLOCKERS = ROOT / "tests" / "fixtures" / "beta_blockers"
 METAFOR = json.loads((ROOT / "tests" / "reference" / "metafor_yusuf1985.json").read_text())
 #: Words of ordinary English and of meta-analysis that any review may use; every other word of a
 #: review's vocabulary (read from its files below) is that review's own.
-GENERAL = frozenset(
-    [
-        "abstract",
-        "after",
-        "alone",
-        "arms",
-        "back",
-        "better",
-        "control",
-        "disc",
-        "disease",
-        "experimental",
-        "from",
-        "groups",
-        "higher",
-        "improved",
-        "index",
-        "life",
-        "long",
-        "meeting",
-        "merged",
-        "pain",
-        "patient",
-        "plus",
-        "pmid",
-        "points",
-        "preprint",
-        "process",
-        "randomised",
-        "rates",
-        "reduction",
-        "reported",
-        "research",
-        "review",
-        "scale",
-        "segment",
-        "square",
-        "study",
-        "surgical",
-        "systematic",
-        "total",
-        "trial",
-        "trials",
-        "used",
-        "with",
-        "without",
-        "early",
-        "death",
-        "deaths",
-        "beta",
-        "blocker",
-        "blockers",
-        "started",
-        "phase",
-        "acute",
-        "term",
-        "short",
-        "patients",
-        "during",
-        "then",
-        "oral",
-        "dose",
-        "months",
-        "years",
-        "analysis",
-        "cause",
-        "causes",
-        "overview",
-        "tables",
-        "least",
-        "intervention",
-        "mortality",
-        "hospital",
-        "period",
-        "versus",
-        "adults",
-        "treatment",
-        "swedish",
-    ]
-)
+_GENERAL_WORDS = """
+    abstract after alone arms back better control disc disease experimental from groups higher
+    improved index life long meeting merged pain patient plus pmid points preprint process
+    randomised rates reduction reported research review scale segment square study surgical
+    systematic total trial trials used with without early death deaths beta blocker blockers
+    started phase acute term short patients during then oral dose months years analysis cause
+    causes overview tables least intervention mortality hospital period versus adults treatment
+    swedish
+"""
+GENERAL = frozenset(_GENERAL_WORDS.split())
 
 
 def vocabulary(folder: Path) -> set[str]:
