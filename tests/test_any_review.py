@@ -303,3 +303,30 @@ def test_year_and_journal_may_be_unknown_or_empty_and_label_resolves_clashes(
     trials.to_csv(studies / "trials.csv", index=False)
     problems = [str(p) for p in validate_studies(studies)]
     assert any("give one of them a distinct `label`" in p for p in problems), problems
+
+
+def test_every_column_of_every_file_is_documented_in_one_table() -> None:
+    """studies/README.md's column table lists every column of the six files, each as the
+    schema needs it: required, may be empty, or optional column."""
+    from metafuse.review.harms import harms_schema
+    from metafuse.review.published import published_schema
+
+    review = load_review(BETA_BLOCKERS / "studies")
+    layouts = {
+        **schemas(review),
+        "harms": harms_schema(review),
+        "published_estimates": published_schema(review),
+    }
+    text = (ROOT / "studies" / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)\.csv` \| `(\w+)` \| ([a-z ]+) \|", text, re.M)
+    documented = {(file, column): needed for file, column, needed in rows}
+    expected = {
+        (name, column): (
+            "optional column"
+            if not spec.required
+            else ("may be empty" if spec.nullable else "required")
+        )
+        for name, layout in layouts.items()
+        for column, spec in layout.columns.items()
+    }
+    assert documented == expected
