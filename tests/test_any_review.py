@@ -330,3 +330,158 @@ def test_every_column_of_every_file_is_documented_in_one_table() -> None:
         for column, spec in layout.columns.items()
     }
     assert documented == expected
+
+
+# --- the protocol's measure and method --------------------------------------------------------
+
+
+def test_absolute_effects_from_an_odds_ratio_and_a_risk_ratio_by_the_handbook() -> None:
+    """Cochrane Handbook 5.1, 12.5.4.3: OR 0.73 at an assumed control risk of 0.3 is 62 fewer per
+    1000; 12.5.4.2: RR 0.92 at 0.3 is 24 fewer per 1000."""
+    from metafuse.review.sof import absolute_binary, risk_ratio_at
+
+    _risk, diff = absolute_binary(0.3, *(risk_ratio_at(0.3, "OR", v) for v in (0.73, 0.73, 0.73)))
+    assert diff.startswith("62 fewer per 1000")
+    _risk, diff = absolute_binary(0.3, *(risk_ratio_at(0.3, "RR", v) for v in (0.92, 0.92, 0.92)))
+    assert diff.startswith("24 fewer per 1000")
+    # a risk difference of -0.05 at 0.3: 250 per 1000, 50 fewer (by hand)
+    risk, diff = absolute_binary(0.3, *(risk_ratio_at(0.3, "RD", v) for v in (-0.05,) * 3))
+    assert (risk, diff.split(" (")[0]) == ("250 per 1000", "50 fewer per 1000")
+
+
+def test_an_outcome_declaring_rr_and_mantel_haenszel_pools_with_them(tmp_path: Path) -> None:
+    """The same trials with `measure = "RR"`, `method = "MH"`: metafor's rma.mh gives the
+    pooled RR; the SoF row says RR, and the subtitle the Mantel-Haenszel method."""
+    project = tmp_path
+    shutil.copytree(BETA_BLOCKERS / "studies", project / "studies")
+    path = project / "studies" / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    old = '[outcomes.death]\nlabel = "All-cause mortality"\nshort = "death"\ntype = "binary"\n'
+    old += 'better = "lower"\nmeasure = "OR"\nmethod = "PETO"'
+    assert old in text
+    path.write_text(text.replace(old, old.replace('"OR"', '"RR"').replace("PETO", "MH")))
+    run_all(project / "analyses", project / "results")
+    ours = json.loads((project / "results" / "long_term_death_longest" / "pooled.json").read_text())
+    ref = METAFOR["repooled_rr"]
+    assert (ours["measure"], ours["method"]) == ("RR", "MH")
+    for key in ("estimate", "ci_low", "ci_high"):
+        assert ours[key] == pytest.approx(ref[key], **CLOSED_FORM)
+    sof = (project / "results" / "sof_long_term.md").read_text(encoding="utf-8")
+    rr = f"RR {math.exp(ref['estimate']):.2f} ({math.exp(ref['ci_low']):.2f} to"
+    assert rr in sof
+    assert "Mantel-Haenszel fixed-effect method and Peto's fixed-effect method" in sof
+
+
+def test_contrasts_in_another_measure_are_named_not_pooled(project: Path) -> None:
+    """A continuous outcome declared SMD: the spine fixture's MD contrasts are listed as not
+    pooled with their reason; its arm-level trials pool as SMD."""
+    from metafuse.review.selection import select
+
+    path = project / "studies" / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    old = 'unit = "ODI points"\nrange = [0, 100]\nbetter = "lower"\n'
+    assert old in text
+    path.write_text(text.replace(old, old + 'measure = "SMD"\n', 1), encoding="utf-8")
+    data = select(load_studies(project / "studies"), "B", "odi", "2y")
+    assert data.measure == "SMD"
+    assert any("contrast given as MD, not SMD" in why for _label, why in data.incomplete)
+
+
+def test_a_table_method_lists_contrast_records_as_not_pooled(tmp_path: Path) -> None:
+    """Peto's method pools 2x2 tables: a trial given only as an odds ratio with its CI is named
+    as not pooled, with the reason (a synthetic contrast row added to the fixture)."""
+    from metafuse.review.selection import select
+
+    studies = tmp_path / "studies"
+    shutil.copytree(BETA_BLOCKERS / "studies", studies)
+    outcomes = pd.read_csv(studies / "outcomes.csv", dtype=str, keep_default_na=False)
+    rid = outcomes["record_id"].iloc[0]
+    first = outcomes[outcomes["record_id"] == rid]
+    outcomes.loc[outcomes["record_id"] == rid, "primary"] = "no"  # the arm rows: alternatives
+    contrast = first.iloc[[0]].assign(
+        record_id=rid + "-or",
+        data_type="contrast",
+        arm="",
+        n="",
+        events="",
+        measure="OR",
+        estimate="0.9",
+        ci_low="0.5",
+        ci_high="1.6",
+        direction="exp-ctrl",
+        primary="yes",
+    )
+    pd.concat([outcomes, contrast]).to_csv(studies / "outcomes.csv", index=False)
+    assert [str(p) for p in validate_studies(studies) if not p.warning] == []
+    records = load_studies(studies)
+    data = select(records, "short_term", "death", "longest")
+    label = records.label(first["report_id"].iloc[0])
+    reasons = dict(data.incomplete)
+    assert "a contrast cannot enter a PETO analysis" in reasons[label]
+    assert data.measure == "OR"  # the other trials still pool as 2x2 tables
+
+
+def test_mantel_haenszel_on_a_continuous_outcome_is_an_error(project: Path) -> None:
+    path = project / "studies" / "review.toml"
+    text = path.read_text(encoding="utf-8")
+    old = 'unit = "ODI points"\nrange = [0, 100]\nbetter = "lower"\n'
+    assert old in text
+    path.write_text(text.replace(old, old + 'method = "MH"\n', 1), encoding="utf-8")
+    problems = [str(p) for p in validate_studies(project / "studies")]
+    assert any("outcomes.odi.method" in p and "pools only RR, OR, RD" in p for p in problems), (
+        problems
+    )
+
+
+# --- names the build writes ------------------------------------------------------------------
+
+
+def test_a_spec_may_not_take_the_name_of_a_review_page(project: Path) -> None:
+    from metafuse.exceptions import SpecError
+    from metafuse.pipeline.plan import make_plan
+
+    (project / "analyses" / "harms_fusion.toml").write_text(
+        'data = "examples/bcg.csv"\nmeasure = "RR"\n', encoding="utf-8"
+    )
+    with pytest.raises(SpecError, match="page 'harms_fusion' of this review"):
+        make_plan(project / "analyses")
+    (project / "analyses" / "harms_fusion.toml").unlink()
+    (project / "analyses" / "published_x.toml").write_text(
+        'data = "examples/bcg.csv"\nmeasure = "RR"\n', encoding="utf-8"
+    )
+    with pytest.raises(SpecError, match="reserved for an output of the build"):
+        make_plan(project / "analyses")
+
+
+def test_two_reviews_that_would_share_a_page_are_an_error(tmp_path: Path) -> None:
+    studies = tmp_path / "studies"
+    shutil.copytree(BETA_BLOCKERS / "studies", studies)
+    path = studies / "published_estimates.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[1, "review"] = "Freemantle 1999 [BMJ]"
+    frame.to_csv(path, index=False)
+    problems = [str(p) for p in validate_studies(studies)]
+    assert any("would share the page 'published_freemantle_1999_bmj'" in p for p in problems)
+
+
+def test_harm_grouping_all_pools_whatever_the_follow_up_and_none_never() -> None:
+    from metafuse.review.harm_declarations import Harm
+    from metafuse.review.harm_groups import group_counts
+    from metafuse.review.harms import read_harms
+
+    fixture = ROOT / "tests" / "fixtures" / "harms"
+    review = load_review(FIXTURE_REVIEW / "studies")
+    harms, _lines, problems = read_harms(fixture, review, pd.read_csv(fixture / "sources.csv"))
+    assert problems == []
+    assert harms is not None
+    windows = review.bounded_windows()
+    every = group_counts(
+        harms, {"reoperation": Harm("reoperation", "Reoperation", "", "all")}, windows
+    )
+    assert [g.key for g in every] == ["reoperation_patient_all", "reoperation_patient-year_all"]
+    assert all(g.any_follow_up for g in every)
+    never = group_counts(
+        harms, {"reoperation": Harm("reoperation", "Reoperation", "", "none")}, windows
+    )
+    assert all(len(g.harm_ids) == 1 for g in never)
+    assert sum(len(g.harm_ids) for g in never) == sum(len(g.harm_ids) for g in every)
