@@ -10,11 +10,10 @@ from metafuse.files import write_text_atomic
 from metafuse.pipeline.replication import (
     ComparisonSection,
     PublishedReview,
-    our_text,
     published_review,
     published_reviews,
-    their_result,
 )
+from metafuse.pipeline.replication_reasons import our_text, their_result
 from metafuse.pipeline.run import Analysis
 from metafuse.report.document import Block, Heading, Paragraph, Table
 from metafuse.report.document import to_html as document_html

@@ -14,17 +14,18 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from metafuse.exceptions import SpecError
-from metafuse.measures import (
-    BINARY_MEASURES,
-    CONTINUOUS_MEASURES,
-    TABLE_METHODS,
-    normalise_method,
-)
 from metafuse.review.harm_declarations import Harm, read_harms_declaration
+from metafuse.review.outcome_options import (
+    DEFAULT_METHOD,
+    MEASURE_NAMES,
+    OUTCOME_MEASURES,
+    RATIO_MEASURES,
+    measure_and_method,
+    tau_prior_table,
+)
 
 if TYPE_CHECKING:
     from metafuse.bayes.priors import TauPrior
@@ -32,20 +33,6 @@ if TYPE_CHECKING:
 FILE_NAME: Final = "review.toml"
 OUTCOME_TYPES: Final = ("continuous", "binary")
 BETTER: Final = ("lower", "higher")
-#: Effect measures an outcome may declare, per type; the first is the default.
-OUTCOME_MEASURES: Final = {"binary": BINARY_MEASURES, "continuous": CONTINUOUS_MEASURES}
-#: Ratio measures: pooled on the log scale, shown as ratios.
-RATIO_MEASURES: Final = frozenset({"RR", "OR"})
-#: What each measure is called in tables and figures.
-MEASURE_NAMES: Final = {
-    "RR": "Risk ratio",
-    "OR": "Odds ratio",
-    "RD": "Risk difference",
-    "MD": "Mean difference",
-    "SMD": "Standardised mean difference",
-}
-#: The default pooling method of an outcome (random effects, REML tau^2).
-DEFAULT_METHOD: Final = "REML"
 
 
 @dataclass(frozen=True)
@@ -292,7 +279,7 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         raise _fail(
             path, f"{where}.comparisons", f"must list comparisons among {', '.join(comparisons)}"
         )
-    measure, method = _measure_and_method(raw, kind, where, path)
+    measure, method = measure_and_method(raw, kind, where, path)
     return Outcome(
         key=key,
         measure=measure,
@@ -306,54 +293,8 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         mid=None if mid is None else float(mid),
         mid_source=source,
         comparisons=tuple(comps),
-        tau_prior=_tau_prior(raw.get("tau_prior"), f"{where}.tau_prior", path),
+        tau_prior=tau_prior_table(raw.get("tau_prior"), f"{where}.tau_prior", path),
     )
-
-
-def _measure_and_method(
-    raw: Mapping[str, Any], kind: str, where: str, path: Path
-) -> tuple[str, str]:
-    """The protocol's effect measure (one of the type's) and pooling method of an outcome."""
-    allowed = OUTCOME_MEASURES[kind]
-    measure = raw.get("measure", allowed[0])
-    if not isinstance(measure, str) or measure.strip().upper() not in allowed:
-        raise _fail(path, f"{where}.measure", f"a {kind} outcome pools {', '.join(allowed)}")
-    measure = measure.strip().upper()
-    method = raw.get("method", DEFAULT_METHOD)
-    if not isinstance(method, str):
-        raise _fail(path, f"{where}.method", "must be text (REML, DL, FE, MH, PETO, ...)")
-    try:
-        method = normalise_method(method, measure)
-    except ValueError as err:
-        raise _fail(path, f"{where}.method", str(err)) from None
-    if method in TABLE_METHODS and kind != "binary":
-        raise _fail(path, f"{where}.method", f"{method} pools 2x2 tables of binary outcomes")
-    return measure, method
-
-
-#: Keys of an outcome's [tau_prior] table besides kind and source.
-TAU_PRIOR_KEYS = ("scale", "df", "log_tau2_mean", "log_tau2_sd", "outcome", "comparison")
-
-
-def _tau_prior(raw: Any, where: str, path: Path) -> Mapping[str, Any] | None:
-    """A declared heterogeneity prior, checked by building it (kind, parameters, source)."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise _fail(path, where, "must be a table (kind = ..., scale = ..., source = ...)")
-    unknown = sorted(set(raw) - {"kind", "source", *TAU_PRIOR_KEYS})
-    if unknown:
-        raise _fail(path, f"{where}.{unknown[0]}", "unknown key")
-    if not isinstance(raw.get("source"), str) or not raw["source"].strip():
-        raise _fail(path, f"{where}.source", "a prior needs its source (who recommends it, where)")
-    from metafuse.bayes.priors import tau_prior
-
-    params = {k: raw[k] for k in TAU_PRIOR_KEYS if k in raw and k != "scale"}
-    try:
-        tau_prior(str(raw.get("kind")), raw.get("scale"), **params)
-    except (ValueError, TypeError) as err:
-        raise _fail(path, where, str(err)) from None
-    return MappingProxyType(dict(raw))
 
 
 def _window(key: str, raw: Any, path: Path) -> Window:
