@@ -5,6 +5,7 @@ output; its pooled results agree with metafor; a new review starts with ``metafu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -12,6 +13,7 @@ import shutil
 import tomllib
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -183,9 +185,21 @@ def test_freemantles_odds_ratios_are_computed_from_the_printed_reductions(second
     assert "OR 0.77 [0.69, 0.85] (computed here from what they print" in page
 
 
+def _long_term_death(project: Path) -> tuple[Any, list[Any]]:
+    """The plan of ``project`` and its long-term mortality analysis fitted (no figures)."""
+    from metafuse.pipeline.outputs import run_plan
+    from metafuse.pipeline.plan import make_plan
+
+    plan = make_plan(project / "analyses")
+    specs = tuple(s for s in plan.specs if s.name == "long_term_death_longest")
+    return plan, run_plan(dataclasses.replace(plan, specs=specs))
+
+
 def test_their_measure_beside_ours_re_pooled_from_the_same_arms(tmp_path: Path) -> None:
     """A published row in RR beside our Peto OR: ours is re-pooled as an RR from the same 2x2
     tables (Mantel-Haenszel, as metafor's rma.mh gives it) and set beside theirs."""
+    from metafuse.pipeline.replication_page import write_published_reviews
+
     studies = tmp_path / "studies"
     shutil.copytree(BETA_BLOCKERS / "studies", studies)
     path = studies / "published_estimates.csv"
@@ -203,8 +217,9 @@ def test_their_measure_beside_ours_re_pooled_from_the_same_arms(tmp_path: Path) 
         )
     )
     pd.concat([pd.read_csv(path, dtype=str), row]).to_csv(path, index=False)
-    run_all(tmp_path / "analyses", tmp_path / "results")
-    page = (tmp_path / "results" / "published_test_2000_j_test.md").read_text(encoding="utf-8")
+    plan, analyses = _long_term_death(tmp_path)
+    write_published_reviews(plan.records[studies.resolve()], analyses, tmp_path / "out")
+    page = (tmp_path / "out" / "published_test_2000_j_test.md").read_text(encoding="utf-8")
     ref = METAFOR["repooled_rr"]
     rr = [f"{math.exp(ref[k]):.2f}" for k in ("estimate", "ci_low", "ci_high")]
     assert f"in their measure: Risk ratio {rr[0]} [{rr[1]}, {rr[2]}] (MH, re-pooled" in page
@@ -352,21 +367,24 @@ def test_absolute_effects_from_an_odds_ratio_and_a_risk_ratio_by_the_handbook() 
 def test_an_outcome_declaring_rr_and_mantel_haenszel_pools_with_them(tmp_path: Path) -> None:
     """The same trials with `measure = "RR"`, `method = "MH"`: metafor's rma.mh gives the
     pooled RR; the SoF row says RR, and the subtitle the Mantel-Haenszel method."""
-    project = tmp_path
-    shutil.copytree(BETA_BLOCKERS / "studies", project / "studies")
-    path = project / "studies" / "review.toml"
+    from metafuse.pipeline.tables import sof_tables
+    from metafuse.report.writers import render_table
+
+    shutil.copytree(BETA_BLOCKERS / "studies", tmp_path / "studies")
+    path = tmp_path / "studies" / "review.toml"
     text = path.read_text(encoding="utf-8")
     old = '[outcomes.death]\nlabel = "All-cause mortality"\nshort = "death"\ntype = "binary"\n'
     old += 'better = "lower"\nmeasure = "OR"\nmethod = "PETO"'
     assert old in text
     path.write_text(text.replace(old, old.replace('"OR"', '"RR"').replace("PETO", "MH")))
-    run_all(project / "analyses", project / "results")
-    ours = json.loads((project / "results" / "long_term_death_longest" / "pooled.json").read_text())
+    plan, analyses = _long_term_death(tmp_path)
+    ours = analyses[0].result
     ref = METAFOR["repooled_rr"]
-    assert (ours["measure"], ours["method"]) == ("RR", "MH")
+    assert (ours.measure, ours.method) == ("RR", "MH")
     for key in ("estimate", "ci_low", "ci_high"):
-        assert ours[key] == pytest.approx(ref[key], **CLOSED_FORM)
-    sof = (project / "results" / "sof_long_term.md").read_text(encoding="utf-8")
+        assert getattr(ours, key) == pytest.approx(ref[key], **CLOSED_FORM)
+    table = dict(sof_tables(analyses, plan.records))["long_term"]
+    sof = render_table(table, "sof", "md").decode()
     rr = f"RR {math.exp(ref['estimate']):.2f} ({math.exp(ref['ci_low']):.2f} to"
     assert rr in sof
     assert "Mantel-Haenszel fixed-effect method and Peto's fixed-effect method" in sof
