@@ -17,6 +17,12 @@ install: $(STAMP)
 analysis: $(STAMP)
 	$(BIN)/metafuse analysis analyses --out results
 
+## examples : build the example reviews on their own: examples/bcg/results (a CSV of study rows)
+##            and examples/beta_blockers/results (a second curated review; see examples/README.md)
+examples: $(STAMP)
+	$(BIN)/metafuse analysis examples/bcg/analyses --out examples/bcg/results
+	$(BIN)/metafuse analysis examples/beta_blockers/analyses --out examples/beta_blockers/results
+
 ## verify   : recompute every result and compare with results/manifest.json
 verify: $(STAMP)
 	$(BIN)/metafuse verify
@@ -63,9 +69,10 @@ reference:
 	Rscript tests/reference/run_metafor_toolbox.R
 	Rscript tests/reference/run_metafor_extra.R
 	Rscript tests/reference/run_metafor_genqm.R
+	Rscript tests/reference/run_metafor_yusuf1985.R
 
 ## help     : show this message
 help:
 	@grep '^##' Makefile | sed 's/^## //'
 
-.PHONY: install analysis verify lint system-deps test bench bench-analysis reference help
+.PHONY: install analysis examples verify lint system-deps test bench bench-analysis reference help

@@ -80,7 +80,7 @@ def main() -> int:
             "ratio_to_floor": seconds / base,
         }
         print(f"  {method:5} {rows / seconds:>12,.0f} fits/s   {seconds / base:>8.1f} x floor")
-    bcg = pd.read_csv(Path(__file__).resolve().parent.parent / "examples" / "bcg.csv")
+    bcg = pd.read_csv(Path(__file__).resolve().parent.parent / "examples" / "bcg" / "bcg.csv")
     fit = pool(bcg, "RR", "FE")
     one = best_of(lambda: pool(bcg, "RR", "FE"), 5)
     g = best_of(lambda: gosh(fit), 3)

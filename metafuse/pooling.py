@@ -160,7 +160,7 @@ def pool(
     tau2_options
         Options of the tau^2 estimator (``start`` for SJ; ``weights`` for GENQ).
     scale_name, unit
-        What the numbers are and their unit, for display ("Mean difference", "ODI points").
+        What the numbers are and their unit, for display ("Mean difference", "points").
 
     Raises
     ------

@@ -34,8 +34,8 @@ def reference() -> dict:
 
 @pytest.fixture
 def bcg() -> pd.DataFrame:
-    """BCG vaccine trials (Colditz et al. 1994), as bundled in examples/bcg.csv."""
-    return pd.read_csv(ROOT / "examples" / "bcg.csv")
+    """BCG vaccine trials (Colditz et al. 1994), as bundled in examples/bcg/bcg.csv."""
+    return pd.read_csv(ROOT / "examples" / "bcg" / "bcg.csv")
 
 
 @pytest.fixture

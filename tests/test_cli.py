@@ -14,7 +14,7 @@ from metafuse.cli import main
 from metafuse.results import RESULT_KEYS
 from tests.conftest import ROOT
 
-BCG = str(ROOT / "examples" / "bcg.csv")
+BCG = str(ROOT / "examples" / "bcg" / "bcg.csv")
 HEADER = "study,events_exp,n_exp,events_ctrl,n_ctrl\n"
 
 

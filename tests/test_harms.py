@@ -28,18 +28,21 @@ from metafuse.review.harm_groups import (
 )
 from metafuse.review.harms import read_harms
 from metafuse.review.records import load_studies, validate_studies
-from metafuse.review.vocabulary import Window
-from tests.conftest import ROOT
+from metafuse.review.vocabulary import Window, load_review
+from tests.conftest import FIXTURE_REVIEW, ROOT
 from tests.tolerances import CLOSED_FORM, ITERATIVE
 
 HARMS_FIXTURE = ROOT / "tests" / "fixtures" / "harms"
 TOOLBOX_REFERENCE = ROOT / "tests" / "reference" / "metafor_toolbox.json"
 WINDOWS = [Window("2y", "about 2 years (12-30 months)", (12, 30)), Window("5y", "5y", (48, 72))]
+#: The harms the fixture review declares (review.toml [harms.<key>]).
+REVIEW = load_review(FIXTURE_REVIEW / "studies")
+DECLARED = REVIEW.harms
 
 
 def _fixture() -> pd.DataFrame:
     sources = pd.read_csv(HARMS_FIXTURE / "sources.csv")
-    harms, _lines, problems = read_harms(HARMS_FIXTURE, sources)
+    harms, _lines, problems = read_harms(HARMS_FIXTURE, REVIEW, sources)
     assert problems == []
     assert harms is not None
     return harms
@@ -158,7 +161,7 @@ def test_follow_up_is_read_from_its_text(
 
 def test_grouping_rule() -> None:
     """Same harm, same unit, same follow-up window; single-study counts with n only."""
-    groups = {g.key: g.harm_ids for g in group_counts(_fixture(), WINDOWS)}
+    groups = {g.key: g.harm_ids for g in group_counts(_fixture(), DECLARED, WINDOWS)}
     assert groups == {
         "non_union_patient_2y": ("fx-cohort-nonunion",),
         "reoperation_patient_2y": ("fx-trial-arm", "fx-cohort-2y", "fx-registry-2y"),
@@ -175,7 +178,8 @@ def test_what_is_never_pooled_says_why() -> None:
     assert "crude total over several studies" in str(reasons["fx-review-total"])
     assert "percentage" in str(reasons["fx-registry-percent"])
     assert "no denominator" in str(reasons["fx-trial-no-n"])
-    pooled = {h for g in group_counts(harms.reset_index(drop=True), WINDOWS) for h in g.harm_ids}
+    groups = group_counts(harms.reset_index(drop=True), DECLARED, WINDOWS)
+    pooled = {h for g in groups for h in g.harm_ids}
     assert pooled == {h for h, r in reasons.items() if r is None}
 
 
@@ -185,7 +189,8 @@ def test_what_is_never_pooled_says_why() -> None:
 def test_fixed_effect_logit_pool_by_hand() -> None:
     """Inverse-variance pool of logits log(x / (n - x)), variance 1/x + 1/(n - x)."""
     harms = _fixture()
-    group = next(g for g in group_counts(harms, WINDOWS) if g.key == "reoperation_patient_2y")
+    groups = group_counts(harms, DECLARED, WINDOWS)
+    group = next(g for g in groups if g.key == "reoperation_patient_2y")
     counts = [(4, 31), (20, 150), (9, 60)]
     y = [math.log(x / (n - x)) for x, n in counts]
     w = [1 / (1 / x + 1 / (n - x)) for x, n in counts]

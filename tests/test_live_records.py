@@ -1,23 +1,31 @@
-"""The live records in studies/: invariants only (a reviewer adding a trial must never break
-these), never counts or study lists. Library tests use tests/fixtures/review instead."""
+"""The live records in studies/ (and the example reviews' records): invariants only (a reviewer
+adding a trial must never break these), never counts or study lists. Library tests use
+tests/fixtures/ instead."""
 
 from __future__ import annotations
 
 from itertools import product
+from pathlib import Path
+
+import pytest
 
 from metafuse.review.records import load_studies, validate_studies
 from metafuse.review.selection import EVIDENCE, primary_records, select
 from tests.conftest import ROOT
 
 STUDIES = ROOT / "studies"
+#: Every live records folder: the spine review and the example reviews.
+LIVE = (STUDIES, ROOT / "examples" / "beta_blockers" / "studies")
 
 
-def test_live_records_validate() -> None:
-    assert [str(p) for p in validate_studies(STUDIES) if not p.warning] == []
+@pytest.mark.parametrize("folder", LIVE, ids=lambda p: p.parent.name)
+def test_live_records_validate(folder: Path) -> None:
+    assert [str(p) for p in validate_studies(folder) if not p.warning] == []
 
 
-def test_every_number_has_a_source() -> None:
-    records = load_studies(STUDIES)
+@pytest.mark.parametrize("folder", LIVE, ids=lambda p: p.parent.name)
+def test_every_number_has_a_source(folder: Path) -> None:
+    records = load_studies(folder)
     o = records.outcomes
     numbers = o[["n", "mean", "sd", "events", "estimate"]].notna().any(axis=1)
     assert o.loc[numbers, ["source_id", "location", "quote"]].notna().all().all()

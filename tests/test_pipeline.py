@@ -150,7 +150,9 @@ def test_build_is_complete_and_deterministic(built: tuple[Path, list[Path]]) -> 
     assert "Complications; any follow-up" in (out / "sof_B.md").read_text()
     for page in ("harms_fusion.md", "harms_fusion.html", "harms_fusion.csv"):
         assert page in names
-    assert {"replication_xu2021.md", "replication_xu2021.html"} <= names
+    xu = "published_xu_2021_world_neurosurg"
+    assert {f"{xu}.md", f"{xu}.html"} <= names  # one page per review of published_estimates.csv
+    assert "published_saltychev_2014_int_j_rehabil_res.html" in names
     assert any(n.startswith("harms_fusion/forest_") and n.endswith(".png") for n in names)
     manifest = json.loads((out / MANIFEST).read_text())
     assert set(manifest) == {"metafuse_version", "dependencies", "inputs", "outputs"}

@@ -18,7 +18,7 @@ from metafuse.plots.forest import fmt_p_revman, heterogeneity_text, overall_test
 from tests.conftest import ROOT
 from tests.tolerances import CLOSED_FORM
 
-BCG = ROOT / "examples" / "bcg.csv"
+BCG = ROOT / "examples" / "bcg" / "bcg.csv"
 
 
 def continuous(k: int, seed: int = 1, label: str = "Trial") -> pd.DataFrame:

@@ -1,6 +1,7 @@
-"""Xu et al. 2021 beside our analyses (fixture review): their figures and ours for the same
-outcomes, the trials on each side ('not found' stays visible), and every difference with its
-reason, all generated from the data."""
+"""A published review beside our analyses (fixture review: Xu et al. 2021): their figures and ours
+for the same outcomes, the trials on each side ('not found' stays visible), and every difference
+with its reason, all generated from the data; one page per review named in
+published_estimates.csv."""
 
 from __future__ import annotations
 
@@ -12,28 +13,31 @@ import pytest
 
 from metafuse.pipeline.outputs import run_plan
 from metafuse.pipeline.plan import make_plan
-from metafuse.pipeline.replication import Replication, replication
-from metafuse.pipeline.replication_page import write_replications
+from metafuse.pipeline.replication import PublishedReview, published_review
+from metafuse.pipeline.replication_page import write_published_reviews
 from tests.conftest import FIXTURE_REVIEW
 
+XU = "Xu 2021 (World Neurosurg)"
+XU_PAGE = "published_xu_2021_world_neurosurg"
 
-def _replication(project: Path, outcomes: tuple[str, ...] = ()) -> tuple[Replication, str]:
-    """The page, fitting only comparison B's analyses (of ``outcomes`` when given)."""
+
+def _replication(project: Path, outcomes: tuple[str, ...] = ()) -> tuple[PublishedReview, str]:
+    """Xu 2021's page, fitting only comparison B's analyses (of ``outcomes`` when given)."""
     plan = make_plan(project / "analyses")
     specs = tuple(
         s for s in plan.specs if s.comparison == "B" and (not outcomes or s.outcome in outcomes)
     )
     analyses = run_plan(dataclasses.replace(plan, specs=specs))
     records = plan.records[project.resolve() / "studies"]
-    rep = replication("xu2021", records, analyses)
+    rep = published_review(XU, records, analyses)
     assert rep is not None
-    written = write_replications(records, analyses, project / "out")
-    assert [p.name for p in written] == ["replication_xu2021.md", "replication_xu2021.html"]
+    written = write_published_reviews(records, analyses, project / "out")
+    assert [p.name for p in written[:2]] == [XU_PAGE + ".md", XU_PAGE + ".html"]
     return rep, written[0].read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def fixture_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Replication, str]:
+def fixture_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[PublishedReview, str]:
     """The page of the unmodified fixture review, built once."""
     project = tmp_path_factory.mktemp("replication")
     for folder in ("analyses", "studies", "examples"):
@@ -41,12 +45,14 @@ def fixture_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Replication,
     return _replication(project)
 
 
-def _topics(rep: Replication, outcome: str) -> dict[str, str]:
+def _topics(rep: PublishedReview, outcome: str) -> dict[str, str]:
     found = next(o for o in rep.outcomes if o.outcome == outcome)
     return {d.topic: d.reason for d in found.differences}
 
 
-def test_every_outcome_and_difference_has_a_reason(fixture_page: tuple[Replication, str]) -> None:
+def test_every_outcome_and_difference_has_a_reason(
+    fixture_page: tuple[PublishedReview, str],
+) -> None:
     rep, md = fixture_page
     assert [o.outcome for o in rep.outcomes] == [
         "additional_surgery",
@@ -64,7 +70,7 @@ def test_every_outcome_and_difference_has_a_reason(fixture_page: tuple[Replicati
 
 
 def test_reasons_name_missing_cells_designs_and_unlike_events(
-    fixture_page: tuple[Replication, str],
+    fixture_page: tuple[PublishedReview, str],
 ) -> None:
     rep, _md = fixture_page
     complications = _topics(rep, "complications")
@@ -79,14 +85,16 @@ def test_reasons_name_missing_cells_designs_and_unlike_events(
     assert "their included trials were not found" in odi["trials"]
 
 
-def test_our_side_comes_from_the_fitted_analyses(fixture_page: tuple[Replication, str]) -> None:
+def test_our_side_comes_from_the_fitted_analyses(
+    fixture_page: tuple[PublishedReview, str],
+) -> None:
     rep, md = fixture_page
     odi = next(o for o in rep.outcomes if o.outcome == "odi")
     assert [o.name for o in odi.ours] == ["B_odi_2y", "B_odi_5y", "B_odi_longest"]
     assert "Brox 2003, Fairbank 2005, Brox 2006" in md
     assert "| Theirs | 6 | 675 (as recorded;" in md
     assert "**not found**" in md
-    trials = {row[0]: row[4] for row in rep.our_trials}
+    trials = {row[0]: row[4] for row in rep.sections[0].our_trials}
     assert trials["Fritzell 2001"] == "none"
 
 

@@ -264,3 +264,57 @@ def test_derivation_fills_a_value(studies: Path) -> None:
     path.write_text(text, encoding="utf-8")
     o = load_studies(studies).outcomes.set_index(["record_id", "arm"])
     assert o.loc[("fairbank2005-odi-24", "exp"), "sd"] == pytest.approx(1.8 * 138**0.5)
+
+
+def _add_undated_trials(folder: Path, count: int) -> None:
+    """``count`` fictional trials of comparison B, each with one binary record whose time point
+    the source does not state (an empty ``timepoint_months``, as studies/README.md allows)."""
+    for i in range(count):
+        rid = f"undated{i}"
+        with (folder / "sources.csv").open("a", encoding="utf-8") as fh:
+            fh.write(f"{rid},Undated {i} et al. Test J 2031,,abstract,primary,invented\n")
+        with (folder / "trials.csv").open("a", encoding="utf-8") as fh:
+            fh.write(
+                f"{rid},Undated{i},Undated{i},2031,Test J,1:1,,,B,adults,Nowhere,fusion,"
+                f"rehabilitation,30,30,not stated,,RCT,{rid},abstract,30 and 30,no,\n"
+            )
+        with (folder / "outcomes.csv").open("a", encoding="utf-8") as fh:
+            for arm, events in (("exp", 3 + i), ("ctrl", 5 + i)):
+                fh.write(
+                    f"{rid}-addsurg,{rid},additional_surgery,,intention to treat,arm,{arm},30,"
+                    f",,{events},,,,,,further surgery,yes,,{rid},abstract,further surgery,no,"
+                    "time point not stated\n"
+                )
+
+
+def test_several_records_without_a_time_point_are_valid(studies: Path) -> None:
+    """Issue 21: every record after the first whose time point is unstated was rejected as 'a
+    second primary record' (the key kept NaN and all such keys collided)."""
+    _add_undated_trials(studies, 3)
+    assert _errors(studies) == []
+    records = load_studies(studies)
+    undated = records.outcomes[records.outcomes["report_id"].str.startswith("undated")]
+    assert undated["timepoint_months"].isna().all()  # missing stays missing
+    surgery = select(records, "B", "additional_surgery", "longest")
+    assert {"Undated0 2031", "Undated1 2031", "Undated2 2031"} <= set(surgery.labels)
+
+
+def test_two_undated_primary_records_of_one_report_and_outcome_clash(studies: Path) -> None:
+    _add_undated_trials(studies, 1)
+    path = studies / "outcomes.csv"
+    rows = [line for line in path.read_text(encoding="utf-8").splitlines() if "undated0" in line]
+    with path.open("a", encoding="utf-8") as fh:
+        for line in rows[-2:]:
+            fh.write(line.replace("undated0-addsurg", "undated0-addsurg-b") + "\n")
+    assert any("a second primary record" in p for p in _errors(studies))
+
+
+def test_arm_rows_with_and_without_a_time_point_differ(studies: Path) -> None:
+    _add_undated_trials(studies, 1)
+    path = studies / "outcomes.csv"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("undated0,additional_surgery,,", "undated0,additional_surgery,24,", 1),
+        encoding="utf-8",
+    )
+    assert any("timepoint_months: differs from the other rows" in p for p in _errors(studies))

@@ -1,4 +1,4 @@
-"""Commands on a review: ``analysis``, ``validate``, ``gaps``, ``verify``."""
+"""Commands on a review: ``init``, ``analysis``, ``validate``, ``gaps``, ``verify``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,33 @@ import click
 
 from metafuse.cli.common import analyses_option, emit, json_option, user_errors
 
+#: A project's folders: the records (review.toml and the CSV files) and the analysis specs.
+RECORDS_FOLDER = "studies"
+SPECS_FOLDER = "analyses"
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def init_command(directory: Path) -> None:
+    """Start a review in DIRECTORY: studies/ (review.toml with every key explained, the CSV
+    headers) and an empty analyses/. Never overwrites a file."""
+    from metafuse.review.skeleton import write_skeleton
+
+    records = directory / RECORDS_FOLDER
+    try:
+        written = write_skeleton(records, directory / SPECS_FOLDER)
+    except (FileExistsError, OSError) as err:
+        raise click.ClickException(str(err)) from None
+    for path in written:
+        click.echo(f"wrote {path}{'/' if path.is_dir() else ''}")
+    click.echo(
+        f"Next: edit {records / 'review.toml'}, add rows to the CSV files, then in "
+        f"{directory}: metafuse validate, metafuse analysis (results/index.html)"
+    )
+
 
 @click.command("analysis")
-@click.argument(
-    "spec_dir", default="analyses", type=click.Path(file_okay=False, exists=True, path_type=Path)
-)
+@click.argument("spec_dir", default=SPECS_FOLDER, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--out",
     "out_dir",
@@ -25,7 +47,8 @@ from metafuse.cli.common import analyses_option, emit, json_option, user_errors
 @json_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def analysis_command(spec_dir: Path, out_dir: Path, as_json: bool, quiet: bool) -> None:
-    """Run every analysis (automatic ones and the specs in SPEC_DIR) into --out, atomically."""
+    """Run every analysis (automatic ones and the specs in SPEC_DIR, which may be absent) of
+    the records folders beside SPEC_DIR (each with its review.toml) into --out, atomically."""
     from metafuse.pipeline.outputs import run_all
     from metafuse.pipeline.plan import make_plan
 
@@ -64,7 +87,7 @@ class _Null:
 
 
 @click.command("validate")
-@click.argument("studies_dir", default="studies", type=click.Path(path_type=Path))
+@click.argument("studies_dir", default=RECORDS_FOLDER, type=click.Path(path_type=Path))
 @json_option
 def validate_command(studies_dir: Path, as_json: bool) -> None:
     """Check the study records in STUDIES_DIR; list every problem as file:line: column: message."""
@@ -99,7 +122,7 @@ def validate_command(studies_dir: Path, as_json: bool) -> None:
 
 
 @click.command("gaps")
-@click.argument("studies_dir", default="studies", type=click.Path(path_type=Path))
+@click.argument("studies_dir", default=RECORDS_FOLDER, type=click.Path(path_type=Path))
 @click.option(
     "--template",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -192,4 +215,4 @@ def verify_command(spec_dir: Path, results_dir: Path, as_json: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
-COMMANDS = (analysis_command, validate_command, gaps_command, verify_command)
+COMMANDS = (init_command, analysis_command, validate_command, gaps_command, verify_command)

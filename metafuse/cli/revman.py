@@ -80,7 +80,7 @@ def check_command(file: Path, as_json: bool) -> None:
 def export_command(
     analysis: str, spec_dir: Path, output: str, label_exp: str, label_ctrl: str
 ) -> None:
-    """Write ANALYSIS (a name from `metafuse analysis`, e.g. B_odi_2y) as CSV in RevMan 5's
+    """Write ANALYSIS (a name from `metafuse analysis`, e.g. A_mortality_1y) as CSV in RevMan 5's
     layout: outcome totals, subgroups and study rows with their data and weights."""
     from metafuse.files import write_text_atomic
     from metafuse.pipeline.plan import make_plan

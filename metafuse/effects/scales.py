@@ -41,7 +41,7 @@ ANALYSIS_PREFIX: Final = {"exp": "log ", "ilogit": "logit ", "ift": "double-arcs
 class Scale:
     """The scale of one analysis: its name, unit and display transform.
 
-    ``name`` says what the numbers are ("Mean difference"), ``unit`` in what ("ODI points"), and
+    ``name`` says what the numbers are ("Mean difference"), ``unit`` in what ("points"), and
     ``transform`` how analysis-scale values become displayed ones: ``exp`` for ratios, ``ilogit``
     and ``ift`` (Miller's inverse of the Freeman-Tukey transform, with the harmonic mean of the
     study sizes ``n_harmonic``) for proportions.
@@ -60,7 +60,7 @@ class Scale:
 
     @property
     def label(self) -> str:
-        """'Mean difference (ODI points)', 'Risk ratio'."""
+        """'Mean difference (points)', 'Risk ratio'."""
         return f"{self.name} ({self.unit})" if self.unit else self.name
 
     @property

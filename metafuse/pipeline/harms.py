@@ -1,6 +1,6 @@
-"""The harms profile of lumbar fusion: ``harms_fusion.md``, ``.html`` and ``.csv`` and one forest
-plot per pooling group (``harms_fusion/forest_<group>.png``), from a studies folder's
-``harms.csv``.
+"""The harms profile of a review: ``<page>.md``, ``.html`` and ``.csv`` and one forest plot per
+pooling group (``<page>/forest_<group>.png``), from a records folder's ``harms.csv``; the page's
+name and title and the harms, in order, are the review's (``[harms]`` in review.toml).
 
 Every figure is shown with its source, design, population, follow-up and n, weak sources flagged;
 single-study counts are pooled only within the groups of :mod:`metafuse.review.harm_groups`
@@ -22,6 +22,7 @@ from metafuse.report.document import Block, Bullets, Figure, Heading, Paragraph,
 from metafuse.report.document import to_html as document_html
 from metafuse.report.document import to_markdown as document_markdown
 from metafuse.results import PooledResult
+from metafuse.review.harm_declarations import Harm
 from metafuse.review.harm_groups import (
     GROUPING_RULE,
     POOL_MEASURE,
@@ -31,11 +32,9 @@ from metafuse.review.harm_groups import (
     not_poolable_reason,
     pool_group,
 )
-from metafuse.review.harms import HARMS, is_single_study
+from metafuse.review.harms import is_single_study
 from metafuse.review.records import StudyRecords
 
-PAGE: Final = "harms_fusion"
-TITLE: Final = "Harms profile of lumbar fusion"
 KINDS: Final = {
     "count": "count",
     "percent": "percentage",
@@ -84,12 +83,16 @@ CSV_HEADER: Final = (
 
 @dataclass(frozen=True)
 class HarmsProfile:
-    """The harm figures of a studies folder, their sources and the pooled groups."""
+    """The harm figures of a records folder, their sources and the pooled groups, with the
+    review's page name, title and declared harms."""
 
     harms: pd.DataFrame
     citations: dict[str, str]
     groups: tuple[tuple[HarmGroup, PooledResult], ...]
     windows_text: str
+    page: str
+    title: str
+    declared: tuple[Harm, ...]
 
 
 def harms_profile(records: StudyRecords) -> HarmsProfile | None:
@@ -100,9 +103,14 @@ def harms_profile(records: StudyRecords) -> HarmsProfile | None:
     windows = records.review.bounded_windows()
     citations = dict(zip(records.sources["source_id"], records.sources["citation"], strict=True))
     labels = {str(r["harm_id"]): study_label(r, citations) for _, r in harms.iterrows()}
-    groups = tuple((g, pool_group(g, harms, labels)) for g in group_counts(harms, windows))
-    windows_text = "; ".join(f"{w.key}: {w.label}" for w in windows)
-    return HarmsProfile(harms, citations, groups, windows_text)
+    review = records.review
+    found = group_counts(harms, review.harms, windows)
+    groups = tuple((g, pool_group(g, harms, labels)) for g in found)
+    windows_text = "; ".join(f"{w.key}: {w.label}" for w in windows) or "none declared"
+    declared = tuple(review.harms.values())
+    return HarmsProfile(
+        harms, citations, groups, windows_text, review.harms_page, review.harms_title, declared
+    )
 
 
 def _num(x: object) -> str:
@@ -167,7 +175,7 @@ def _source(profile: HarmsProfile, row: pd.Series) -> str:
 
 
 def study_label(row: pd.Series, citations: dict[str, str]) -> str:
-    """'Irmola 2018' from the row's source citation (first author, first year), else the row's
+    """'Smith 2018' from the row's source citation (first author, first year), else the row's
     ``harm_id``; '(weak)' is added for a weak source."""
     citation = citations[str(row["source_id"])]
     year = re.search(r"\b(?:19|20)\d\d\b", citation)
@@ -176,9 +184,9 @@ def study_label(row: pd.Series, citations: dict[str, str]) -> str:
     return label + (" (weak)" if row["weak"] == "yes" else "")
 
 
-def forest_name(group: HarmGroup) -> str:
+def forest_name(page: str, group: HarmGroup) -> str:
     """The forest plot of a group, relative to the results folder."""
-    return f"{PAGE}/forest_{group.key}.png"
+    return f"{page}/forest_{group.key}.png"
 
 
 def _pct(x: float | None) -> str:
@@ -201,17 +209,37 @@ def group_result_text(group: HarmGroup, result: PooledResult) -> str:
     return text + "."
 
 
+#: How the review's grouping of a harm departs from the rule, in words.
+GROUPING_WORDS: Final = {
+    "all": "its counts of the same unit are pooled whatever their follow-up",
+    "none": "its counts are never pooled (each stands alone)",
+}
+
+
+def _grouping_rule(profile: HarmsProfile) -> str:
+    """The grouping rule, with the harms the review groups otherwise (review.toml)."""
+    rule = "Grouping rule: " + GROUPING_RULE.format(windows=profile.windows_text)
+    other = [
+        f"{h.label}: {GROUPING_WORDS[h.grouping]}"
+        for h in profile.declared
+        if h.grouping in GROUPING_WORDS
+    ]
+    if other:
+        rule += " The review groups these harms otherwise: " + "; ".join(other) + "."
+    return rule
+
+
 def _intro(profile: HarmsProfile) -> list[Block]:
     return [
-        Heading(TITLE, 1),
+        Heading(profile.title, 1),
         Paragraph(
-            "Every figure below is copied from studies/harms.csv, which names its source, "
+            "Every figure below is copied from the review's harms.csv, which names its source, "
             "location and quote; numbers computed here are marked 'pooled here' or 'computed'. "
             "Percentages are as printed by the source (per patient unless 'per year')."
         ),
         Bullets(
             (
-                "Grouping rule: " + GROUPING_RULE.format(windows=profile.windows_text),
+                _grouping_rule(profile),
                 f"Pooling method: logit-transformed proportions ({POOL_MEASURE}), inverse-variance "
                 f"random effects with {POOL_METHOD} tau² (metafor's rma(measure = 'PLO') "
                 "default), back-transformed with the inverse logit; the logit is used rather "
@@ -230,7 +258,8 @@ def _intro(profile: HarmsProfile) -> list[Block]:
 
 def _summary(profile: HarmsProfile) -> Table:
     rows = []
-    for harm, title in HARMS.items():
+    for declared in profile.declared:
+        harm, title = declared.key, declared.label
         mine = profile.harms[profile.harms["harm"] == harm]
         pooled = [g for g, r in profile.groups if g.harm == harm and r.k >= 2]
         alone = [g for g, r in profile.groups if g.harm == harm and r.k == 1]
@@ -269,13 +298,16 @@ def _figure_row(profile: HarmsProfile, row: pd.Series) -> tuple[str, ...]:
     )
 
 
-def _harm_blocks(profile: HarmsProfile, harm: str) -> list[Block]:
+def _harm_blocks(profile: HarmsProfile, declared: Harm) -> list[Block]:
+    harm = declared.key
     rows = profile.harms[profile.harms["harm"] == harm]
-    blocks: list[Block] = [Heading(HARMS[harm], 2)]
+    blocks: list[Block] = [Heading(declared.label, 2)]
+    if declared.unit:
+        blocks.append(Paragraph(f"What a figure counts: {declared.unit}."))
     if rows.empty:
-        return [*blocks, Paragraph("No figure recorded in studies/harms.csv.")]
+        return [*blocks, Paragraph("No figure recorded in harms.csv.")]
     table = tuple(_figure_row(profile, r) for _, r in rows.iterrows())
-    blocks += [Table(TABLE_HEADER, table), Heading(f"{HARMS[harm]}: pooling", 3)]
+    blocks += [Table(TABLE_HEADER, table), Heading(f"{declared.label}: pooling", 3)]
     groups = [(g, r) for g, r in profile.groups if g.harm == harm]
     if not groups:
         blocks.append(Paragraph("No single-study count with events and n: nothing pooled."))
@@ -290,7 +322,7 @@ def _harm_blocks(profile: HarmsProfile, harm: str) -> list[Block]:
             Heading(group.title, 4),
             Paragraph(f"Counts (k = {len(group.harm_ids)}): {members}."),
             Paragraph(group_result_text(group, result)),
-            Figure(forest_name(group), f"Forest plot: {group.title}"),
+            Figure(forest_name(profile.page, group), f"Forest plot: {group.title}"),
         ]
     shown = [
         f"{r['harm_id']}: {reason}"
@@ -303,10 +335,10 @@ def _harm_blocks(profile: HarmsProfile, harm: str) -> list[Block]:
 
 
 def profile_blocks(profile: HarmsProfile) -> list[Block]:
-    """The whole page, section by section in the order of the harms."""
+    """The whole page, section by section in the order the review declares its harms."""
     blocks = _intro(profile)
-    for harm in HARMS:
-        blocks += _harm_blocks(profile, harm)
+    for declared in profile.declared:
+        blocks += _harm_blocks(profile, declared)
     return blocks
 
 
@@ -338,7 +370,9 @@ def _group_csv(group: HarmGroup, result: PooledResult, members: pd.DataFrame) ->
         "n": _num(members["n"].sum()),
         **shown,
         "per": group.per,
-        "follow_up": group.window.label if group.window else "not comparable",
+        "follow_up": group.window.label
+        if group.window
+        else ("any" if group.any_follow_up else "not comparable"),
         "n_studies": str(result.k),
         "pooling": group.title,
         "source_id": "; ".join(group.harm_ids),
@@ -368,12 +402,13 @@ def write_harms(records: StudyRecords, out_dir: Path) -> list[Path]:
     if profile is None:
         return []
     blocks = profile_blocks(profile)
+    page = profile.page
     written = [
-        write_text_atomic(out_dir / f"{PAGE}.md", document_markdown(blocks)),
-        write_text_atomic(out_dir / f"{PAGE}.html", document_html(TITLE, blocks)),
-        write_text_atomic(out_dir / f"{PAGE}.csv", profile_csv(profile)),
+        write_text_atomic(out_dir / f"{page}.md", document_markdown(blocks)),
+        write_text_atomic(out_dir / f"{page}.html", document_html(profile.title, blocks)),
+        write_text_atomic(out_dir / f"{page}.csv", profile_csv(profile)),
     ]
     for group, result in profile.groups:
         plot = forest_plot(result, title=group.short_title)
-        written.append(save_plot(plot, out_dir / forest_name(group)))
+        written.append(save_plot(plot, out_dir / forest_name(page, group)))
     return written

@@ -61,18 +61,15 @@ def _write_analysis(
     return written
 
 
-def related_pages(pages: dict[str, list[Path]], out_dir: Path) -> list[RelatedPage]:
+def related_pages(
+    pages: dict[str, list[Path]], titles: dict[str, str], out_dir: Path
+) -> list[RelatedPage]:
     """The report's top-level HTML pages written so far, by kind, with their titles."""
-    import html
-    import re
-
-    out = []
-    for kind, paths in pages.items():
-        for page in sorted(p for p in paths if p.suffix == ".html" and p.parent == out_dir):
-            found = re.search(r"<title>(.*?)</title>", page.read_text(encoding="utf-8"), re.S)
-            title = html.unescape(found.group(1)).strip() if found else page.stem
-            out.append(RelatedPage(kind, title, page.name))
-    return out
+    return [
+        RelatedPage(kind, titles.get(page.name, page.stem), page.name)
+        for kind, paths in pages.items()
+        for page in sorted(p for p in paths if p.suffix == ".html" and p.parent == out_dir)
+    ]
 
 
 def _write_tables(
@@ -91,21 +88,24 @@ def _write_tables(
 
 def _write_review_pages(
     analyses: list[Analysis], plan: Plan, out_dir: Path
-) -> dict[str, list[Path]]:
-    """The harms profile and the pages that set published reviews beside ours, from the review's
-    studies folder (``<root>/studies``, or the only folder of the plan), by kind."""
+) -> tuple[dict[str, list[Path]], dict[str, str]]:
+    """Each review's harms profile and the pages that set published reviews beside ours: the
+    files written by kind (``harms``, ``published``), and the title of each HTML page (for the
+    index and the SoF tables' pointers)."""
     from metafuse.pipeline.harms import write_harms
-    from metafuse.pipeline.replication_page import write_replications
+    from metafuse.pipeline.replication_page import page_titles, write_published_reviews
 
-    records = plan.records.get(plan.root / "studies")
-    if records is None and len(plan.records) == 1:
-        records = next(iter(plan.records.values()))
-    if records is None:
-        return {}
-    return {
-        "harms": write_harms(records, out_dir),
-        "published": write_replications(records, analyses, out_dir),
-    }
+    written: dict[str, list[Path]] = {"harms": [], "published": []}
+    titles: dict[str, str] = {}
+    for folder, records in plan.records.items():
+        mine = [a for a in analyses if a.spec.studies == folder]
+        harms = write_harms(records, out_dir)
+        if harms:
+            titles[f"{records.review.harms_page}.html"] = records.review.harms_title
+        written["harms"] += harms
+        written["published"] += write_published_reviews(records, mine, out_dir)
+        titles.update(page_titles(records))
+    return written, titles
 
 
 def inputs_of(plan: Plan) -> list[Path]:
@@ -126,11 +126,11 @@ def build(plan: Plan, out_dir: Path, progress: Progress | None = None) -> list[P
     for analysis in analyses:
         records = plan.records.get(analysis.spec.studies) if analysis.spec.studies else None
         written += _write_analysis(analysis, out_dir / analysis.spec.name, records)
-    pages = _write_review_pages(analyses, plan, out_dir)
-    written += _write_tables(analyses, plan, out_dir, related_pages(pages, out_dir))
+    pages, titles = _write_review_pages(analyses, plan, out_dir)
+    written += _write_tables(analyses, plan, out_dir, related_pages(pages, titles, out_dir))
     written += [p for paths in pages.values() for p in paths]
     # keep last before the manifest: the site links every file written above
-    written += build_site(analyses, out_dir, plan.records)
+    written += build_site(analyses, out_dir, plan.records, title=plan.title, pages=titles)
     data = manifest(plan.root, inputs_of(plan), out_dir, written)
     written.append(write_text_atomic(out_dir / MANIFEST, to_json(data)))
     return written

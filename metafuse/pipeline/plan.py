@@ -12,8 +12,12 @@ borrowed from another trial is repeated without those trials, as
 alternative (a ``primary = no`` record of the same report, outcome and time point: final values
 beside an adjusted estimate, attenders beside intention to treat) is repeated with the
 alternatives, as ``<name>_alternative_records``; both are sensitivity analyses reported as
-footnotes of their SoF row.
-Each studies folder is read and validated once.
+footnotes of their SoF row. Each records folder is read and validated once.
+
+A project is a folder (the root) holding ``analyses/`` (the specs; optional) and one or more
+records folders, each a sub-folder with its ``review.toml``; an automatic analysis pools with its
+outcome's declared measure and method (``review.toml``). The pages a review writes (its harms
+profile, one page per published review) must not share a name with an analysis.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 
 from metafuse.exceptions import SpecError
 from metafuse.pipeline.spec import AnalysisSpec, read_spec
+from metafuse.review.published import page_name
 from metafuse.review.records import StudyRecords, load_studies
 from metafuse.review.selection import EVIDENCE, Selection, alternative_selection, select
 from metafuse.review.vocabulary import FILE_NAME
@@ -40,9 +45,16 @@ class Plan:
     #: The spec files read (inputs of the manifest).
     spec_files: tuple[Path, ...]
 
+    @property
+    def title(self) -> str:
+        """The review's title when the build has one records folder, else ''."""
+        if len(self.records) != 1:
+            return ""
+        return next(iter(self.records.values())).review.title
+
 
 def automatic_title(selection: Selection) -> str:
-    """'B: Fusion vs Conservative care. Oswestry Disability Index, about 2 years (12-30 months)'."""
+    """'B: Drug vs Placebo. Mortality, about 2 years (12-30 months)'."""
     c = selection.comparison
     studies = "" if selection.evidence == "randomised" else f" ({selection.evidence} studies)"
     return (
@@ -79,7 +91,7 @@ def _automatic(records: StudyRecords, root: Path) -> list[tuple[AnalysisSpec, Se
                         name=f"{comparison}_{outcome.key}_{window.key}{suffix}",
                         path=None,
                         title=automatic_title(selection),
-                        method="REML",
+                        method=outcome.method,
                         hksj=False,
                         studies=root / folder,
                         comparison=comparison,
@@ -142,19 +154,66 @@ def _select_for(spec: AnalysisSpec, records: StudyRecords) -> Selection:
     return select(records, str(spec.comparison), str(spec.outcome), str(spec.window), spec.evidence)
 
 
-def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
-    """Read every spec in ``spec_dir`` (sorted by name) and plan the build.
+def review_folders(root: Path) -> list[Path]:
+    """The records folders of a project: its sub-folders that hold a ``review.toml``."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / FILE_NAME).is_file())
 
-    ``studies`` is a studies folder to analyse even without specs (default: ``<root>/studies``
-    when it holds a ``review.toml``).
+
+def review_pages(records: StudyRecords) -> list[str]:
+    """The output names of the pages a review writes: its harms profile (with harms.csv) and one
+    page per review named in published_estimates.csv."""
+    pages = [records.review.harms_page] if records.harms is not None else []
+    pub = records.published_estimates
+    if pub is not None:
+        pages += [page_name(str(r)) for r in dict.fromkeys(pub["review"])]
+    return pages
+
+
+def _check_page_names(records: dict[Path, StudyRecords], names: set[str]) -> None:
+    """A review page may not take the name of an analysis or of another review's page."""
+    taken: dict[str, Path] = {}
+    for folder, recs in records.items():
+        for page in review_pages(recs):
+            if page in names:
+                raise SpecError(
+                    f"{recs.review.path}: page {page!r} of this review is also the name of an "
+                    "analysis; rename the page ([harms] page) or the analysis"
+                )
+            if page in taken:
+                raise SpecError(
+                    f"{recs.review.path}: page {page!r} is also a page of {taken[page]}"
+                )
+            taken[page] = folder
+
+
+def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
+    """Read every spec in ``spec_dir`` (sorted by name; the folder is optional) and plan the
+    build.
+
+    ``studies`` is a records folder to analyse even without specs (default: every sub-folder of
+    the project root, the parent of ``spec_dir``, that holds a ``review.toml``).
     """
     root = spec_dir.resolve().parent
-    files = tuple(sorted(spec_dir.glob("*.toml")))
+    if spec_dir.exists() and not spec_dir.is_dir():
+        raise SpecError(f"{spec_dir}: not a folder of analysis specs")
+    files = tuple(sorted(spec_dir.glob("*.toml"))) if spec_dir.is_dir() else ()
     specs = [read_spec(p, root) for p in files]
     folders = {s.studies for s in specs if s.studies is not None}
-    default = studies if studies is not None else root / "studies"
-    if (default / FILE_NAME).is_file():
-        folders.add(default)
+    if studies is not None:
+        if not (studies / FILE_NAME).is_file():
+            raise SpecError(
+                f"{studies / FILE_NAME}: missing: a records folder needs its {FILE_NAME}"
+            )
+        folders.add(studies.resolve())
+    else:
+        folders.update(review_folders(root))
+    if not specs and not folders:
+        raise SpecError(
+            f"{root}: nothing to analyse: no {spec_dir.name}/*.toml spec and no folder with a "
+            f"{FILE_NAME} (start one with: metafuse init {root})"
+        )
     records = {folder: load_studies(folder) for folder in sorted(folders)}
     explicit = {
         (s.selection_key, s.evidence) for s in specs if s.studies is not None and not s.is_secondary
@@ -168,9 +227,11 @@ def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
                 continue
             planned.append(spec)
             selections[spec.name] = selection
-    for spec in specs:
+    for i, spec in enumerate(specs):
         if spec.studies is not None:
             selections[spec.name] = _select_for(spec, records[spec.studies])
+            if not spec.method:
+                specs[i] = dataclasses.replace(spec, method=selections[spec.name].outcome.method)
     for spec in [*planned, *specs]:
         if spec.is_secondary or spec.studies is None:
             continue
@@ -186,6 +247,7 @@ def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
                 planned.append(sensitivity)
                 selections[sensitivity.name] = found[0]
     ordered = sorted([*planned, *specs], key=lambda s: s.name)
+    _check_page_names(records, {s.name for s in ordered})
     return Plan(
         root=root, specs=tuple(ordered), records=records, selections=selections, spec_files=files
     )

@@ -14,6 +14,7 @@ import pandas as pd
 from metafuse.bayes import BayesResult, bayes_pool
 from metafuse.data.csv import read_table
 from metafuse.exceptions import DataError, ExcludedStudyWarning, SpecError
+from metafuse.measures import TABLE_METHODS
 from metafuse.pipeline.spec import AnalysisSpec
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
@@ -167,6 +168,12 @@ def run_analysis(
     selection, excluded = apply_exclusions(spec, selection, records)
     if selection.frame.empty:
         return Analysis(spec, None, selection, excluded=excluded)
+    if selection.measure == "GEN" and spec.method in TABLE_METHODS:
+        raise SpecError(
+            f"{spec.path or spec.name}: method: {spec.method} pools 2x2 tables, but this "
+            "analysis has contrast records (generic inverse variance); choose an "
+            "inverse-variance method"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExcludedStudyWarning)
         result = pool(

@@ -3,9 +3,10 @@ site with no server and no external assets, readable on a phone.
 
 Pages are built from the analyses' result objects; links come from the files actually present in
 the build folder, so every output is reachable (figures inline as PNG with their SVG/PDF versions
-linked, tables, data files) and nothing links to a file that does not exist. Top-level files other
-than the SoF tables and evidence profiles (reports added by other steps of the build) are listed
-generically. Bytes are deterministic: no dates, sorted listings.
+linked, tables, data files) and nothing links to a file that does not exist. The review's title
+heads the index; the review's own pages (its harms profile, the published reviews beside ours) are
+listed by their titles; other top-level files are listed generically. Bytes are deterministic: no
+dates, sorted listings.
 """
 
 from __future__ import annotations
@@ -149,10 +150,11 @@ def analysis_page(analysis: Analysis, out_dir: Path, records: StudyRecords | Non
 
 
 def _top_level(
-    out_dir: Path, analysis_names: set[str]
-) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """(table groups, other reports) among the top-level files of the build, and the files of
-    folders that are not analyses (e.g. the harms profile's figures)."""
+    out_dir: Path, analysis_names: set[str], pages: Mapping[str, str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, str]]]:
+    """(table groups, review pages, other reports) among the top-level files of the build, and
+    the files of folders that are not analyses (e.g. the harms profile's figures). ``pages`` maps
+    each review page's HTML file to its title; its other formats (same stem) go with it."""
     skip = {INDEX, "manifest.json"}
     files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in skip)
     files += sorted(
@@ -163,31 +165,44 @@ def _top_level(
         if p.is_file()
     )
     groups: dict[str, list[str]] = {}
+    stems = {page.rsplit(".", 1)[0]: page for page in pages}
+    own: dict[str, list[str]] = {page: [] for page in sorted(pages)}
     reports = []
     for name in files:
         stem = name.rsplit(".", 1)[0]
         kind = next((k for k in TABLE_KINDS if stem.startswith(k + "_")), None)
-        if kind is None:
+        if stem in stems and "/" not in name:
+            own[stems[stem]].append(name)
+        elif kind is None:
             reports.append({"name": name, "path": name})
         else:
             groups.setdefault(stem, []).append(name)
+    review_pages = [
+        {"title": pages[page], "path": page, "files": [{"name": n, "path": n} for n in names]}
+        for page, names in own.items()
+        if page in names
+    ]
     tables = []
     for stem, names in groups.items():
         kind = next(k for k in TABLE_KINDS if stem.startswith(k + "_"))
         label = f"{TABLE_KINDS[kind]}, comparison {stem[len(kind) + 1 :]}"
         tables.append({"label": label, "files": [{"name": n, "path": n} for n in names]})
-    return tables, reports
+    return tables, review_pages, reports
 
 
 def build_site(
     analyses: Sequence[Analysis],
     out_dir: Path,
     records: Mapping[Path, StudyRecords] | None = None,
+    title: str = "",
+    pages: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write the index and every analysis page into ``out_dir``; return the files written.
     ``records`` are the studies folders of the build (their sources go on the analysis pages).
 
-    Call it after every other output is written: the pages link the files present.
+    ``title`` heads the index (the review's title; default :data:`SITE_TITLE`); ``pages`` maps
+    the review's own HTML pages to their titles. Call it after every other output is written:
+    the pages link the files present.
     """
     folders = records or {}
     written = [
@@ -212,11 +227,14 @@ def build_site(
                 "figures": figures,
             }
         )
-    tables, reports = _top_level(out_dir, {a.spec.name for a in analyses})
+    names = {a.spec.name for a in analyses}
+    tables, review_pages, reports = _top_level(out_dir, names, pages or {})
     html = render(
         "index.html",
+        heading=title or SITE_TITLE,
         analyses=rows,
         tables=tables,
+        review_pages=review_pages,
         reports=reports,
         version=__version__,
         root="",

@@ -56,9 +56,10 @@ GRADE_SPEC_KEYS: Final = frozenset(
 )
 #: A spec's stem names its output folder: a plain name, never a path.
 NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-#: Output names the build writes itself; a spec may not take them.
-RESERVED: Final = frozenset({"manifest", "index", "site", "harms_fusion", "replication_xu2021"})
-RESERVED_PREFIXES: Final = ("sof_", "evidence_profile_", "gaps")
+#: Output names the build writes itself; a spec may not take them (a review's harms page, named in
+#: its review.toml, is checked against the specs when the build is planned).
+RESERVED: Final = frozenset({"manifest", "index", "site"})
+RESERVED_PREFIXES: Final = ("sof_", "evidence_profile_", "gaps", "published_")
 
 
 @dataclass(frozen=True)
@@ -241,12 +242,12 @@ def _records_spec(
     raw: Mapping[str, Any], root: Path, common: dict[str, Any], fail: Fail
 ) -> AnalysisSpec:
     if "measure" in raw:
-        raise fail("measure", "is chosen from the records (RR or MD); do not set it")
+        raise fail("measure", "is the outcome's measure in review.toml; do not set it here")
     for key in ("comparison", "outcome", "window"):
         if key not in raw:
             raise fail(key, "missing required key")
         _typed(raw, key, str, "text", fail)
-    method = "REML"
+    method = ""  # the outcome's method (review.toml), filled in when the build is planned
     if "method" in raw:
         method = str(_typed(raw, "method", str, "text", fail)).upper()
         try:

@@ -30,7 +30,7 @@ def _record_notes(analysis: Analysis) -> list[str]:
     if s.weak:
         lines.append("Weak sources: " + ", ".join(s.weak))
     if s.derived:
-        lines.append("Derived numbers (see studies/outcomes.csv): " + ", ".join(s.derived))
+        lines.append("Derived numbers (see outcomes.csv): " + ", ".join(s.derived))
     if s.borrowed:
         lines.append("SDs borrowed from another trial (approximate): " + ", ".join(s.borrowed))
     lines += [

@@ -9,13 +9,12 @@ the others go to the additional table.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 
 from metafuse.pipeline.run import Analysis
 from metafuse.review import panel
-from metafuse.review.findings import sof_row, with_note
+from metafuse.review.findings import effect_text, sof_row, with_note
 from metafuse.review.gaps import GapCell, gap_cells
 from metafuse.review.imprecision import RULE_SETS
 from metafuse.review.narrative import empty_outcome_row, incomplete_notes
@@ -28,23 +27,17 @@ from metafuse.review.sof import (
     RelatedPage,
     SofRow,
     SofTable,
-    fmt_ratio,
-    mean_difference_text,
     select_main,
 )
 from metafuse.review.statements import in_sentence
-from metafuse.review.vocabulary import Comparison
+from metafuse.review.vocabulary import Comparison, Review
 
 
 def effect_words(a: Analysis) -> str:
     """An analysis's pooled effect in words ('RR 0.37 (0.13 to 1.02)', 'MD 2.10 lower (...)')."""
     assert a.result is not None
     assert a.selection is not None
-    est, lo, hi = a.result.effect_ci()
-    if a.selection.ratio:
-        measure = getattr(a.selection.outcome, "measure", "RR")
-        return fmt_ratio(measure, math.exp(est), math.exp(lo), math.exp(hi))
-    return mean_difference_text(est, lo, hi)
+    return effect_text(a.selection, *a.result.effect_ci())
 
 
 def sensitivity_note(a: Analysis, records: StudyRecords | None = None, level: str = "") -> str:
@@ -162,8 +155,23 @@ def _rows_for(
     return rows
 
 
+#: How a table names a fixed-effect method an outcome declares (review.toml).
+FIXED_NAMES = {
+    "PETO": "Peto's fixed-effect method",
+    "MH": "Mantel-Haenszel fixed-effect method",
+    "FE": "fixed-effect inverse-variance method",
+}
+
+
+def _models(review: Review, comparison: str) -> str:
+    """'random-effects models', or the methods the comparison's outcomes declare."""
+    methods = [o.method for o in review.outcomes.values() if o.applies_to(comparison)]
+    names = dict.fromkeys(FIXED_NAMES.get(m, "random-effects models") for m in methods)
+    return " and ".join(names) if names else "random-effects models"
+
+
 def _title(comparison: Comparison) -> str:
-    """'Decompression plus fusion compared with decompression alone for <population>'."""
+    """'Drug X compared with placebo for <population>' (the intervention, the comparator)."""
     intervention = comparison.intervention or comparison.experimental
     comparator = comparison.comparator or comparison.control
     population = comparison.population
@@ -216,7 +224,7 @@ def sof_tables(
                         rules=RULE_SETS[review.grade_rules],
                         notes=(
                             f"Effects are {in_sentence(comparison.experimental)} minus (or over) "
-                            f"{in_sentence(comparison.control)}; random-effects models unless a "
+                            f"{in_sentence(comparison.control)}; {_models(review, key)} unless a "
                             "footnote says otherwise.",
                         ),
                         related=tuple(related),

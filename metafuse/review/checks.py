@@ -176,7 +176,7 @@ def _record_problems(o: pd.DataFrame, add: Add) -> None:
     for record, rows in o.groupby("record_id", sort=False):
         idx = [int(k) for k in rows.index]
         for col in ("report_id", "outcome", "timepoint_months", "data_type", "primary", "analysis"):
-            if rows[col].astype(str).nunique() > 1:
+            if rows[col].nunique(dropna=False) > 1:
                 add(idx[1], col, f"differs from the other rows of record {record!r}")
         kind = rows["data_type"].iloc[0]
         if kind == "contrast" and len(idx) != 1:
@@ -187,11 +187,9 @@ def _record_problems(o: pd.DataFrame, add: Add) -> None:
     for i in np.flatnonzero(dup.to_numpy()):
         add(int(i), "", "duplicated row")
     prim = o[o["primary"] == "yes"].drop_duplicates("record_id")
-    key = (
-        prim[["report_id", "outcome"]].astype(str).agg("/".join, axis=1)
-        + "/"
-        + prim["timepoint_months"].astype(str)
-    )
+    # compared as columns, not as joined text: an unstated time point (NaN) is one value of its
+    # own, equal only to another unstated time point of the same report and outcome
+    key = prim[["report_id", "outcome", "timepoint_months"]]
     for i in np.flatnonzero(key.duplicated().to_numpy()):
         add(
             int(prim.index[i]),

@@ -1,6 +1,6 @@
 """Deriving analysable numbers from what trials report, as the Cochrane Handbook prescribes.
 
-Every derived number in ``studies/`` is computed by one of these functions at load time (the CSV
+Every derived number of the records is computed by one of these functions at load time (the CSV
 holds the reported inputs and the name of the derivation, applied by
 :mod:`metafuse.review.derive`), never typed in by hand. Medians with ranges or quartiles are
 converted by :mod:`metafuse.review.medians` (Wan 2014, Luo 2018, Shi 2020), re-exported here.
@@ -178,8 +178,8 @@ def combine_groups(
 ) -> tuple[float, float, float]:
     """Combine two arms into one (Handbook 6.5.2.10, Table 6.5.a): ``(n, mean, sd)``.
 
-    Used for multi-arm trials whose fusion arms (e.g. instrumented and non-instrumented) are
-    compared together against decompression alone.
+    Used for multi-arm trials whose two active arms (e.g. two doses of one drug) are compared
+    together against one control arm.
     """
     _positive(n1=n1, n2=n2)
     n = n1 + n2
@@ -200,6 +200,19 @@ def flip_contrast(
         _positive(estimate=estimate, ci_low=ci_low, ci_high=ci_high)
         return 1 / estimate, 1 / ci_high, 1 / ci_low
     return -estimate, -ci_high, -ci_low
+
+
+def ratio_from_reduction(percent: float, low: float, high: float) -> tuple[float, float, float]:
+    """A ratio (of risks or odds) from the relative reduction a source prints in percent, with
+    the reduction's CI limits: ratio = 1 - percent / 100, CI (1 - high / 100, 1 - low / 100)
+    (Cochrane Handbook 5.1, section 12.5.1: RRR = 100% x (1 - RR); the same re-expression holds
+    for odds). A negative limit is an increase ('-8% to 15%' gives 0.85 to 1.08)."""
+    _ordered(low, high)
+    if not low <= percent <= high:
+        raise ValueError(f"reduction {percent}% lies outside its CI [{low}%, {high}%]")
+    if not high < 100:
+        raise ValueError(f"a reduction of {high}% or more leaves no ratio above 0")
+    return 1 - percent / 100, 1 - high / 100, 1 - low / 100
 
 
 def _positive(**values: float) -> None:
@@ -240,6 +253,7 @@ DERIVATIONS = {
         five_numbers,
         combine_groups,
         flip_contrast,
+        ratio_from_reduction,
     )
 }
 
@@ -307,6 +321,8 @@ PAIR_DERIVATIONS: dict[str, Callable[[float, float, float, Arguments], float]] =
 CONTRAST_DERIVATIONS = ("flip_contrast", "ci_from_p", "ci_from_t")
 #: An arm row's SD borrowed from another record on the same scale (``record=``, ``arm=``).
 BORROW_DERIVATIONS = ("sd_borrowed",)
+#: Derivations of published_estimates.csv rows: a ratio from a printed relative reduction.
+PUBLISHED_DERIVATIONS = ("ratio_from_reduction",)
 #: Derivations whose results are approximate (flagged in the loaded records).
 APPROXIMATE = frozenset({"count_from_percent", "sd_borrowed", *MEAN_SD_DERIVATIONS})
 #: Keyword arguments of each derivation: (required, optional).
@@ -324,6 +340,7 @@ ARGUMENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sd_from_p": (("p",), ()),
     "sd_from_t": (("t",), ()),
     "sd_borrowed": (("record",), ("arm",)),
+    "ratio_from_reduction": (("percent", "low", "high"), ()),
 }
 #: Arguments given as quoted text (a record id, an arm); every other argument is a number.
 TEXT_ARGUMENTS = frozenset({"record", "arm"})
@@ -403,6 +420,7 @@ __all__ = [
     "DERIVATIONS",
     "MEAN_SD_DERIVATIONS",
     "PAIR_DERIVATIONS",
+    "PUBLISHED_DERIVATIONS",
     "Derived",
     "change_sd",
     "ci_from_se",
@@ -420,6 +438,7 @@ __all__ = [
     "median_range",
     "number_of",
     "parse_derivation",
+    "ratio_from_reduction",
     "sd_borrowed",
     "sd_from_ci",
     "sd_from_mean_difference_se",

@@ -180,6 +180,8 @@ def apply_derivations(out: pd.DataFrame, path: str, lines: tuple[int, ...]) -> l
                 _contrast(out, i, row, name, kw)
             elif name in dv.ARM_DERIVATIONS or name in dv.MEAN_SD_DERIVATIONS:
                 _arm(out, i, row, name, kw)
+            elif name in dv.PUBLISHED_DERIVATIONS:
+                raise ValueError(f"{name} applies to published_estimates.csv rows")
         except (ValueError, KeyError, TypeError) as err:
             parsed.pop(i, None)
             add(i, "derivation", str(err).strip("'"))

@@ -74,7 +74,7 @@ def _binary_cells(
         ratios = (est, lo, hi)
     else:
         ratios = (math.exp(est), math.exp(lo), math.exp(hi))
-        relative = Cell(fmt_ratio(measure, *ratios))
+        relative = Cell(fmt_ratio(selection.outcome.measure_label, *ratios))
     if acr is None:
         return Cell("—", (acr_note,)), Cell("—"), Cell("—"), relative
     diffs = [absolute_per_1000(measure, acr, r) for r in ratios]
@@ -91,9 +91,9 @@ def _continuous_cells(
     selection: Selection, records: StudyRecords, result: PooledResult
 ) -> tuple[Cell, Cell, Cell, Cell]:
     est, lo, hi = result.effect_ci()
-    means = control_means(selection, records)
+    means = control_means(selection, records) if selection.outcome.measure == "MD" else []
     unit = selection.outcome.unit or "points"
-    difference = Cell(mean_difference_text(est, lo, hi))
+    difference = Cell(mean_difference_text(est, lo, hi, selection.outcome.measure_label))
     if not means:
         return (
             Cell("—", ("Comparator mean not reported by the pooled trials.",)),
@@ -131,7 +131,7 @@ def sof_row(
     ctx = context or RowContext()
     effect_notes: list[str] = []
     if bayes is not None:
-        frequentist = _effect_text(selection, *result.effect_ci())
+        frequentist = effect_text(selection, *result.effect_ci())
         effect_notes.append(bayes_footnote(bayes, selection, primary_bayes, frequentist))
         if primary_bayes:
             result = dataclasses.replace(
@@ -209,11 +209,13 @@ def sof_row(
     )
 
 
-def _effect_text(selection: Selection, est: float, lo: float, hi: float) -> str:
-    """The effect in words, from analysis-scale numbers ('RR 0.37 (0.13 to 1.02)')."""
-    if selection.outcome.is_binary and effect_measure(selection) != "RD":
-        return fmt_ratio(effect_measure(selection), math.exp(est), math.exp(lo), math.exp(hi))
-    return mean_difference_text(est, lo, hi)
+def effect_text(selection: Selection, est: float, lo: float, hi: float) -> str:
+    """The effect in words, from analysis-scale numbers, in the outcome's measure: 'RR 0.37
+    (0.13 to 1.02)', 'Peto OR …', 'MD 2.10 lower (…)', 'RD 0.02 higher (…)'."""
+    outcome = selection.outcome
+    if outcome.is_ratio:
+        return fmt_ratio(outcome.measure_label, math.exp(est), math.exp(lo), math.exp(hi))
+    return mean_difference_text(est, lo, hi, outcome.measure_label)
 
 
 def bayes_footnote(
@@ -222,7 +224,7 @@ def bayes_footnote(
     """The footnote of a Bayesian analysis: its estimate with the credible interval and the
     prior in words (with its source); as the primary analysis, what it replaces."""
     pct = f"{100 * bayes.level:g}%"
-    effect = _effect_text(selection, bayes.mu_median, bayes.mu_ci_low, bayes.mu_ci_high)
+    effect = effect_text(selection, bayes.mu_median, bayes.mu_ci_low, bayes.mu_ci_high)
     effect = effect.replace(" (", f" ({pct} CrI ", 1)
     source = bayes.options.get("prior_source", "")
     prior = f"{bayes.prior}" + (f"; prior source: {source}" if source else "")
@@ -263,4 +265,4 @@ def with_note(row: SofRow, note: str, cell: str = "relative") -> SofRow:
     return dataclasses.replace(row, **changes)
 
 
-__all__ = ["bayes_footnote", "empty_row", "sof_row", "with_note"]
+__all__ = ["bayes_footnote", "effect_text", "empty_row", "sof_row", "with_note"]

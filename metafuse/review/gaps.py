@@ -11,7 +11,7 @@ from typing import Literal
 
 import pandas as pd
 
-from metafuse.review.records import StudyRecords
+from metafuse.review.records import StudyRecords, year_key
 from metafuse.review.selection import missing_numbers, primary_records
 
 Status = Literal["data", "weak", "incomplete", "missing"]
@@ -48,9 +48,10 @@ class GapCell:
         return f"data ({self.when})" + (" (weak source)" if self.status == "weak" else "")
 
 
-def _first_report(records: StudyRecords, trial: str) -> str:
+def _first_report(records: StudyRecords, comparison: str, trial: str) -> str:
     t = records.trials
-    return str(t.loc[t["trial"] == trial].sort_values(["year", "report_id"])["report_id"].iloc[0])
+    mine = t.loc[(t["trial"] == trial) & (t["comparison"] == comparison)]
+    return str(mine.sort_values(["year", "report_id"])["report_id"].iloc[0])
 
 
 def gap_cells(records: StudyRecords) -> list[GapCell]:
@@ -62,7 +63,7 @@ def gap_cells(records: StudyRecords) -> list[GapCell]:
             ["year", "report_id"]
         )
         trials = list(dict.fromkeys(sub["trial"]))
-        first = {trial: _first_report(records, trial) for trial in trials}
+        first = {trial: _first_report(records, comparison, trial) for trial in trials}
         for outcome in review.outcomes.values():
             if not outcome.applies_to(comparison):
                 continue
@@ -103,11 +104,11 @@ def gap_cells(records: StudyRecords) -> list[GapCell]:
 
 def _trial_rank(
     records: StudyRecords, comparison: str, trial: str, order: dict[str, int]
-) -> tuple[int, str]:
+) -> tuple[float, str]:
     t = records.trials
     rows = t[(t["trial"] == trial) & (t["comparison"] == comparison)]
     return (
-        int(rows["year"].min()),
+        year_key(rows["year"].min()),
         str(rows.sort_values(["year", "report_id"])["report_id"].iloc[0]),
     )
 

@@ -7,6 +7,9 @@ cohort or registry). Counts are pooled together only when they measure the same 
 ``follow_up`` ('2 years', 'mean 3.9 years', '24 months', '1 to 2 years') lies within one bounded
 follow-up window of the review (``review.toml``). A count whose follow-up is not stated, is an
 open bound ('at least 12 months') or lies in no window forms a group of its own (nothing pooled).
+A harm declared with ``grouping = "all"`` pools its counts of the same unit whatever their
+follow-up; with ``grouping = "none"`` every count stands alone
+(:mod:`metafuse.review.harm_declarations`).
 Published pooled estimates, percentages without a count, published comparisons and crude totals
 over several studies are shown as published and never pooled: re-pooling a meta-analysis with its
 own inputs counts patients twice.
@@ -31,7 +34,8 @@ import pandas as pd
 from metafuse.exceptions import ExcludedStudyWarning
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
-from metafuse.review.harms import HARMS, design_kind, is_single_study
+from metafuse.review.harm_declarations import Harm
+from metafuse.review.harms import design_kind, is_single_study
 from metafuse.review.vocabulary import Window
 
 #: The documented default: logit proportions, REML (metafor's rma(measure = "PLO") default).
@@ -56,35 +60,52 @@ _OPEN_BOUND = re.compile(r"\b(at least|minimum|up to|over|more than|beyond)\b")
 class HarmGroup:
     """Single-study counts of one harm that may be pooled together (or one count alone)."""
 
-    #: File-safe name: '<harm>_<per>_<window>' or '<harm>_<harm_id>' for a count alone.
+    #: File-safe name: '<harm>_<per>_<window>', '<harm>_<per>_all' or '<harm>_<harm_id>' for a
+    #: count alone.
     key: str
     harm: str
     per: str
-    #: The follow-up window shared by the members; None for a count that stands alone.
+    #: The follow-up window shared by the members; None for a count that stands alone and for
+    #: a group of a harm pooled whatever the follow-up.
     window: Window | None
     harm_ids: tuple[str, ...]
     #: The follow-up as stated, for a count that stands alone.
     follow_up: str | None = None
+    #: The harm's section title (review.toml); default: its key.
+    label: str = ""
+    #: Why a count stands alone when its harm is never pooled (grouping "none").
+    alone_reason: str | None = None
+    #: True for the group of a harm pooled whatever the follow-up (grouping "all").
+    any_follow_up: bool = False
+
+    @property
+    def name(self) -> str:
+        """The harm as the review names it."""
+        return self.label or self.harm
 
     @property
     def short_title(self) -> str:
-        """For a figure: 'Reoperation per patient, about 2 years (12-30 months)', or '…: one
+        """For a figure: 'Bleeding per patient, about 2 years (12-30 months)', or '…: one
         count, nothing pooled'."""
-        what = f"{HARMS[self.harm]} per {self.per}"
+        what = f"{self.name} per {self.per}"
+        if self.any_follow_up:
+            return f"{what}, any follow-up"
         if self.window is None:
             return f"{what}: one count, nothing pooled"
         return f"{what}, {self.window.label}"
 
     @property
     def title(self) -> str:
-        """'Reoperation, per patient, follow-up about 2 years (12-30 months)', or for a count
-        alone 'Reoperation, per patient: irmola2018-count alone (follow-up '…' in no window)'."""
+        """'Bleeding, per patient, follow-up about 2 years (12-30 months)', or for a count alone
+        'Bleeding, per patient: smith2020-count alone (follow-up '…' in no window)'."""
         if self.window is not None:
-            return f"{HARMS[self.harm]}, per {self.per}, follow-up {self.window.label}"
-        return (
-            f"{HARMS[self.harm]}, per {self.per}: {self.harm_ids[0]} alone "
-            f"(follow-up '{self.follow_up or 'not given'}' lies in no window)"
+            return f"{self.name}, per {self.per}, follow-up {self.window.label}"
+        if self.any_follow_up:
+            return f"{self.name}, per {self.per}, any follow-up (the review pools them all)"
+        why = self.alone_reason or (
+            f"follow-up '{self.follow_up or 'not given'}' lies in no window"
         )
+        return f"{self.name}, per {self.per}: {self.harm_ids[0]} alone ({why})"
 
 
 def follow_up_months(text: str | None) -> tuple[float, float] | None:
@@ -133,27 +154,52 @@ def not_poolable_reason(row: pd.Series) -> str | None:
     return None
 
 
-def group_counts(harms: pd.DataFrame, windows: list[Window]) -> list[HarmGroup]:
-    """The pooling groups of the poolable counts, in the order of :data:`HARMS` and the review's
-    windows; a count that stands alone follows the groups of its harm, in file order."""
+def group_counts(
+    harms: pd.DataFrame, declared: Mapping[str, Harm], windows: list[Window]
+) -> list[HarmGroup]:
+    """The pooling groups of the poolable counts, in the order of the declared harms and the
+    review's windows; a count that stands alone follows the groups of its harm, in file order."""
     groups: list[HarmGroup] = []
-    for harm in HARMS:
-        rows = harms[harms["harm"] == harm]
+    for harm in declared.values():
+        rows = harms[harms["harm"] == harm.key]
         poolable = [r for _, r in rows.iterrows() if not_poolable_reason(r) is None]
         for per in sorted({str(r["per"]) for r in poolable}):
             same = [r for r in poolable if r["per"] == per]
-            placed = {r["harm_id"]: follow_up_window(r["follow_up"], windows) for r in same}
-            for window in windows:
-                members = tuple(str(r["harm_id"]) for r in same if placed[r["harm_id"]] == window)
-                if members:
-                    key = f"{harm}_{per}_{window.key}"
-                    groups.append(HarmGroup(key, harm, per, window, members))
-            for r in same:
-                if placed[r["harm_id"]] is None:
-                    hid = str(r["harm_id"])
-                    follow_up = r["follow_up"] if isinstance(r["follow_up"], str) else None
-                    groups.append(HarmGroup(f"{harm}_{hid}", harm, per, None, (hid,), follow_up))
+            groups += _groups_of(harm, per, same, windows)
     return groups
+
+
+def _groups_of(
+    harm: Harm, per: str, same: list[pd.Series], windows: list[Window]
+) -> list[HarmGroup]:
+    """The groups of one harm's poolable counts of one unit, by the harm's grouping rule."""
+    ids = [str(r["harm_id"]) for r in same]
+    if harm.grouping == "all":
+        key = f"{harm.key}_{per}_all"
+        return [
+            HarmGroup(key, harm.key, per, None, tuple(ids), label=harm.label, any_follow_up=True)
+        ]
+    if harm.grouping == "none":
+        reason = "the review never pools this harm's counts (grouping none)"
+        return [
+            HarmGroup(f"{harm.key}_{h}", harm.key, per, None, (h,), None, harm.label, reason)
+            for h in ids
+        ]
+    out = []
+    placed = {str(r["harm_id"]): follow_up_window(r["follow_up"], windows) for r in same}
+    for window in windows:
+        members = tuple(h for h in ids if placed[h] == window)
+        if members:
+            key = f"{harm.key}_{per}_{window.key}"
+            out.append(HarmGroup(key, harm.key, per, window, members, label=harm.label))
+    for r in same:
+        hid = str(r["harm_id"])
+        if placed[hid] is None:
+            follow_up = r["follow_up"] if isinstance(r["follow_up"], str) else None
+            out.append(
+                HarmGroup(f"{harm.key}_{hid}", harm.key, per, None, (hid,), follow_up, harm.label)
+            )
+    return out
 
 
 def pool_group(

@@ -1,9 +1,10 @@
-"""Published harm figures of lumbar fusion (``harms.csv``), read and validated.
+"""Published harm figures (``harms.csv``), read and validated against the harms the review
+declares (``[harms.<key>]`` in review.toml, :mod:`metafuse.review.harm_declarations`).
 
 One row per published figure: a count (events of n in one study or arm, or a crude total over
 several studies), a percentage without a count, a published pooled estimate with its CI, or a
-published comparison; each with its source, location and quote (see ``studies/README.md``).
-The file is optional: a studies folder without it has no harms profile.
+published comparison; each with its source, location and quote. The file is optional: a records
+folder without it has no harms profile.
 
 :func:`harm_problems` returns every problem as a :class:`Problem` (``file:line: column: message``);
 the checks are the pandera layout (:func:`harms_schema`) and row rules (events within n, estimate
@@ -26,6 +27,7 @@ from metafuse.review.sourced_files import (
     source_problems,
     text_column,
 )
+from metafuse.review.vocabulary import Review
 
 FILE_NAME: Final = "harms.csv"
 #: Number columns also kept as printed (``printed_<column>``), for display.
@@ -39,15 +41,6 @@ PRINTED: Final = (
     "n_studies",
     "n_patients",
 )
-#: Harm keys, in the order of the harms profile, with their section titles.
-HARMS: Final = {
-    "non_union": "Non-union (fusion rates)",
-    "reoperation": "Reoperation",
-    "adjacent_segment_degeneration": "Adjacent-segment degeneration (radiographic)",
-    "adjacent_segment_disease": "Adjacent-segment disease (symptomatic)",
-    "early_complications": "Early complications",
-    "complications": "Complications (total or life-threatening)",
-}
 FIGURES: Final = ("count", "percent", "pooled", "difference")
 PER: Final = ("patient", "patient-year")
 #: Design kinds (the text of ``design`` before any parenthesis). A single study or arm can be
@@ -59,13 +52,14 @@ AGGREGATE_DESIGNS: Final = ("meta-analysis", "systematic review", "statement cit
 PERCENT_ROUNDING: Final = 0.5
 
 
-def harms_schema() -> pa.DataFrameSchema:
-    """The layout of ``harms.csv`` (percentages as printed, 0 to 100)."""
+def harms_schema(review: Review) -> pa.DataFrameSchema:
+    """The layout of ``harms.csv`` (percentages as printed, 0 to 100); ``harm`` is one of the
+    review's declared harms."""
     percent = pa.Check.in_range(0, 100)
     return pa.DataFrameSchema(
         {
             "harm_id": text_column(unique=True),
-            "harm": pa.Column(str, pa.Check.isin(list(HARMS)), coerce=True),
+            "harm": pa.Column(str, pa.Check.isin(list(review.harms)), coerce=True),
             "figure": pa.Column(str, pa.Check.isin(list(FIGURES)), coerce=True),
             "events": number_column(pa.Check.ge(0)),
             "n": number_column(pa.Check.gt(0)),
@@ -90,7 +84,7 @@ def harms_schema() -> pa.DataFrameSchema:
 
 
 def design_kind(design: str) -> str:
-    """'RCT arm (fusion technique)' -> 'RCT arm'."""
+    """'RCT arm (high dose)' -> 'RCT arm'."""
     return design.split("(", 1)[0].strip()
 
 
@@ -134,14 +128,18 @@ def _row_problems(row: pd.Series, sources: pd.DataFrame | None) -> list[tuple[st
 
 
 def read_harms(
-    directory: Path, sources: pd.DataFrame | None
+    directory: Path, review: Review, sources: pd.DataFrame | None
 ) -> tuple[pd.DataFrame | None, tuple[int, ...], list[Problem]]:
-    """The validated harms table of a studies folder (None when it has no ``harms.csv`` or the
+    """The validated harms table of a records folder (None when it has no ``harms.csv`` or the
     file has problems), each row's line, and every problem. ``sources`` is the validated
     ``sources.csv`` (None skips the source checks)."""
+    path = directory / FILE_NAME
+    if path.exists() and not review.harms:
+        message = "the review declares no harm: add [harms.<key>] tables to review.toml"
+        return None, (), [Problem(str(path), 1, "harm", message)]
     return read_sourced_file(
-        directory / FILE_NAME,
-        harms_schema(),
+        path,
+        harms_schema(review),
         PRINTED,
         lambda row: _row_problems(row, sources),
     )

@@ -13,11 +13,14 @@ from metafuse.review.vocabulary import Review
 
 
 def report_label(row: object) -> str:
-    """A report's study label: its ``label`` if given, else 'First author year'."""
+    """A report's study label: its ``label`` if given, else 'First author year' ('First author'
+    when the year is unknown)."""
     label = getattr(row, "label", None)
     if isinstance(label, str) and label.strip():
         return label.strip()
-    return f"{row.first_author} {int(row.year)}"  # type: ignore[attr-defined]
+    year = row.year  # type: ignore[attr-defined]
+    author = str(row.first_author)  # type: ignore[attr-defined]
+    return author if missing(year) else f"{author} {int(year)}"
 
 
 def _sources(

@@ -235,7 +235,7 @@ def _validate(
     (warnings only for the template's rows)."""
     out = []
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp) / "studies"
+        scratch = Path(tmp) / (studies.name or "records")
         scratch.mkdir()
         for name in (*(f"{n}.csv" for n in FILES), FILE_NAME):
             if (studies / name).is_file():

@@ -105,7 +105,7 @@ def harm_figures(records: StudyRecords, outcome: str) -> int:
 
 
 def incomplete_notes(records: StudyRecords, cells: Sequence[GapCell]) -> list[str]:
-    """'Försth 2016 (24 months): SDs and group sizes not reported', once per record, with the
+    """'Smith 2016 (24 months): SDs and group sizes not reported', once per record, with the
     study label of the report the record comes from (the window named only when the time
     point is not stated)."""
     windows = {k: w.label for k, w in records.review.windows.items()}

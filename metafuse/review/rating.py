@@ -46,7 +46,7 @@ class RowContext:
 
 def effect_measure(selection: Selection) -> str:
     """The relative measure a binary row shows (the outcome's declared measure, else RR)."""
-    measure = getattr(selection.outcome, "measure", "RR")
+    measure = selection.outcome.measure
     return measure if measure in ("RR", "OR", "RD") else "RR"
 
 
@@ -97,7 +97,10 @@ def information_size(
         basis = f"comparator risk {per_1000(acr)}, relative risk reduction 25%, α 0.05, power 0.80"
         ois = optimal_information_size_binary(acr)
         return InformationSize(total, ois, basis, far_below, ratio, measure)
-    sds = sorted(i.control_sd for i in infos if i.control_sd is not None)
+    if selection.outcome.measure == "SMD":
+        sds = [1.0]  # an SMD and its MID are in SD units
+    else:
+        sds = sorted(i.control_sd for i in infos if i.control_sd is not None)
     if mid is None:
         return InformationSize(total, None, "no minimal important difference", far_below)
     if not sds:

@@ -16,6 +16,8 @@ numbers computed by :mod:`metafuse.review.derivations`.
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from metafuse.review.derive import apply_derivations
 from metafuse.review.harms import read_harms
 from metafuse.review.links import cross_problems, report_label
 from metafuse.review.published import read_published
-from metafuse.review.schema import FILES, Problem, schema_problems, schemas
+from metafuse.review.schema import FILES, UNKNOWN, Problem, schema_problems, schemas
 from metafuse.review.vocabulary import Review, load_review
 
 
@@ -68,12 +70,29 @@ class StudyRecords:
         return self.directory / f"{name}.csv"
 
 
+def year_key(year: object) -> float:
+    """A report's year for sorting: unknown years (missing) sort last."""
+    if isinstance(year, numbers.Real) and not math.isnan(float(year)):
+        return float(year)
+    return math.inf
+
+
+def _unstated(value: object) -> object:
+    """``unknown`` (any case) or an empty cell: the source does not print it."""
+    if isinstance(value, str) and (value in MISSING_TEXTS or value.strip().lower() == UNKNOWN):
+        return None
+    return value
+
+
 def _read(path: Path) -> tuple[Table | None, list[Problem]]:
     try:
         table = read_table(path)
     except DataError as err:
         return None, [Problem(str(path), err.line() or 0, "", err.message)]
     frame = table.frame.map(lambda v: None if isinstance(v, str) and v in MISSING_TEXTS else v)
+    for column in ("year", "journal"):
+        if path.name == "trials.csv" and column in frame.columns:
+            frame[column] = frame[column].map(_unstated)
     return Table(frame, table.source, table.lines), []
 
 
@@ -114,7 +133,7 @@ def _check(
     if len(tables) == len(FILES):
         problems += cross_problems(tables, paths, lines, review)
     sources = tables.get("sources")
-    harms, lines["harms"], found = read_harms(directory, sources)
+    harms, lines["harms"], found = read_harms(directory, review, sources)
     problems += found
     published, lines["published_estimates"], found = read_published(directory, review, sources)
     problems += found

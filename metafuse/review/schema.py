@@ -18,6 +18,8 @@ import pandera.pandas as pa
 from metafuse.review.vocabulary import Review
 
 FILES: Final = ("sources", "trials", "outcomes", "risk_of_bias")
+#: What a reviewer writes where a source does not print a value (``year``, ``journal``).
+UNKNOWN: Final = "unknown"
 DOMAINS: Final = (
     "D1 randomisation process",
     "D2 deviations from intended interventions",
@@ -66,8 +68,9 @@ def schemas(review: Review) -> dict[str, pa.DataFrameSchema]:
         "report_id": _text(unique=True),
         "trial": _text(),
         "first_author": _text(),
-        "year": _number(False, pa.Check.in_range(1900, 2100)),
-        "journal": _text(),
+        # "unknown" (or empty) where the source does not print them
+        "year": _number(True, pa.Check.in_range(1900, 2100)),
+        "journal": _text(True),
         "citation": _text(True),
         "doi": _text(True),
         "pmid": _text(True),

@@ -2,9 +2,11 @@
 
 :func:`select` picks, for each trial, its primary record in the window and returns a
 :class:`Selection` ready for :func:`metafuse.pool`: arm-level columns when every trial gives
-arm-level data, otherwise generic inverse-variance rows (``yi``, ``sei``) on the outcome's scale,
-which lets arm-level and contrast-only trials be pooled together as RevMan does. Trials whose
-record lacks a number are listed with the reason, never silently dropped. A merged report and its
+arm-level data, otherwise generic inverse-variance rows (``yi``, ``sei``) in the outcome's measure
+(``review.toml``: RR, OR or RD; MD or SMD), which lets arm-level and contrast-only trials be pooled
+together as RevMan does. An outcome pooled by Mantel-Haenszel or Peto takes 2x2 tables only: a
+contrast record is then listed as not pooled, with the reason. Trials whose record lacks a number
+are listed with the reason, never silently dropped. A merged report and its
 component trials never both enter (``includes`` in trials.csv): no patient is counted twice.
 
 Randomised and observational studies are never pooled together: each design in trials.csv has its
@@ -19,15 +21,24 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from metafuse.effects import from_confidence_interval, mean_difference, risk_ratio
+from metafuse.effects import (
+    from_confidence_interval,
+    mean_difference,
+    odds_ratio,
+    risk_difference,
+    risk_ratio,
+    standardized_mean_difference,
+)
+from metafuse.measures import TABLE_METHODS
 from metafuse.review.derivations import BORROW_DERIVATIONS, derivation_name
-from metafuse.review.records import StudyRecords
+from metafuse.review.records import StudyRecords, year_key
 from metafuse.review.vocabulary import Comparison, Outcome, Window
 
 #: Evidence groups, each with the GRADE starting level of the designs it takes.
@@ -36,6 +47,14 @@ EVIDENCE = {"randomised": "high", "observational": "low"}
 ARM_COLUMNS = {
     "binary": ("events_exp", "n_exp", "events_ctrl", "n_ctrl"),
     "continuous": ("mean_exp", "sd_exp", "n_exp", "mean_ctrl", "sd_ctrl", "n_ctrl"),
+}
+#: Each outcome measure's effect size of one arm-level record (metafor's escalc).
+EFFECTS: dict[str, Callable[..., tuple[Any, Any]]] = {
+    "RR": risk_ratio,
+    "OR": odds_ratio,
+    "RD": risk_difference,
+    "MD": mean_difference,
+    "SMD": standardized_mean_difference,
 }
 
 
@@ -46,7 +65,8 @@ class Selection:
     comparison: Comparison
     outcome: Outcome
     window: Window
-    #: ``RR`` or ``MD`` when every trial has arm-level data, else ``GEN`` on the same scale.
+    #: The outcome's measure (RR, OR, RD, MD, SMD) when every trial has arm-level data, else
+    #: ``GEN`` on the same scale.
     measure: str
     frame: pd.DataFrame
     #: (study label, reason) for trials with a record in the window that cannot be pooled.
@@ -64,7 +84,13 @@ class Selection:
 
     @property
     def ratio(self) -> bool:
-        """True when the data are risk ratios (arm-level RR, or GEN on the log scale)."""
+        """True when the outcome's measure is a ratio (RR or OR: arm-level, or GEN on the log
+        scale)."""
+        return self.outcome.is_ratio
+
+    @property
+    def binary(self) -> bool:
+        """True for a binary outcome (events of n per arm), whatever its measure."""
         return self.outcome.is_binary
 
     @property
@@ -77,7 +103,7 @@ class Selection:
         return {
             "ratio": self.ratio and self.measure == "GEN",
             "scale_name": self.outcome.scale_name,
-            "unit": self.outcome.unit or None,
+            "unit": (self.outcome.unit or None) if self.outcome.measure == "MD" else None,
         }
 
 
@@ -127,7 +153,7 @@ def primary_records(
         chosen.append(rows[rows["record_id"] == pick["record_id"].iloc[0]])
     if merge:
         chosen = drop_overlaps(chosen, trials)
-    chosen.sort(key=lambda r: (int(r["year"].iloc[0]), str(r["report_id"].iloc[0])))
+    chosen.sort(key=lambda r: (year_key(r["year"].iloc[0]), str(r["report_id"].iloc[0])))
     return chosen
 
 
@@ -189,16 +215,18 @@ def _arm_values(rows: pd.DataFrame, binary: bool) -> dict[str, float]:
     }
 
 
-def _generic_row(rows: pd.DataFrame, binary: bool) -> dict[str, float]:
-    """yi and sei of one record on the outcome's analysis scale (arm values kept for display)."""
+def _generic_row(rows: pd.DataFrame, outcome: Outcome) -> dict[str, float]:
+    """yi and sei of one record in the outcome's measure, on its analysis scale (arm values kept
+    for display)."""
     if rows["data_type"].iloc[0] == "contrast":
         r = rows.iloc[0]
-        yi, sei = from_confidence_interval(r["estimate"], r["ci_low"], r["ci_high"], ratio=binary)
+        ratio = outcome.is_ratio
+        yi, sei = from_confidence_interval(r["estimate"], r["ci_low"], r["ci_high"], ratio=ratio)
         return {"yi": float(yi), "sei": float(sei)}
+    binary = outcome.is_binary
     values = _arm_values(rows, binary)
     cols = ARM_COLUMNS["binary" if binary else "continuous"]
-    fn = risk_ratio if binary else mean_difference
-    y, v = fn(*([values[c]] for c in cols))
+    y, v = EFFECTS[outcome.measure](*([values[c]] for c in cols))
     return {"yi": float(y[0]), "sei": float(np.sqrt(v[0])), **values}
 
 
@@ -208,7 +236,12 @@ def _usable(records: StudyRecords, outcome: Outcome, rows: pd.DataFrame) -> str 
     if missing:
         return "missing " + ", ".join(missing)
     if rows["data_type"].iloc[0] == "contrast":
-        expected = "RR" if outcome.is_binary else "MD"
+        if outcome.method in TABLE_METHODS:
+            return (
+                f"a contrast cannot enter a {outcome.method} analysis, which pools 2x2 tables "
+                "(review.toml)"
+            )
+        expected = outcome.measure
         if rows["measure"].iloc[0] != expected:
             return f"contrast given as {rows['measure'].iloc[0]}, not {expected}"
     return None
@@ -260,7 +293,7 @@ def select(
         )
     else:
         measure = "GEN"
-        frame = pd.DataFrame([{"study": lab, **_generic_row(r, binary)} for lab, r in usable])
+        frame = pd.DataFrame([{"study": lab, **_generic_row(r, out)} for lab, r in usable])
     return Selection(
         comparison=review.comparisons[comparison],
         outcome=out,

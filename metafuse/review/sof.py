@@ -202,13 +202,26 @@ def difference_words(d: float) -> str:
     return f"{abs(n)} more" if n > 0 else f"{abs(n)} fewer"
 
 
-def mean_difference_text(md: float, lo: float, hi: float) -> str:
-    """'MD 2.1 lower (6.95 lower to 2.75 higher)' (GRADEpro's wording)."""
+def mean_difference_text(md: float, lo: float, hi: float, measure: str = "MD") -> str:
+    """'MD 2.1 lower (6.95 lower to 2.75 higher)' (GRADEpro's wording; ``measure`` names a
+    difference measure: MD, SMD or RD)."""
 
     def word(x: float) -> str:
         return f"{abs(x):.2f} {'higher' if x > 0 else 'lower'}"
 
-    return f"MD {word(md)} ({word(lo)} to {word(hi)})"
+    return f"{measure} {word(md)} ({word(lo)} to {word(hi)})"
+
+
+def risk_ratio_at(acr: float, measure: str, value: float) -> float:
+    """The risk ratio that an effect in ``measure`` means at the assumed comparator risk
+    ``acr``: the corresponding risk over ``acr``. From a risk ratio, itself; from an odds ratio,
+    risk = OR x ACR / (1 - ACR + OR x ACR); from a risk difference, risk = ACR + RD (Cochrane
+    Handbook 5.1, sections 12.5.4.1 to 12.5.4.3). ``value`` is on the display scale."""
+    if measure == "OR":
+        return value / (1 - acr + acr * value)
+    if measure == "RD":
+        return (acr + value) / acr
+    return value
 
 
 def fmt_ratio(measure: str, ratio: float, lo: float, hi: float) -> str:

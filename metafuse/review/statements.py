@@ -55,8 +55,8 @@ ABBREVIATIONS: Final = {
 
 
 def in_sentence(name: str) -> str:
-    """A name as it reads mid-sentence: 'Decompression plus fusion' -> 'decompression plus
-    fusion' (acronyms such as 'BCG' stay)."""
+    """A name as it reads mid-sentence: 'Early physiotherapy' -> 'early physiotherapy'
+    (acronyms such as 'BCG' stay)."""
     if len(name) > 1 and name[0].isupper() and name[1].islower():
         return name[0].lower() + name[1:]
     return name

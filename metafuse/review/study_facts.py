@@ -204,7 +204,7 @@ def patients(selection: Selection, records: StudyRecords) -> str:
         exp, ctrl = exp + e["n"], ctrl + c["n"]
         if not pd.isna(e["events"]):
             ev_e, ev_c = ev_e + e["events"], ev_c + c["events"]
-    if selection.ratio:
+    if selection.outcome.is_binary:
         return (
             f"{ev_e:.0f}/{exp:.0f} ({100 * ev_e / exp:.1f}%) / {ev_c:.0f}/{ctrl:.0f} "
             f"({100 * ev_c / ctrl:.1f}%)"

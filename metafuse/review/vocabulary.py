@@ -1,9 +1,10 @@
 """A review's vocabulary, read from ``review.toml`` in its studies folder.
 
-The vocabulary is data: the comparisons (label, experimental and control arms, PICO), the outcomes
-(key, label, type, measure, unit, range and direction, minimal important difference with its
-source) and the follow-up windows. The library holds no word of any clinical field; a second review
-is a second folder with its own ``review.toml``. Errors name the file and key.
+The vocabulary is data: the review's title, the comparisons (label, experimental and control arms,
+PICO), the outcomes (key, label, type, the protocol's effect measure and pooling method, unit,
+range and direction, minimal important difference with its source), the follow-up windows and the
+harms (:mod:`metafuse.review.harm_declarations`). The library holds no word of any clinical field;
+a second review is a second folder with its own ``review.toml``. Errors name the file and key.
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from metafuse.exceptions import SpecError
 from metafuse.review import panel
+from metafuse.review.harm_declarations import Harm, read_harms_declaration
+from metafuse.review.outcome_options import (
+    DEFAULT_METHOD,
+    MEASURE_NAMES,
+    OUTCOME_MEASURES,
+    RATIO_MEASURES,
+    measure_and_method,
+    tau_prior_table,
+)
 
 if TYPE_CHECKING:
     from metafuse.bayes.priors import TauPrior
@@ -43,7 +52,10 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One outcome: continuous outcomes pool mean differences (MD), binary ones risk ratios (RR)."""
+    """One outcome: its type and the effect measure and method its analyses pool with (by
+    default mean differences (MD) for continuous and risk ratios (RR) for binary outcomes, with
+    REML random effects; the protocol's choice when ``review.toml`` declares ``measure`` and
+    ``method``)."""
 
     key: str
     label: str
@@ -62,6 +74,11 @@ class Outcome:
     #: kind, its parameters, source); None: the default for binary outcomes (log RR), none for
     #: continuous ones (see :meth:`bayes_prior`).
     tau_prior: Mapping[str, Any] | None = None
+    #: Effect measure of the outcome's analyses: RR, OR or RD (binary), MD or SMD (continuous);
+    #: empty: the type's default (RR or MD).
+    measure: str = ""
+    #: Pooling method of the outcome's automatic analyses (REML, DL, FE, MH, PETO, ...).
+    method: str = DEFAULT_METHOD
     #: GRADE decisions (see :mod:`metafuse.review.panel`): importance (critical, important, of
     #: limited importance), harm (an adverse outcome), the binary threshold per 1000, assumed
     #: comparator risks by comparison ('' for all) with their sources, an alternative MID.
@@ -73,6 +90,10 @@ class Outcome:
     alternative_mid: float | None = None
     alternative_mid_source: str = ""
 
+    def __post_init__(self) -> None:
+        if not self.measure:
+            object.__setattr__(self, "measure", OUTCOME_MEASURES[self.type][0])
+
     def threshold(self) -> float | None:
         """The minimal important difference GRADE judges imprecision against: ``mid`` on the
         scale (continuous) or ``mid_per_1000`` (binary, absolute)."""
@@ -82,14 +103,16 @@ class Outcome:
         """The declared assumed comparator risk (proportion, source) of a comparison."""
         return self.baseline_risk.get(comparison) or self.baseline_risk.get("")
 
-    def bayes_prior(self, measure: str) -> tuple[TauPrior, str] | None:
-        """The tau prior of Bayesian analyses on the ``measure`` scale and its source: the
-        declared one when it is for that measure (``[tau_prior] measure``, default the outcome's
-        measure); else for log odds ratios a half-normal prior with scale 0.5 (Röver 2020, J
-        Stat Softw 93(6), p.20, where it is proposed for log odds ratios); None otherwise (a
-        prior stated for one scale is not applied to another)."""
+    def bayes_prior(self, measure: str | None = None) -> tuple[TauPrior, str] | None:
+        """The tau prior of Bayesian analyses on the ``measure`` scale (default: the outcome's
+        measure) and its source: the declared one when it is for that measure (``[tau_prior]
+        measure``, default the outcome's measure); else for log odds ratios a half-normal prior
+        with scale 0.5 (Röver 2020, J Stat Softw 93(6), p.20, where it is proposed for log odds
+        ratios); None otherwise (a prior stated for one scale is not applied to another, and
+        log risk ratios have no sourced default)."""
         from metafuse.bayes.priors import tau_prior
 
+        measure = measure or self.measure
         if self.tau_prior is not None:
             raw = dict(self.tau_prior)
             source = str(raw.pop("source"))
@@ -107,19 +130,29 @@ class Outcome:
         return None
 
     @property
-    def measure(self) -> str:
-        """The arm-level measure: MD for continuous, RR for binary outcomes."""
-        return "MD" if self.type == "continuous" else "RR"
-
-    @property
     def is_binary(self) -> bool:
         """True for binary outcomes."""
         return self.type == "binary"
 
     @property
+    def is_ratio(self) -> bool:
+        """True when the outcome pools a ratio (RR or OR: log scale, shown as ratios)."""
+        return self.measure in RATIO_MEASURES
+
+    @property
+    def is_peto(self) -> bool:
+        """True for Peto's one-step odds ratio (method PETO)."""
+        return self.method == "PETO"
+
+    @property
     def scale_name(self) -> str:
-        """'Mean difference' or 'Risk ratio'."""
-        return "Mean difference" if self.type == "continuous" else "Risk ratio"
+        """'Mean difference', 'Risk ratio', 'Peto odds ratio', ..."""
+        return "Peto odds ratio" if self.is_peto else MEASURE_NAMES[self.measure]
+
+    @property
+    def measure_label(self) -> str:
+        """The measure as tables print it: 'RR', 'OR', 'Peto OR', 'RD', 'MD' or 'SMD'."""
+        return "Peto OR" if self.is_peto else self.measure
 
     def applies_to(self, comparison: str) -> bool:
         """True if the outcome belongs to ``comparison``."""
@@ -162,6 +195,10 @@ class Review:
     #: GRADE imprecision rule set and the fraction of the OIS below which it is "far below".
     grade_rules: str = "grade-2022"
     ois_far_below: float = 0.30
+    #: Harms of harms.csv in declared order (``[harms.<key>]``), and their profile page.
+    harms: Mapping[str, Harm] = field(default_factory=dict)
+    harms_page: str = "harms"
+    harms_title: str = "Harms profile"
 
     def indirectness_of(self, comparison: str, outcome: str) -> tuple[str, str] | None:
         """The recorded indirectness judgement (the outcome's own over the comparison's)."""
@@ -253,6 +290,8 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         "mid_source",
         "comparisons",
         "tau_prior",
+        "measure",
+        "method",
         *panel.OUTCOME_KEYS,
     }
     unknown = sorted(set(raw) - allowed)
@@ -284,8 +323,11 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         raise _fail(
             path, f"{where}.comparisons", f"must list comparisons among {', '.join(comparisons)}"
         )
+    measure, method = measure_and_method(raw, kind, where, path)
     return Outcome(
         key=key,
+        measure=measure,
+        method=method,
         label=_text(raw, "label", where, path, required=True),
         type=kind,
         short=_text(raw, "short", where, path, required=False),
@@ -295,38 +337,9 @@ def _outcome(key: str, raw: Any, path: Path, comparisons: Mapping[str, Compariso
         mid=None if mid is None else float(mid),
         mid_source=source,
         comparisons=tuple(comps),
-        tau_prior=_tau_prior(raw.get("tau_prior"), f"{where}.tau_prior", path),
+        tau_prior=tau_prior_table(raw.get("tau_prior"), f"{where}.tau_prior", path),
         **panel.outcome_keys(raw, where, path, kind == "binary", comparisons),
     )
-
-
-#: Keys of an outcome's [tau_prior] table besides kind and source.
-TAU_PRIOR_KEYS = ("scale", "df", "log_tau2_mean", "log_tau2_sd", "outcome", "comparison")
-#: Measures a declared prior may name (``[tau_prior] measure``).
-PRIOR_MEASURES = ("RR", "OR", "RD", "MD", "SMD", "PETO")
-
-
-def _tau_prior(raw: Any, where: str, path: Path) -> Mapping[str, Any] | None:
-    """A declared heterogeneity prior, checked by building it (kind, parameters, source)."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise _fail(path, where, "must be a table (kind = ..., scale = ..., source = ...)")
-    unknown = sorted(set(raw) - {"kind", "source", "measure", *TAU_PRIOR_KEYS})
-    if unknown:
-        raise _fail(path, f"{where}.{unknown[0]}", "unknown key")
-    if not isinstance(raw.get("source"), str) or not raw["source"].strip():
-        raise _fail(path, f"{where}.source", "a prior needs its source (who recommends it, where)")
-    from metafuse.bayes.priors import tau_prior
-
-    if "measure" in raw and raw["measure"] not in PRIOR_MEASURES:
-        raise _fail(path, f"{where}.measure", f"must be one of {', '.join(PRIOR_MEASURES)}")
-    params = {k: raw[k] for k in TAU_PRIOR_KEYS if k in raw and k != "scale"}
-    try:
-        tau_prior(str(raw.get("kind")), raw.get("scale"), **params)
-    except (ValueError, TypeError) as err:
-        raise _fail(path, where, str(err)) from None
-    return MappingProxyType(dict(raw))
 
 
 def _window(key: str, raw: Any, path: Path) -> Window:
@@ -366,10 +379,8 @@ def load_review(folder: str | Path) -> Review:
         ) from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise SpecError(f"{path}: cannot read: {err}") from None
-    unknown = sorted(
-        set(raw)
-        - {"title", "comparisons", "outcomes", "windows", "designs", "indirectness", "grade_rules"}
-    )
+    known = {"title", "comparisons", "outcomes", "windows", "designs", "harms"}
+    unknown = sorted(set(raw) - known - {"indirectness", "grade_rules"})
     if unknown:
         raise _fail(path, unknown[0], "unknown key")
     comparisons = {
@@ -385,14 +396,18 @@ def load_review(folder: str | Path) -> Review:
     title = raw.get("title", "")
     if not isinstance(title, str):
         raise _fail(path, "title", "must be text")
+    harms = read_harms_declaration(raw.get("harms"), path, title.strip())
     rules, far_below = panel.grade_rules(raw.get("grade_rules"), path)
     return Review(
         path=path,
-        title=title,
+        title=title.strip(),
         comparisons=comparisons,
         outcomes=outcomes,
         windows=windows,
         designs=dict(designs),
+        harms=harms.harms,
+        harms_page=harms.page,
+        harms_title=harms.title,
         indirectness=panel.indirectness(raw.get("indirectness"), path, comparisons, outcomes),
         grade_rules=rules,
         ois_far_below=far_below,

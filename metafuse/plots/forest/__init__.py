@@ -138,7 +138,7 @@ def forest_plot(
     judgement (``low``, ``some concerns``, ``high``, ``not assessed``; RoB 1's ``unclear``) and
     adds one traffic-light column per domain. ``ratio`` shows generic (GEN) log-scale estimates
     as ratios and ``measure_label`` names the effect (default: the result's scale, e.g. "Mean
-    difference, ODI points"). ``arm_data`` gives per-arm values the result lacks (generic rows);
+    difference, points"). ``arm_data`` gives per-arm values the result lacks (generic rows);
     ``max_studies`` caps the study rows drawn (None: no cap). Labels are printed literally
     (no mathtext). Options are taken as given by :func:`forest_data` too.
     """

@@ -39,7 +39,7 @@ def fmt_i2(value: float | None) -> str:
 
 
 def effect_name(result: PooledResult) -> str:
-    """What the effect is, with its unit: 'Mean difference, ODI points', 'Risk ratio'."""
+    """What the effect is, with its unit: 'Mean difference, points', 'Risk ratio'."""
     scale = result.display_scale
     return f"{scale.name}, {scale.unit}" if scale.unit else scale.name
 
