@@ -13,6 +13,14 @@ class MetafuseError(Exception):
     """Base class for all metafuse errors."""
 
 
+class MissingExtraError(MetafuseError, ImportError):
+    """A feature needs an optional dependency that is not installed.
+
+    The message names the package and the extra that installs it
+    (``pip install 'metafuse[plots]'``).
+    """
+
+
 class DataError(MetafuseError, ValueError):
     """Study data that cannot be analysed: a missing, non-numeric or impossible value.
 

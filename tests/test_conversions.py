@@ -10,7 +10,7 @@ from statistics import NormalDist
 
 import pytest
 
-from metafuse import conversions as cv
+from metafuse.review import derivations as cv
 from tests.tolerances import CLOSED_FORM, printed
 
 

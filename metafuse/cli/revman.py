@@ -110,8 +110,8 @@ def export_command(
                 keep = [label in labels for label in effects.labels]
                 subgroups.append((group, refit(fitted.result, keep)))
             if fitted.subgroup_test is not None:
-                q, p = fitted.subgroup_test["Q_between"], fitted.subgroup_test["Q_between_pval"]
-                df = fitted.subgroup_test["Q_between_df"]
+                q, p = fitted.subgroup_test.Q_between, fitted.subgroup_test.Q_between_pval
+                df = fitted.subgroup_test.Q_between_df
                 test = {"Q": q, "P": p, "I2": max(0.0, 100 * (q - df) / q) if q > 0 else 0.0}
         comparison = "Comparison"
         if records is not None and spec.comparison in records.review.comparisons:

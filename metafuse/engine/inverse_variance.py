@@ -155,7 +155,8 @@ def fit_inverse_variance(
     ``weighted=FALSE``); ``weights`` are user weights ``a`` (metafor's ``weights``): estimate
     ``sum a y / sum a`` with variance ``sum a^2 (v + tau2) / (sum a)^2``, and the weights of the
     GENQ estimator. ``intervals=False`` skips the Q-profile CI of tau^2 and I^2 (nan), the
-    costly part of a fit, for batch work that does not report them.
+    costly part of a fit, for batch work that does not report them; GENQ and GENQM fits have
+    none (their generalised-Q interval is not the Q-profile one).
     """
     problem = Problem.of(y, v, mask)
     k = problem.k
@@ -190,7 +191,10 @@ def fit_inverse_variance(
     stat, pval, lo, hi = wald_test(est, se, df if hksj else None, level)
     het = heterogeneity(problem, tau2, random)
     t2_lo = t2_hi = np.full(problem.m, np.nan)
-    if random and intervals and (k >= 2).any():
+    # the Q-profile CI belongs to the inverse-variance Q; a generalised-Q estimator's CI is a
+    # different interval (Jackson 2013), so none is reported rather than a substitute
+    generalised = method in ("GENQ", "GENQM")
+    if random and intervals and not generalised and (k >= 2).any():
         rows = np.flatnonzero(k >= 2)
         t2_lo, t2_hi = np.full(problem.m, np.nan), np.full(problem.m, np.nan)
         t2_lo[rows], t2_hi[rows] = q_profile_ci(problem.take(rows), level)

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import special
 
 from metafuse._arrays import BoolArray, FloatArray
+from metafuse._deprecation import renamed
 from metafuse.engine.inverse_variance import hksj_scale, wald_test
 from metafuse.engine.problem import Problem, fit_weighted
 from metafuse.engine.tau2 import estimate_tau2
@@ -31,7 +32,7 @@ class MixedFit:
 
     names: tuple[str, ...]
     coef: FloatArray
-    #: Covariance matrix of the coefficients (Knapp-Hartung scaled under ``knha``).
+    #: Covariance matrix of the coefficients (Knapp-Hartung scaled under ``hksj``).
     vcov: FloatArray
     se: FloatArray
     statistic: FloatArray
@@ -76,17 +77,20 @@ def fit_mixed(
     v: FloatArray,
     X: FloatArray,
     method: str = "REML",
-    knha: bool = False,
+    hksj: bool = False,
     names: Sequence[str] | None = None,
     level: float = 0.95,
     weights: FloatArray | None = None,
     tau2_options: dict[str, object] | None = None,
+    *,
+    knha: bool | None = None,
 ) -> MixedFit:
     """Fit ``y ~ X`` with sampling variances ``v`` (first column of ``X`` the intercept).
 
     ``weights`` are user weights ``a`` of the coefficients (metafor's ``weights``):
     ``b = (X'AX)^-1 X'Ay`` with covariance ``(X'AX)^-1 X'A(V + tau2)AX (X'AX)^-1``.
     """
+    hksj = renamed("knha", knha, "hksj", hksj)
     y, v, X = (np.asarray(a, dtype=np.float64) for a in (y, v, X))
     k, p = X.shape
     if k <= p:
@@ -103,7 +107,7 @@ def fit_mixed(
         coef = bread @ (X.T @ (a * y))
         vcov = bread @ (X.T * (a**2 * (v + tau2))) @ X @ bread
     df = None
-    if knha:
+    if hksj:
         vcov = vcov * float(hksj_scale(fit.q, np.array([k - p], dtype=float))[0])
         df = k - p
     se = np.sqrt(np.diag(vcov))
@@ -141,7 +145,7 @@ class BatchMixedFit:
     statistic: FloatArray
     tau2: FloatArray
     QM: FloatArray
-    #: (m, p, p) covariances (Knapp-Hartung scaled) and the scale factors (1 without knha).
+    #: (m, p, p) covariances (Knapp-Hartung scaled) and the scale factors (1 without hksj).
     vcov: FloatArray
     scale: FloatArray
     #: Residual heterogeneity statistic (Q with tau^2 = 0) of each fit.
@@ -153,12 +157,15 @@ def fit_mixed_many(
     v: FloatArray,
     X: FloatArray,
     method: str = "REML",
-    knha: bool = False,
+    hksj: bool = False,
     mask: BoolArray | None = None,
+    *,
+    knha: bool | None = None,
 ) -> BatchMixedFit:
     """Fit ``y[i] ~ X[i]`` for each row ``i`` (``X`` of shape (m, k, p); ``mask`` leaves studies
     out); the same model as :func:`fit_mixed`, vectorised (permutation tests refit thousands of
     permuted designs, influence diagnostics every leave-one-out model)."""
+    hksj = renamed("knha", knha, "hksj", hksj)
     problem = Problem.of(y, v, mask=mask, X=X)
     fixed = method in ("FE", "EE")
     tau2 = np.zeros(problem.m) if fixed else estimate_tau2(problem, method).tau2
@@ -166,7 +173,7 @@ def fit_mixed_many(
     vcov = fit.inverse.copy()
     p = problem.p
     scale = np.ones(problem.m)
-    if knha:
+    if hksj:
         scale = hksj_scale(fit.q, (problem.k - p).astype(np.float64))
         vcov = vcov * scale[:, None, None]
     se = np.sqrt(np.einsum("mpp->mp", vcov))
@@ -174,7 +181,7 @@ def fit_mixed_many(
         stat = fit.beta / se
         b = fit.beta[:, 1:]
         qm = np.einsum("mp,mp->m", b, np.linalg.solve(vcov[:, 1:, 1:], b[..., None])[..., 0])
-    if knha and p > 1:
+    if hksj and p > 1:
         qm = qm / (p - 1)
     qe = np.maximum(fit_weighted(problem, problem.weights(0.0)).q, 0.0)
     return BatchMixedFit(

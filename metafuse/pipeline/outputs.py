@@ -51,7 +51,9 @@ def _write_analysis(
         written.append(write_text_atomic(folder / "bayes.json", to_json(analysis.bayes.to_dict())))
     if analysis.leave_one_out is not None:
         written.append(
-            write_text_atomic(folder / "leave_one_out.csv", frame_to_csv(analysis.leave_one_out))
+            write_text_atomic(
+                folder / "leave_one_out.csv", frame_to_csv(analysis.leave_one_out.to_frame())
+            )
         )
     if analysis.result is not None:
         from metafuse.pipeline.figures import analysis_figures

@@ -9,8 +9,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from metafuse.bayes import BayesResult, bayes_pool
 from metafuse.data.csv import read_table
 from metafuse.exceptions import DataError, ExcludedStudyWarning, SpecError
@@ -20,15 +18,27 @@ from metafuse.results import PooledResult
 from metafuse.review.grade import SMALL_STUDY_MIN_K
 from metafuse.review.records import StudyRecords
 from metafuse.review.selection import Selection
-from metafuse.toolbox.bias import egger_test, rank_test
-from metafuse.toolbox.sensitivity import leave_one_out
-from metafuse.toolbox.subgroups import subgroup
+from metafuse.toolbox.bias import RankTest, SlopeTest, egger_test, rank_test
+from metafuse.toolbox.sensitivity import LeaveOneOut, leave_one_out
+from metafuse.toolbox.subgroups import SubgroupAnalysis, subgroup
 
 #: Leave-one-out is reported from this many studies.
 LEAVE_ONE_OUT_MIN_K = 3
 #: Up to this many studies, a Bayesian analysis accompanies the frequentist one: tau^2 and so the
 #: random-effects interval are poorly estimated from so few studies (the threshold of issue 13).
 BAYES_MAX_K = 4
+
+
+@dataclass(frozen=True)
+class SmallStudyTests:
+    """The small-study tests of an analysis (k >= 10): Egger's test and the rank test."""
+
+    egger: SlopeTest
+    rank: RankTest
+
+    def as_mappings(self) -> dict[str, dict[str, Any]]:
+        """Return ``{"egger": ..., "rank": ...}``, each test's ``to_dict()``."""
+        return {"egger": self.egger.to_dict(), "rank": self.rank.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -39,13 +49,13 @@ class Analysis:
     result: PooledResult | None
     selection: Selection | None = None
     #: Leave-one-out table (k >= 3) and small-study tests (k >= 10), else None.
-    leave_one_out: pd.DataFrame | None = None
-    small_study: dict[str, dict[str, Any]] | None = None
+    leave_one_out: LeaveOneOut | None = None
+    small_study: SmallStudyTests | None = None
     #: Studies the spec left out, with the reason.
     excluded: tuple[tuple[str, str], ...] = ()
     #: Study label -> subgroup, and the subgroup analysis, when the spec asks for subgroups.
     subgroups: dict[str, str] | None = None
-    subgroup_test: dict[str, Any] | None = None
+    subgroup_test: SubgroupAnalysis | None = None
     #: The Bayesian analysis (k <= BAYES_MAX_K, or the spec's primary analysis), or why there
     #: is none.
     bayes: BayesResult | None = None
@@ -105,7 +115,7 @@ def apply_exclusions(
 
 def _subgroups(
     spec: AnalysisSpec, selection: Selection, records: StudyRecords, result: PooledResult
-) -> tuple[dict[str, str], dict[str, Any] | None]:
+) -> tuple[dict[str, str], SubgroupAnalysis | None]:
     trials = records.trials.set_index("report_id")
     if spec.subgroup not in trials.columns:
         raise SpecError(f"{spec.path}: subgroup: {spec.subgroup!r} is not a column of trials.csv")
@@ -146,11 +156,11 @@ def _pool_csv(spec: AnalysisSpec) -> Analysis:
     return Analysis(spec, result, None, *_toolbox(result), (), groups, test)
 
 
-def _toolbox(result: PooledResult) -> tuple[pd.DataFrame | None, dict[str, Any] | None]:
+def _toolbox(result: PooledResult) -> tuple[LeaveOneOut | None, SmallStudyTests | None]:
     loo = leave_one_out(result) if result.k >= LEAVE_ONE_OUT_MIN_K else None
     small = None
     if result.k >= SMALL_STUDY_MIN_K:
-        small = {"egger": egger_test(result), "rank": rank_test(result)}
+        small = SmallStudyTests(egger_test(result), rank_test(result))
     return loo, small
 
 

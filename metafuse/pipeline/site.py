@@ -100,7 +100,7 @@ def _notes(analysis: Analysis) -> list[str]:
     if t is not None:
         notes.append(
             f"Test for subgroup differences ({analysis.spec.subgroup}): Chi² = "
-            f"{t['Q_between']:.2f}, df = {t['Q_between_df']}, p = {t['Q_between_pval']:.4f}"
+            f"{t.Q_between:.2f}, df = {t.Q_between_df}, p = {t.Q_between_pval:.4f}"
         )
     return notes
 
@@ -111,7 +111,7 @@ def _leave_one_out(analysis: Analysis) -> list[dict[str, Any]]:
         return []
     scale = result.display_scale
     rows = []
-    for r in loo.to_dict("records"):
+    for r in loo.to_frame().to_dict("records"):
         for key in ("estimate", "ci_low", "ci_high"):
             r[key] = scale.display(r[key])
         rows.append(

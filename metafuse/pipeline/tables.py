@@ -26,9 +26,9 @@ def sensitivity_note(a: Analysis) -> str:
         if t is None:
             return f"Subgroup analysis by {a.spec.subgroup}: a single subgroup, no test."
         return (
-            f"Subgroup analysis by {a.spec.subgroup} ({', '.join(t['groups'])}): test for "
-            f"subgroup differences Chi² = {t['Q_between']:.2f}, df = {t['Q_between_df']}, "
-            f"P = {t['Q_between_pval']:.2f}."
+            f"Subgroup analysis by {a.spec.subgroup} ({', '.join(t.groups)}): test for "
+            f"subgroup differences Chi² = {t.Q_between:.2f}, df = {t.Q_between_df}, "
+            f"P = {t.Q_between_pval:.2f}."
         )
     left_out = "; ".join(f"{label} ({reason})" for label, reason in a.excluded) or "none"
     if a.result is None or a.selection is None:
@@ -84,7 +84,7 @@ def _rows_for(
             a.result,
             records,
             grade,
-            a.small_study,
+            None if a.small_study is None else a.small_study.as_mappings(),
             bayes=a.bayes,
             primary_bayes=a.spec.primary == "bayes",
         )

@@ -30,7 +30,7 @@ def baujat_plot(
     from metafuse.plots.style import bw_theme
 
     result = as_result(data, measure, method, hksj, **options)
-    points = baujat_data(result)
+    points = baujat_data(result).to_frame()
     return (
         ggplot(points, aes("x", "y"))
         + geom_point(size=2, fill="white", colour="black")

@@ -31,19 +31,23 @@ METADATA = {
 
 
 def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
-    """The plot drawn once and saved in each of ``formats`` (png, svg, pdf)."""
-    import matplotlib
+    """Draw the plot once and return it saved in each of ``formats`` (png, svg, pdf).
 
-    matplotlib.use("Agg")
+    The figure is printed through a canvas of its own (Agg; matplotlib's SVG and PDF writers for
+    those formats): the global backend, a notebook's for example, is left as it is.
+    """
+    import matplotlib
     import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     out = {}
     with matplotlib.rc_context(cast(Any, RC)):
         figure = plot.draw()
         try:
+            canvas = FigureCanvasAgg(figure)
             for fmt in formats:
                 buffer = io.BytesIO()
-                figure.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+                canvas.print_figure(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
                 out[fmt] = buffer.getvalue()
         finally:
             plt.close(figure)

@@ -65,13 +65,31 @@ def _study_lines(r: PooledResult) -> list[str]:
     return lines
 
 
+def model_title(result: PooledResult) -> str:
+    """Name the model of a pooled result in words.
+
+    Parameters
+    ----------
+    result : PooledResult
+        The fitted meta-analysis.
+
+    Returns
+    -------
+    str
+        For example ``Random-effects model (tau^2 estimator: REML)``.
+    """
+    if result.options.get("q_from") == "mh":
+        return "Random-effects model (DerSimonian-Laird tau^2 from the Mantel-Haenszel Q)"
+    return METHOD_NAMES.get(
+        result.method, f"Random-effects model (tau^2 estimator: {result.method})"
+    )
+
+
 def format_result(result: PooledResult, digits: int = 4) -> str:
     """Multi-line summary of a pooled result (display scale, with the analysis scale shown too)."""
     r = result
     scale = r.display_scale
-    title = METHOD_NAMES.get(r.method, f"Random-effects model (tau^2 estimator: {r.method})")
-    if r.options.get("q_from") == "mh":
-        title = "Random-effects model (DerSimonian-Laird tau^2 from the Mantel-Haenszel Q)"
+    title = model_title(r)
     lines = [
         f"{title}; k = {r.k}; measure: {scale.label}" + ("; HKSJ adjustment" if r.hksj else ""),
         "",

@@ -18,6 +18,7 @@ Begg CB, Mazumdar M (1994). Operating characteristics of a rank correlation test
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,11 +28,152 @@ from scipy import special, stats
 from metafuse._arrays import FloatArray
 from metafuse.engine.mixed import fit_mixed
 from metafuse.measures import BINARY_MEASURES, TABLE_METHODS
+from metafuse.result_protocol import ResultMixin, p_text, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
 
 #: Relative spread of a predictor below which a regression test is not estimable.
 NO_SPREAD = 1e-10
+
+
+@dataclass(frozen=True, repr=False)
+class SlopeTest(ResultMixin):
+    """Egger's or Peters' test: the t test of the slope of a weighted regression.
+
+    ``statistic`` and ``pval`` are None, with a ``note``, when the test is not estimable.
+    """
+
+    #: Which test ("Egger's test", "Peters' test").
+    test: str
+    #: Number of studies.
+    k: int
+    statistic: float | None
+    #: Degrees of freedom of the t statistic (k - 2).
+    df: int
+    pval: float | None
+    slope: float | None
+    note: str | None = None
+
+    def _title(self) -> str:
+        return self.test
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``statistic, df, pval, slope`` and, when not estimable, ``note``."""
+        out: dict[str, Any] = {
+            "statistic": self.statistic,
+            "df": self.df,
+            "pval": self.pval,
+            "slope": self.slope,
+        }
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row: ``test, k`` and the values of :meth:`to_dict`."""
+        return pd.DataFrame([{"test": self.test, "k": self.k, **self.to_dict()}])
+
+    def _headline(self) -> str:
+        if self.statistic is None:
+            return f"{self.test} k={self.k}: {self.note}"
+        return (
+            f"{self.test} k={self.k}: t({self.df}) = {short(self.statistic)}, {p_text(self.pval)}"
+        )
+
+    def _table(self) -> None:
+        return None
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        return [("slope", short(self.slope))]
+
+
+@dataclass(frozen=True, repr=False)
+class RankTest(ResultMixin):
+    """Begg and Mazumdar's rank correlation test: Kendall's tau and its P value.
+
+    ``tau`` and ``pval`` are None, with a ``note``, when the test is not estimable.
+    """
+
+    title = "Rank correlation test"
+    #: Number of studies.
+    k: int
+    tau: float | None
+    pval: float | None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``tau, pval`` and, when not estimable, ``note``."""
+        out: dict[str, Any] = {"tau": self.tau, "pval": self.pval}
+        if self.note is not None:
+            out["note"] = self.note
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row: ``k`` and the values of :meth:`to_dict`."""
+        return pd.DataFrame([{"k": self.k, **self.to_dict()}])
+
+    def _headline(self) -> str:
+        if self.tau is None:
+            return f"k={self.k}: {self.note}"
+        return f"k={self.k}: Kendall's tau = {short(self.tau)}, {p_text(self.pval)}"
+
+    def _table(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, repr=False)
+class RegressionTest(ResultMixin):
+    """A regression test for funnel-plot asymmetry (metafor's ``regtest``).
+
+    The slope on the predictor is tested; the intercept ``est`` is the limit estimate (the effect
+    of a study of infinite precision), with its confidence interval.
+    """
+
+    title = "Regression test for funnel-plot asymmetry"
+    statistic: float
+    #: Degrees of freedom of the t statistic, or None for a z statistic.
+    df: int | None
+    pval: float
+    slope: float
+    slope_se: float
+    est: float
+    ci_low: float
+    ci_high: float
+    #: ``rma`` (meta-regression with the model's method) or ``lm`` (weighted least squares).
+    model: str
+    #: ``sei``, ``vi``, ``ninv`` or ``sqrtninv``.
+    predictor: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``statistic, df, pval, slope, slope_se, est, ci_low, ci_high, model,
+        predictor``."""
+        return {
+            "statistic": self.statistic,
+            "df": self.df,
+            "pval": self.pval,
+            "slope": self.slope,
+            "slope_se": self.slope_se,
+            "est": self.est,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "model": self.model,
+            "predictor": self.predictor,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row with the values of :meth:`to_dict`."""
+        return pd.DataFrame([self.to_dict()])
+
+    def _headline(self) -> str:
+        stat = "z" if self.df is None else f"t({self.df})"
+        return (
+            f"{self.model}, {self.predictor}: {stat} = {short(self.statistic)}, "
+            f"{p_text(self.pval)}; limit estimate {short(self.est)} "
+            f"[{short(self.ci_low)}, {short(self.ci_high)}]"
+        )
+
+    def _table(self) -> None:
+        return None
 
 
 def weighted_slope_test(y: FloatArray, v: FloatArray, predictor: FloatArray) -> dict[str, Any]:
@@ -82,7 +224,7 @@ def _effects(data: Any, measure: str | None, options: dict[str, Any]):
 
 def egger_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
-) -> dict[str, Any]:
+) -> SlopeTest:
     """Egger's regression test: weighted regression of ``yi`` on ``sei`` (weights ``1/vi``).
 
     Returns ``statistic`` (t of the slope), ``df`` (k - 2) and ``pval``; metafor's
@@ -91,12 +233,12 @@ def egger_test(
     _, _, y, v = _effects(data, measure, options)
     if len(y) < 3:
         raise ValueError("Egger's test needs at least 3 studies")
-    return weighted_slope_test(y, v, np.sqrt(v))
+    return SlopeTest("Egger's test", len(y), **weighted_slope_test(y, v, np.sqrt(v)))
 
 
 def peters_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
-) -> dict[str, Any]:
+) -> SlopeTest:
     """Peters' test for binary outcomes: weighted regression of ``yi`` on ``1/n`` (total sample
     size), weights ``1/vi``; metafor's ``regtest(model = "lm", predictor = "ninv")``."""
     result, _, y, v = _effects(data, measure, options)
@@ -106,12 +248,12 @@ def peters_test(
         raise ValueError("Peters' test needs at least 3 studies")
     used = [s for s in result.studies if s.yi is not None]
     n = np.array([s.data["n_exp"] + s.data["n_ctrl"] for s in used])
-    return weighted_slope_test(y, v, 1 / n)
+    return SlopeTest("Peters' test", len(y), **weighted_slope_test(y, v, 1 / n))
 
 
 def rank_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
-) -> dict[str, Any]:
+) -> RankTest:
     """Begg and Mazumdar's rank correlation test: Kendall's tau between standardised effects
     ``(yi - mu_FE) / sqrt(vi - var(mu_FE))`` and ``vi``; exact P without ties, else the normal
     approximation with tie correction (metafor's ``ranktest``, R's ``cor.test``).
@@ -125,14 +267,12 @@ def rank_test(
     theta = np.sum(w * y) / w.sum()
     ystar = (y - theta) / np.sqrt(v - 1 / w.sum())
     if np.ptp(ystar) == 0 or np.ptp(v) == 0:
-        return {
-            "tau": None,
-            "pval": None,
-            "note": "not estimable: the effects or their variances do not vary",
-        }
+        return RankTest(
+            len(y), None, None, "not estimable: the effects or their variances do not vary"
+        )
     ties = len(np.unique(ystar)) < len(ystar) or len(np.unique(v)) < len(v)
     res = stats.kendalltau(ystar, v, method="asymptotic" if ties else "exact")
-    return {"tau": float(res.statistic), "pval": float(res.pvalue)}
+    return RankTest(len(y), float(res.statistic), float(res.pvalue))
 
 
 #: Predictors of the regression test (metafor's ``regtest(predictor=)``).
@@ -163,7 +303,7 @@ def regression_test(
     level: float = 0.95,
     sample_sizes: Any = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> RegressionTest:
     """Regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
     ``model="rma"``: the meta-regression of the effects on ``predictor`` with the pooled
@@ -199,21 +339,21 @@ def regression_test(
         x = 1 / n if predictor == "ninv" else 1 / np.sqrt(n)
     X = np.column_stack([np.ones(k), x])
     if model == "lm":
-        return {**_wls_test(y, v, X, level), "model": model, "predictor": predictor}
+        return RegressionTest(**_wls_test(y, v, X, level), model=model, predictor=predictor)
     method = result.method if result.method not in TABLE_METHODS else "FE"
-    fit = fit_mixed(y, v, X, method, knha=result.hksj, level=level)
-    return {
-        "statistic": float(fit.statistic[1]),
-        "df": fit.df,
-        "pval": float(fit.pval[1]),
-        "slope": float(fit.coef[1]),
-        "slope_se": float(fit.se[1]),
-        "est": float(fit.coef[0]),
-        "ci_low": float(fit.ci_low[0]),
-        "ci_high": float(fit.ci_high[0]),
-        "model": model,
-        "predictor": predictor,
-    }
+    fit = fit_mixed(y, v, X, method, hksj=result.hksj, level=level)
+    return RegressionTest(
+        statistic=float(fit.statistic[1]),
+        df=fit.df,
+        pval=float(fit.pval[1]),
+        slope=float(fit.coef[1]),
+        slope_se=float(fit.se[1]),
+        est=float(fit.coef[0]),
+        ci_low=float(fit.ci_low[0]),
+        ci_high=float(fit.ci_high[0]),
+        model=model,
+        predictor=predictor,
+    )
 
 
 def _wls_test(y: FloatArray, v: FloatArray, X: FloatArray, level: float) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from metafuse._arrays import BoolArray, FloatArray, IntArray
 from metafuse.engine.batch import pool_many
+from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
 
@@ -28,9 +29,11 @@ from metafuse.toolbox._inputs import as_result, used_effects
 CHUNK = 65_536
 
 
-@dataclass(frozen=True, eq=False)
-class GoshResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class GoshResult(ResultMixin):
     """Estimate (analysis scale), I² (percent), Q and k of each fitted subset."""
+
+    title = "GOSH"
 
     labels: tuple[str, ...]
     #: (n, k) booleans: which studies each subset holds.
@@ -69,6 +72,18 @@ class GoshResult:
             "I2_min": float(np.min(self.I2)),
             "I2_max": float(np.max(self.I2)),
         }
+
+    def _headline(self) -> str:
+        how = "all" if self.exhaustive else "random"
+        return (
+            f"{self.method}, {self.k.size} {how} subsets of {len(self.labels)} studies: "
+            f"estimate {short(float(np.min(self.estimate)))} to "
+            f"{short(float(np.max(self.estimate)))} (analysis scale), "
+            f"I² {float(np.min(self.I2)):.1f}% to {float(np.max(self.I2)):.1f}%"
+        )
+
+    def _table(self) -> None:
+        return None  # up to a million rows: the summary shows the ranges only
 
 
 def subset_masks(k: int, start: int, stop: int) -> BoolArray:

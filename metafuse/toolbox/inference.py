@@ -24,13 +24,16 @@ from metafuse._arrays import FloatArray
 from metafuse.engine.inverse_variance import normal_quantile, t_quantile
 from metafuse.engine.problem import Problem, log_likelihood
 from metafuse.engine.tau2 import q_profile_ci
+from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import used_effects
 
 
-@dataclass(frozen=True)
-class HeterogeneityInterval:
+@dataclass(frozen=True, repr=False)
+class HeterogeneityInterval(ResultMixin):
     """tau^2, tau, I^2 (percent) and H^2, each as (estimate, ci_low, ci_high)."""
+
+    title = "Confidence interval for the heterogeneity"
 
     tau2: tuple[float, float, float]
     tau: tuple[float, float, float]
@@ -55,6 +58,35 @@ class HeterogeneityInterval:
         rows = {"tau^2": self.tau2, "tau": self.tau, "I^2 (%)": self.I2, "H^2": self.H2}
         return pd.DataFrame(
             rows.values(), index=list(rows), columns=["estimate", "ci_low", "ci_high"]
+        )
+
+    def _headline(self) -> str:
+        est, lo, hi = self.tau2
+        kind = {"QP": "Q-profile", "PL": "profile likelihood"}.get(self.type, self.type)
+        return f"tau^2 = {short(est)} [{100 * self.level:g}% CI {short(lo)}, {short(hi)}] ({kind})"
+
+    def _table(self) -> pd.DataFrame:
+        return self.to_frame().reset_index(names="quantity")
+
+
+def refuse_generalised_q(method: str) -> None:
+    """Raise for a generalised-Q (GENQ, GENQM) fit: its tau^2 CI is not the Q-profile one.
+
+    Parameters
+    ----------
+    method : str
+        The tau^2 estimator of the fit.
+
+    Raises
+    ------
+    ValueError
+        For GENQ and GENQM, whose interval (Jackson 2013, generalised Q) this function does not
+        compute; no other interval is given in its place.
+    """
+    if method in ("GENQ", "GENQM"):
+        raise ValueError(
+            f"no CI for tau^2 of a {method} fit here: its interval comes from the generalised Q "
+            "(Jackson 2013), not the Q-profile, and is not substituted"
         )
 
 
@@ -82,6 +114,7 @@ def tau2_confint(
     (``PL``, ML and REML), as metafor's ``confint(type = ...)``."""
     if not result.is_random or result.tau2 is None:
         raise ValueError("a CI for tau^2 needs a random-effects model")
+    refuse_generalised_q(result.method)
     level = result.level if level is None else level
     _, y, v = used_effects(result)
     problem = Problem.of(y, v)
@@ -110,8 +143,8 @@ def tau2_confint(
     )
 
 
-@dataclass(frozen=True)
-class StudyPredictions:
+@dataclass(frozen=True, repr=False)
+class StudyPredictions(ResultMixin):
     """Per-study predictions (analysis scale): BLUPs of the true effects, or of the random
     effects, with standard errors and prediction intervals."""
 
@@ -136,6 +169,18 @@ class StudyPredictions:
     def to_dict(self) -> dict[str, Any]:
         """Column name -> list."""
         return {k: list(v) for k, v in self.to_frame().to_dict(orient="list").items()}
+
+    #: What is predicted: "true effects" (:func:`blup`) or "random effects" (:func:`ranef`).
+    kind: str = "true effects"
+
+    def _title(self) -> str:
+        return f"Predicted {self.kind} (BLUPs)"
+
+    def _headline(self) -> str:
+        return (
+            f"k={len(self.study)}: {short(float(np.min(self.pred)))} to "
+            f"{short(float(np.max(self.pred)))} (analysis scale)"
+        )
 
 
 def _shrinkage(result: PooledResult) -> tuple[list[str], FloatArray, FloatArray, FloatArray]:
@@ -169,13 +214,17 @@ def ranef(result: PooledResult) -> StudyPredictions:
     pred = lam * (y - mu)
     se = np.sqrt(lam * v + lam**2 * se_mu**2)
     c = _crit(result)
-    return StudyPredictions(tuple(labels), pred, se, pred - c * se, pred + c * se)
+    return StudyPredictions(
+        tuple(labels), pred, se, pred - c * se, pred + c * se, kind="random effects"
+    )
 
 
-@dataclass(frozen=True)
-class HenmiCopas:
+@dataclass(frozen=True, repr=False)
+class HenmiCopas(ResultMixin):
     """The Henmi-Copas interval: the fixed-effect estimate with a CI that allows for
     heterogeneity (DerSimonian-Laird tau^2) and is robust to publication bias."""
+
+    title = "Henmi-Copas interval"
 
     estimate: float
     se: float
@@ -198,6 +247,15 @@ class HenmiCopas:
     def to_frame(self) -> pd.DataFrame:
         """One row."""
         return pd.DataFrame([self.to_dict()])
+
+    def _headline(self) -> str:
+        return (
+            f"{short(self.estimate)} [{100 * self.level:g}% CI {short(self.ci_low)}, "
+            f"{short(self.ci_high)}] (analysis scale; DL tau^2 = {short(self.tau2)})"
+        )
+
+    def _table(self) -> None:
+        return None
 
 
 def henmi_copas(result: PooledResult, level: float | None = None) -> HenmiCopas:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from metafuse._arrays import FloatArray
+from metafuse._deprecation import renamed
 from metafuse.engine.mixed import fit_mixed, tau2_mixed
 from metafuse.exceptions import DataError
 from metafuse.measures import RANDOM_METHODS, TABLE_METHODS
@@ -79,23 +80,26 @@ def meta_regression(
     measure: str | None = None,
     method: str = "REML",
     moderators: Sequence[str] = (),
-    knha: bool = False,
+    hksj: bool = False,
     *,
     covariates: pd.DataFrame | None = None,
+    knha: bool | None = None,
     **options: Any,
 ) -> MetaRegression:
     """Mixed-effects meta-regression (metafor's ``rma(yi, vi, mods = ~ ...)``).
 
     ``data`` is a DataFrame of study rows holding the moderator columns, or a pooled result with
-    ``covariates`` (a frame with a ``study`` column and the moderators). Returns a
-    :class:`~metafuse.toolbox.metareg_result.MetaRegression`, whose ``to_dict()`` (also its
-    ``[key]`` access) holds ``coef`` and ``se`` (intercept first), ``names``, ``tau2`` (residual),
+    ``covariates`` (a frame with a ``study`` column and the moderators); ``hksj`` applies the
+    Knapp-Hartung adjustment (``knha`` is its deprecated name). Returns a
+    :class:`~metafuse.toolbox.metareg_result.MetaRegression`, whose ``to_dict()`` holds ``coef``
+    and ``se`` (intercept first), ``names``, ``tau2`` (residual),
     ``QM`` and ``QM_pval`` (omnibus test; F with Knapp-Hartung), ``R2`` (percent: proportional
     reduction of tau^2 against the intercept-only model, metafor's default; for fixed-effect models
     the adjusted R^2 of the weighted regression), ``QE``, ``QE_pval``, ``pval``, ``ci_low``,
-    ``ci_high``, ``k`` and ``knha``; and which predicts at new moderator values, gives the
+    ``ci_high``, ``k`` and ``hksj``; and which predicts at new moderator values, gives the
     Q-profile CI of tau^2, influence diagnostics and cluster-robust inference.
     """
+    hksj = renamed("knha", knha, "hksj", hksj)
     if not moderators:
         raise ValueError("give at least one moderator column")
     result = as_result(data, measure, method, False, **options)
@@ -118,7 +122,7 @@ def meta_regression(
         v,
         X,
         result.method,
-        knha,
+        hksj,
         names,
         level=result.level,
         weights=user,
@@ -130,7 +134,7 @@ def meta_regression(
     else:
         r2 = weighted_adjusted_r2(y, v, X)
     return MetaRegression(
-        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=r2, knha=knha
+        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=r2, hksj=hksj
     )
 
 
@@ -155,5 +159,5 @@ def intercept_regression(result: PooledResult) -> MetaRegression:
     X = np.ones((len(y), 1))
     fit = fit_mixed(y, v, X, result.method, result.hksj, ["intercept"], level=result.level)
     return MetaRegression(
-        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=0.0, knha=result.hksj
+        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=0.0, hksj=result.hksj
     )

@@ -29,6 +29,7 @@ import pandas as pd
 from metafuse._arrays import FloatArray
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.engine.mixed import fit_mixed_many
+from metafuse.result_protocol import ResultMixin, p_text, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, model_options, used_effects
 from metafuse.toolbox.metareg import design_matrix, moderator_rows
@@ -38,9 +39,11 @@ from metafuse.toolbox.metareg import design_matrix, moderator_rows
 TIE = float(np.sqrt(np.finfo(np.float64).eps))
 
 
-@dataclass(frozen=True)
-class PermutationTest:
+@dataclass(frozen=True, repr=False)
+class PermutationTest(ResultMixin):
     """A permutation test: observed statistics, permutation P values and how they were got."""
+
+    title = "Permutation test"
 
     names: tuple[str, ...]
     statistic: tuple[float, ...]
@@ -66,6 +69,14 @@ class PermutationTest:
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: name, statistic, permutation P value."""
         return pd.DataFrame({"name": self.names, "statistic": self.statistic, "pval": self.pval})
+
+    def _headline(self) -> str:
+        how = "exact" if self.exact else "approximate"
+        if self.names == ("intercept",):
+            test = f"pooled effect: {p_text(self.pval[0])}"
+        else:
+            test = f"moderators: QM = {short(self.QM)}, {p_text(self.QM_pval)}"
+        return f"{test} ({how}, {self.permutations} permutations)"
 
 
 def _share(perm: FloatArray, observed: float) -> float:

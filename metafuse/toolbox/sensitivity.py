@@ -13,20 +13,78 @@ Viechtbauer W (2010). J Stat Softw 36(3).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from metafuse._arrays import BoolArray
+from metafuse._arrays import BoolArray, FloatArray
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.measures import TABLE_METHODS
 from metafuse.pooling import refit
+from metafuse.result_protocol import StudyTable, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, model_options, used_effects
 
 LOO_COLUMNS = ("study", "estimate", "se", "ci_low", "ci_high", "tau2", "I2", "Q")
 CUMULATIVE_COLUMNS = ("study", "estimate", "ci_low", "ci_high", "tau2")
+
+
+def _range_text(result: PooledResult, estimates: FloatArray) -> str:
+    """The range of refitted estimates on the display scale, after the model's name."""
+    scale = result.display_scale
+    finite = estimates[np.isfinite(estimates)]
+    span = "none estimable"
+    if finite.size:
+        low, high = scale.display(float(finite.min())), scale.display(float(finite.max()))
+        span = f"{short(low)} to {short(high)}"
+    return f"{result.measure} {result.method} k={len(estimates)}: estimates {span}"
+
+
+@dataclass(frozen=True, repr=False)
+class LeaveOneOut(StudyTable):
+    """The model refitted without each study in turn (analysis scale; metafor's ``leave1out``).
+
+    Row ``i`` is the fit without study ``study[i]``.
+    """
+
+    title = "Leave-one-out analysis"
+    COLUMNS = LOO_COLUMNS[1:]
+    study: tuple[str, ...]
+    estimate: FloatArray
+    se: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    tau2: FloatArray
+    I2: FloatArray
+    Q: FloatArray
+    #: The pooled result that was refitted.
+    result: PooledResult
+
+    def _headline(self) -> str:
+        return _range_text(self.result, self.estimate) + " (one study left out)"
+
+
+@dataclass(frozen=True, repr=False)
+class Cumulative(StudyTable):
+    """Cumulative meta-analysis (analysis scale; metafor's ``cumul``).
+
+    Row ``i`` pools the first ``i + 1`` studies; ``study[i]`` is the study added.
+    """
+
+    title = "Cumulative meta-analysis"
+    COLUMNS = CUMULATIVE_COLUMNS[1:]
+    study: tuple[str, ...]
+    estimate: FloatArray
+    ci_low: FloatArray
+    ci_high: FloatArray
+    tau2: FloatArray
+    #: The pooled result that was refitted.
+    result: PooledResult
+
+    def _headline(self) -> str:
+        return _range_text(self.result, self.estimate) + " (studies added in data order)"
 
 
 def subset_fits(result: PooledResult, masks: BoolArray) -> dict[str, np.ndarray]:
@@ -66,18 +124,18 @@ def leave_one_out(
     method: str = "REML",
     hksj: bool = False,
     **options: Any,
-) -> pd.DataFrame:
+) -> LeaveOneOut:
     """Refit the model without each study in turn (metafor's ``leave1out``).
 
-    Returns one row per omitted study, in data order: ``study, estimate, se, ci_low, ci_high,
-    tau2, I2, Q`` (analysis scale).
+    Returns a :class:`LeaveOneOut`, one row per omitted study, in data order: ``study,
+    estimate, se, ci_low, ci_high, tau2, I2, Q`` (analysis scale).
     """
     result = as_result(data, measure, method, hksj, **options)
     labels, _, _ = used_effects(result)
     k = len(labels)
     fits = subset_fits(result, ~np.eye(k, dtype=bool))
-    frame = pd.DataFrame({"study": labels, **{c: fits[c] for c in LOO_COLUMNS[1:]}})
-    return frame.loc[:, list(LOO_COLUMNS)]
+    columns = {c: fits[c] for c in LOO_COLUMNS[1:]}
+    return LeaveOneOut(study=tuple(labels), **columns, result=result)
 
 
 def cumulative(
@@ -86,15 +144,16 @@ def cumulative(
     method: str = "REML",
     hksj: bool = False,
     **options: Any,
-) -> pd.DataFrame:
+) -> Cumulative:
     """Cumulative meta-analysis adding studies in data order (metafor's ``cumul``).
 
-    Returns ``study, estimate, ci_low, ci_high, tau2``; row ``i`` pools the first ``i`` studies.
-    Sort the data first (for example by year) to accumulate in another order.
+    Returns a :class:`Cumulative`: ``study, estimate, ci_low, ci_high, tau2``; row ``i`` pools
+    the first ``i`` studies. Sort the data first (for example by year) to accumulate in another
+    order.
     """
     result = as_result(data, measure, method, hksj, **options)
     labels, _, _ = used_effects(result)
     k = len(labels)
     fits = subset_fits(result, np.tri(k, dtype=bool))
-    frame = pd.DataFrame({"study": labels, **{c: fits[c] for c in CUMULATIVE_COLUMNS[1:]}})
-    return frame.loc[:, list(CUMULATIVE_COLUMNS)]
+    columns = {c: fits[c] for c in CUMULATIVE_COLUMNS[1:]}
+    return Cumulative(study=tuple(labels), **columns, result=result)

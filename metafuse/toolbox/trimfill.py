@@ -23,15 +23,18 @@ from metafuse._arrays import FloatArray
 from metafuse.engine.mixed import fit_mixed
 from metafuse.measures import TABLE_METHODS, normalise_method
 from metafuse.pooling import refit
+from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import EffectSizes, PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
 
 MAX_ITERATIONS = 100
 
 
-@dataclass(frozen=True)
-class TrimFillResult:
+@dataclass(frozen=True, repr=False)
+class TrimFillResult(ResultMixin):
     """A trim-and-fill analysis: the model fitted to observed plus filled studies."""
+
+    title = "Trim-and-fill"
 
     result: PooledResult
     #: Estimated number of missing studies, and its standard error.
@@ -57,6 +60,30 @@ class TrimFillResult:
             "estimator": self.estimator,
             "side": self.side,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the study table of the filled model (observed, then filled studies), with a
+        boolean column ``filled``."""
+        frame = self.result.to_frame()
+        frame["filled"] = frame["study"].isin(self.filled)
+        return frame
+
+    def _headline(self) -> str:
+        r = self.result
+        scale = r.display_scale
+        est, lo, hi = (scale.display(x) for x in (r.estimate, r.ci_low, r.ci_high))
+        return (
+            f"{self.estimator}: {self.k0} filled on the {self.side}; {r.measure} {r.method} "
+            f"k={r.k}: {short(est)} [{short(lo)}, {short(hi)}]"
+        )
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("Studies filled (k0)", f"{self.k0} (SE {short(self.se_k0)}) on the {self.side}"),
+        ]
+        if self.p_k0 is not None:
+            rows.append(("P (no study missing)", f"{self.p_k0:.4g}"))
+        return [*rows, ("Filled model", repr(self.result))]
 
 
 def _k0(centred: FloatArray, estimator: str) -> tuple[float, float]:
