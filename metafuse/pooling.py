@@ -79,18 +79,22 @@ def compute_effects(
     scale_name: str | None = None,
     unit: str | None = None,
     method: str | None = None,
+    warn_excluded: bool = True,
 ) -> EffectSizes:
     """Validated effect sizes of the studies in ``data`` (metafor's ``escalc``); ``method`` (if
-    given) is the pooling method, whose convention may set the double-zero rule."""
+    given) is the pooling method, whose convention may set the double-zero rule.
+
+    Studies without data or not estimable are kept in ``excluded`` and ``notes`` with the
+    reason; ``warn_excluded`` also names each in an ExcludedStudyWarning."""
     measure = normalise_measure(measure)
     conv = get_convention(convention)
-    table = prepare_studies(data, measure, ratio=ratio)
+    table = prepare_studies(data, measure, ratio=ratio, warn_excluded=warn_excluded)
     if not table.study:
         raise DataError("no study has data to pool")
     opts = _effect_options(measure, conv, add, to, drop00, method)
     effects = study_effects(table, ratio=ratio, scale_name=scale_name, unit=unit, **opts)
     for label, note in zip(effects.labels, effects.notes, strict=True):
-        if note:
+        if note and warn_excluded:
             warnings.warn(
                 f"study {label!r}: {note}; excluded from {measure}",
                 ExcludedStudyWarning,
@@ -118,6 +122,7 @@ def pool(
     q_from: str = "iv",
     scale_name: str | None = None,
     unit: str | None = None,
+    warn_excluded: bool = True,
 ) -> PooledResult:
     """Pool the studies in ``data`` and return an immutable :class:`PooledResult`.
 
@@ -161,6 +166,10 @@ def pool(
         Options of the tau^2 estimator (``start`` for SJ; ``weights`` for GENQ).
     scale_name, unit
         What the numbers are and their unit, for display ("Mean difference", "ODI points").
+    warn_excluded
+        Warn (:class:`~metafuse.exceptions.ExcludedStudyWarning`) for each study left out (no
+        data, or not estimable for the measure). Either way the result lists them in
+        ``excluded`` and in the studies' ``note``.
 
     Raises
     ------
@@ -190,6 +199,7 @@ def pool(
             scale_name=scale_name,
             unit=unit,
             method=method,
+            warn_excluded=warn_excluded,
         )
     hksj = conv.hksj and method not in TABLE_METHODS if hksj is None else bool(hksj)
     if hksj and method in TABLE_METHODS:

@@ -230,3 +230,22 @@ def test_no_warning_escapes_the_toolbox(rr: metafuse.PooledResult) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         t.leave_one_out(rr)
+
+
+def test_no_library_call_site_silences_excluded_studies() -> None:
+    """Leaving studies out quietly is an argument of pool() (warn_excluded=False, the result still
+    lists them), never a warnings filter around a call."""
+    from tests.conftest import ROOT
+
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "metafuse").rglob("*.py"))
+    assert 'simplefilter("ignore", ExcludedStudyWarning)' not in sources
+
+
+def test_warn_excluded_keeps_the_record(bcg: pd.DataFrame) -> None:
+    data = pd.concat([bcg, pd.DataFrame({"study": ["Empty 2000"]})], ignore_index=True)
+    with pytest.warns(metafuse.ExcludedStudyWarning, match="Empty 2000"):
+        loud = metafuse.pool(data, "RR")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = metafuse.pool(data, "RR", warn_excluded=False)
+    assert quiet.excluded == loud.excluded == (("Empty 2000", "no data"),)

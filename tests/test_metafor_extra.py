@@ -18,7 +18,7 @@ from metafuse import pool
 from metafuse.toolbox.inference import blup, henmi_copas, ranef, tau2_confint
 from metafuse.toolbox.metareg import meta_regression
 from tests.conftest import ROOT
-from tests.tolerances import ITERATIVE, printed
+from tests.tolerances import CLOSED_FORM, HENMI_COPAS_LIMITS, ITERATIVE, SAME_FORMULA, printed
 
 CASES = json.loads((ROOT / "tests" / "reference" / "metafor_extra.json").read_text())["cases"]
 
@@ -197,10 +197,8 @@ def test_henmi_copas(case: dict[str, Any]) -> None:
     assert (hc.estimate, hc.se, hc.tau2) == pytest.approx(
         (expected["b"], expected["se"], expected["tau2"]), **ITERATIVE
     )
-    # metafor's own uniroot tolerance in hc() is 1e-13 here; its integrate() default tolerance
-    # (about 1e-4 relative) limits the agreement of the CI limits to about 1e-9
     assert (hc.ci_low, hc.ci_high) == pytest.approx(
-        (expected["ci.lb"], expected["ci.ub"]), rel=1e-8
+        (expected["ci.lb"], expected["ci.ub"]), **HENMI_COPAS_LIMITS
     )
 
 
@@ -264,7 +262,7 @@ def test_regression_test_variants(case: dict[str, Any]) -> None:
     fit = pool(_regtest_frame(case), "GEN", "REML")
     # ninv/sqrtninv: the total sample sizes metafor used (n1i + n2i)
     out = regression_test(fit, model=model, predictor=predictor, sample_sizes=r.get("ni"))
-    tol = ITERATIVE if model == "rma" else {"rel": 1e-10, "abs": 1e-12}
+    tol = ITERATIVE if model == "rma" else CLOSED_FORM
     assert out.statistic == pytest.approx(r["zval"], **tol)
     assert out.pval == pytest.approx(r["pval"], **tol)
     assert out.est == pytest.approx(r["est"], **tol)
@@ -288,10 +286,10 @@ def test_trim_and_fill_estimators_and_sides(case: dict[str, Any]) -> None:
     if r["se.k0"] is None:  # metafor: NaN (the variance formula is negative)
         assert math.isnan(tf.se_k0)
     else:
-        assert tf.se_k0 == pytest.approx(r["se.k0"], rel=1e-10)
-    assert tf.p_k0 == (None if r["p.k0"] is None else pytest.approx(r["p.k0"], rel=1e-12))
+        assert tf.se_k0 == pytest.approx(r["se.k0"], **CLOSED_FORM)
+    assert tf.p_k0 == (None if r["p.k0"] is None else pytest.approx(r["p.k0"], **SAME_FORMULA))
     filled = r["filled"]
-    tol = ITERATIVE if method == "REML" else {"rel": 1e-10, "abs": 1e-12}
+    tol = ITERATIVE if method == "REML" else CLOSED_FORM
     assert tf.result.k == filled["k"]
     assert tf.result.estimate == pytest.approx(filled["b"], **tol)
     assert tf.result.se == pytest.approx(filled["se"], **tol)

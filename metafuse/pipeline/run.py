@@ -5,13 +5,12 @@ subgroups)."""
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from metafuse.bayes import BayesResult, bayes_pool
 from metafuse.data.csv import read_table
-from metafuse.exceptions import DataError, ExcludedStudyWarning, SpecError
+from metafuse.exceptions import DataError, SpecError
 from metafuse.pipeline.spec import AnalysisSpec
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
@@ -137,11 +136,14 @@ def _pool_csv(spec: AnalysisSpec) -> Analysis:
     if spec.subgroup is not None and spec.subgroup not in frame.columns:
         raise SpecError(f"{spec.path}: subgroup: {spec.subgroup!r} is not a column of {spec.data}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExcludedStudyWarning)
-            result = pool(
-                frame, spec.measure or "GEN", spec.method, spec.hksj, **spec.pool_options()
-            )
+        result = pool(
+            frame,
+            spec.measure or "GEN",
+            spec.method,
+            spec.hksj,
+            warn_excluded=False,
+            **spec.pool_options(),
+        )
     except DataError as err:
         raise table.locate(err) from None
     groups = test = None
@@ -175,16 +177,15 @@ def run_analysis(
     selection, excluded = apply_exclusions(spec, selection, records)
     if selection.frame.empty:
         return Analysis(spec, None, selection, excluded=excluded)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExcludedStudyWarning)
-        result = pool(
-            selection.frame,
-            selection.measure,
-            spec.method,
-            spec.hksj,
-            **selection.pool_options(),
-            **spec.pool_options(),
-        )
+    result = pool(
+        selection.frame,
+        selection.measure,
+        spec.method,
+        spec.hksj,
+        warn_excluded=False,
+        **selection.pool_options(),
+        **spec.pool_options(),
+    )
     groups = test = None
     if spec.subgroup is not None:
         groups, test = _subgroups(spec, selection, records, result)

@@ -21,14 +21,12 @@ double arcsine, whose back-transformation can mislead (Schwarzer et al. 2019, Re
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
 
-from metafuse.exceptions import ExcludedStudyWarning
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
 from metafuse.review.harms import HARMS, design_kind, is_single_study
@@ -177,6 +175,4 @@ def pool_group(
             "n": rows["n"].astype(float).to_numpy(),
         }
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExcludedStudyWarning)
-        return pool(frame, POOL_MEASURE, method)
+    return pool(frame, POOL_MEASURE, method, warn_excluded=False)

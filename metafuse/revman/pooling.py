@@ -8,13 +8,11 @@ RevMan 5's conventions (Deeks & Higgins 2010; checked on real files, see
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from metafuse.exceptions import ExcludedStudyWarning
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
 
@@ -44,10 +42,8 @@ def pool_outcome(outcome: RevManOutcome, subgroup: str | None = None) -> PooledR
     """The outcome (or one subgroup) pooled with RevMan 5's settings of that outcome."""
     arguments = {k: v for k, v in outcome.pool_arguments().items() if k != "swap_events"}
     measure = arguments.pop("measure")
-    with warnings.catch_warnings():
-        # RevMan marks double-zero rows "not estimable" too: the result lists them as excluded
-        warnings.simplefilter("ignore", ExcludedStudyWarning)
-        return pool(outcome_data(outcome, subgroup), measure, **arguments)
+    # RevMan marks double-zero rows "not estimable" too: the result lists them as excluded
+    return pool(outcome_data(outcome, subgroup), measure, warn_excluded=False, **arguments)
 
 
 @dataclass(frozen=True)
