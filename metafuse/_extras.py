@@ -1,6 +1,9 @@
-"""Optional dependencies: the core (pooling, effect sizes, the toolbox) needs numpy, scipy, pandas
-and click; plots need the ``plots`` extra, the review pipeline and its reports the ``review``
-extra. A missing one is named with the command that installs it."""
+"""Optional dependencies and the error that names the extra installing one.
+
+Optional dependencies: the core (pooling, effect sizes, the toolbox) needs numpy, scipy, pandas and
+click; plots need the ``plots`` extra, the review pipeline and its reports the ``review`` extra. A
+missing one is named with the command that installs it.
+"""
 
 from __future__ import annotations
 
@@ -43,9 +46,10 @@ def require(module: str, feature: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as err:
-        if err.name != module:
+        top = module.split(".")[0]
+        if err.name not in (module, top):
             raise
-        package, extra = EXTRAS[module]
+        package, extra = EXTRAS[top]
         raise MissingExtraError(
             f"{feature} needs {package}, which is not installed: pip install 'metafuse[{extra}]'"
         ) from err

@@ -81,11 +81,33 @@ def compute_effects(
     method: str | None = None,
     warn_excluded: bool = True,
 ) -> EffectSizes:
-    """Validated effect sizes of the studies in ``data`` (metafor's ``escalc``); ``method`` (if
-    given) is the pooling method, whose convention may set the double-zero rule.
+    """Compute the validated effect sizes of the studies in ``data`` (metafor's ``escalc``).
 
-    Studies without data or not estimable are kept in ``excluded`` and ``notes`` with the
-    reason; ``warn_excluded`` also names each in an ExcludedStudyWarning."""
+    Validated effect sizes of the studies in ``data`` (metafor's ``escalc``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per study (the columns of :func:`pool`).
+    measure : str
+        The effect measure.
+    convention : str, optional
+        Whose defaults (``metafuse``, ``metafor``, ``revman5``, ``revman-web``).
+    add, to, drop00, ratio
+        Zero-cell correction, double-zero rule and generic ratios, as in :func:`pool`.
+    scale_name, unit : str, optional
+        What the numbers are and their unit, for display.
+    method : str, optional
+        The pooling method, whose convention may set the double-zero rule.
+    warn_excluded : bool, optional
+        Warn (ExcludedStudyWarning) for each study without data or not estimable; either way
+        they are kept in ``excluded`` and ``notes`` with the reason.
+
+    Returns
+    -------
+    EffectSizes
+        ``yi`` and ``vi`` on the analysis scale, with each study's input values.
+    """
     measure = normalise_measure(measure)
     conv = get_convention(convention)
     table = prepare_studies(data, measure, ratio=ratio, warn_excluded=warn_excluded)
@@ -230,7 +252,7 @@ def _q_from(q_from: str, method: str, measure: str) -> str:
 
 
 def with_weights(effects: EffectSizes, weights: Sequence[float] | FloatArray) -> EffectSizes:
-    """The effect sizes with user weights (finite and positive, one per study)."""
+    """Return the effect sizes with user weights (finite and positive, one per study)."""
     w = np.asarray(weights, dtype=np.float64).reshape(-1)
     if w.size != effects.k:
         raise ValueError(f"give one weight per study ({effects.k}), got {w.size}")
@@ -284,7 +306,7 @@ def fit_effects(
 def _tau2_se(
     y: FloatArray, v: FloatArray, method: str, iv: InverseVarianceFit, tau2_options: dict[str, Any]
 ) -> float | None:
-    """metafor's se.tau2 for random-effects fits of at least 2 studies."""
+    """Metafor's se.tau2 for random-effects fits of at least 2 studies."""
     from metafuse.engine.problem import Problem
     from metafuse.engine.tau2_se import tau2_standard_error
 
@@ -327,7 +349,7 @@ def _iv_fields(iv: InverseVarianceFit) -> dict[str, Any]:
 
 
 def _check_finite(effects: EffectSizes, estimable: BoolArray, fit: dict[str, Any]) -> None:
-    """A pooled estimate or Q that overflowed is an error naming the most extreme study."""
+    """Raise for a pooled estimate or Q that overflowed, naming the most extreme study."""
     values = [fit["estimate"], fit["se"], fit["Q"]]
     finite = all(np.isfinite(np.asarray(x, dtype=float)).all() for x in values)
     if finite and (not effects.scale.is_ratio or abs(float(fit["estimate"])) < 700):
@@ -397,7 +419,26 @@ def refit(
     method: str | None = None,
     hksj: bool | None = None,
 ) -> PooledResult:
-    """The same model on a subset of the result's studies, or on other effect sizes."""
+    """Refit a result's model on a subset of its studies, or on other effect sizes.
+
+    Parameters
+    ----------
+    result : PooledResult
+        The model (measure, method, options) to refit.
+    keep : array_like of bool or int, optional
+        The studies to keep (boolean mask or positions); default all.
+    effects : EffectSizes, optional
+        Other effect sizes to fit instead.
+    method : str, optional
+        Another method (default: the result's).
+    hksj : bool, optional
+        The HKSJ adjustment (default: the result's, for inverse-variance methods).
+
+    Returns
+    -------
+    PooledResult
+        The refitted model.
+    """
     if effects is None:
         if result.effects is None:
             raise ValueError("this result does not carry its effect sizes")

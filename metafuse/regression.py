@@ -1,5 +1,7 @@
-"""Deprecated: meta-regression and subgroups now live in :mod:`metafuse.toolbox` (the bubble plot
-in :mod:`metafuse.plots`, the mixed-model engine in :mod:`metafuse.engine.mixed`).
+"""Deprecated: meta-regression and subgroups now live in :mod:`metafuse.toolbox`.
+
+Deprecated: meta-regression and subgroups now live in :mod:`metafuse.toolbox` (the bubble plot in
+:mod:`metafuse.plots`, the mixed-model engine in :mod:`metafuse.engine.mixed`).
 
 Importing this module warns (DeprecationWarning); it will be removed in a later release.
 """

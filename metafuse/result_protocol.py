@@ -128,9 +128,11 @@ class ResultMixin:
         return self.title or type(self).__name__
 
     def __repr__(self) -> str:
+        """Return the result on one line, at most :data:`REPR_LIMIT` characters."""
         return one_line(f"<{type(self).__name__} {self._headline()}>")
 
     def __str__(self) -> str:
+        """Return the summary (what ``print`` shows)."""
         return self.summary()
 
     def summary(self) -> str:
@@ -195,6 +197,7 @@ class StudyTable(ResultMixin):
     study: tuple[str, ...]
 
     def __post_init__(self) -> None:
+        """Make the columns read-only."""
         for name in self.COLUMNS:
             column = getattr(self, name)
             if hasattr(column, "flags"):

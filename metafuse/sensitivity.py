@@ -1,4 +1,6 @@
-"""Deprecated: sensitivity analyses now live in :mod:`metafuse.toolbox` (and the Baujat plot in
+"""Deprecated: sensitivity analyses now live in :mod:`metafuse.toolbox`.
+
+Deprecated: sensitivity analyses now live in :mod:`metafuse.toolbox` (and the Baujat plot in
 :mod:`metafuse.plots`).
 
 Importing this module warns (DeprecationWarning); it will be removed in a later release.

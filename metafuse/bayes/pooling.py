@@ -1,5 +1,7 @@
-"""``bayes_pool``: Bayesian random-effects meta-analysis by the exact normal-normal hierarchical
-model (no MCMC), on the same effect sizes as :func:`metafuse.pool`.
+"""Bayesian random-effects meta-analysis by the exact normal-normal model (``bayes_pool``).
+
+``bayes_pool``: Bayesian random-effects meta-analysis by the exact normal-normal hierarchical model
+(no MCMC), on the same effect sizes as :func:`metafuse.pool`.
 
 References
 ----------
@@ -55,6 +57,7 @@ class ShrunkenEstimate:
     ci_high: float
 
     def to_dict(self) -> dict[str, Any]:
+        """Return ``study, yi, sei`` and the posterior ``mean, median, ci_low, ci_high``."""
         return {k: clean(getattr(self, k)) if k != "study" else self.study for k in _SHRINK_KEYS}
 
 
@@ -98,14 +101,26 @@ class BayesResult:
 
     @property
     def is_ratio(self) -> bool:
+        """True for ratio measures (analysed as logs, shown as ratios)."""
         return self.scale.is_ratio
 
     def mu(self) -> Mixture:
-        """The posterior of mu (a normal mixture: cdf, quantile, mean, sd)."""
+        """Return the posterior of mu (a normal mixture: cdf, quantile, mean, sd)."""
         return mu_mixture(self.posterior)
 
     def probability(self, below: float | None = None, above: float | None = None) -> float:
-        """P(mu < below) or P(mu > above) on the analysis scale."""
+        """Posterior probability that mu lies below or above a value (analysis scale).
+
+        Parameters
+        ----------
+        below, above : float, optional
+            Give exactly one: P(mu < below) or P(mu > above).
+
+        Returns
+        -------
+        float
+            The probability.
+        """
         if (below is None) == (above is None):
             raise ValueError("give either below or above")
         if below is not None:
@@ -113,11 +128,14 @@ class BayesResult:
         return 1.0 - self.mu().cdf(float(above))  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract dictionary: ``mu_mean, mu_median, mu_ci_low, mu_ci_high, tau_median,
-        tau_ci_low, tau_ci_high, pred_ci_low, pred_ci_high`` (analysis scale, equal-tailed at
-        ``level``), ``p_mu_below_0``, ``p_mu_beyond_mid`` (P(|mu| > mid), None without a MID),
-        ``shrinkage`` (per study), ``prior`` (in words) and, for ratio measures, ``exp`` (mu and
-        prediction on the ratio scale)."""
+        """Return the contract dictionary.
+
+        ``mu_mean, mu_median, mu_ci_low, mu_ci_high, tau_median, tau_ci_low, tau_ci_high,
+        pred_ci_low, pred_ci_high`` (analysis scale, equal-tailed at ``level``), ``p_mu_below_0``,
+        ``p_mu_beyond_mid`` (``P(|mu| > mid)``, None without a MID), ``shrinkage`` (per study),
+        ``prior`` (in words) and, for ratio measures, ``exp`` (mu and prediction on the ratio
+        scale).
+        """
         keys = (
             "measure", "k", "level", "mu_mean", "mu_median", "mu_sd", "mu_ci_low", "mu_ci_high",
             "tau_mean", "tau_median", "tau_ci_low", "tau_ci_high", "pred_mean", "pred_ci_low",
@@ -139,7 +157,7 @@ class BayesResult:
         return out
 
     def summary(self) -> str:
-        """A few lines for people: mu with its credible interval, tau, prediction, prior."""
+        """Return a few lines for people: mu with its credible interval, tau, prediction, prior."""
         pct = f"{100 * self.level:g}%"
         show = (lambda x: math.exp(x)) if self.is_ratio else (lambda x: x)
         name = self.scale.label
@@ -161,6 +179,7 @@ class BayesResult:
         return "\n".join(lines) + "\n"
 
     def __str__(self) -> str:
+        """Return the summary (what ``print`` shows)."""
         return self.summary()
 
 
@@ -225,9 +244,23 @@ def bayes_pool(
     mu_prior, mu_mean, mu_sd
         ``flat`` (default) or ``normal`` with ``mu_mean`` and ``mu_sd`` (analysis scale).
     mid
-        A minimal important difference (> 0, analysis scale): the result gives P(|mu| > mid).
+        A minimal important difference (> 0, analysis scale): the result gives ``P(|mu| > mid)``.
     level
         Coverage of the equal-tailed credible intervals (default 0.95).
+    convention
+        The convention of the effect sizes when ``data`` are study rows (as for
+        :func:`metafuse.pool`).
+
+    Returns
+    -------
+    BayesResult
+        Posterior summaries of mu, tau and the prediction, shrunken study estimates, and the
+        priors in words.
+
+    References
+    ----------
+    Röver C (2020). Bayesian random-effects meta-analysis using the bayesmeta R package. J Stat
+    Softw 93(6).
     """
     effects = _effects(data, measure, convention)
     level = check_level(level)

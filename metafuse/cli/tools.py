@@ -16,7 +16,7 @@ Tool = Callable[..., Any]
 
 
 def _command(name: str, doc: str, run: Tool, *extra: Callable[[Any], Any]) -> click.Command:
-    """A command: ``run(result, table)`` on FILE pooled with the model options."""
+    """Return a command that runs ``run(result, table)`` on FILE pooled with the model options."""
 
     def command(
         file: Path,

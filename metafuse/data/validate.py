@@ -63,7 +63,7 @@ class StudyTable:
     excluded: tuple[tuple[str, str], ...]
 
     def column(self, name: str) -> FloatArray:
-        """The float array of one input column."""
+        """Return the float array of one input column."""
         return self.values[name]
 
 

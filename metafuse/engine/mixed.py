@@ -1,6 +1,8 @@
-"""Mixed-effects meta-regression ``y = X b + u + e``, ``u ~ N(0, tau^2)``, ``e ~ N(0, v)``,
-fitted as metafor's ``rma.uni(yi, vi, mods = ...)`` does, with the engine's tau^2 estimators
-(the same code as the intercept-only model) and the one Knapp-Hartung rule.
+"""Mixed-effects meta-regression as metafor's ``rma.uni(yi, vi, mods = ...)`` fits it.
+
+Mixed-effects meta-regression ``y = X b + u + e``, ``u ~ N(0, tau^2)``, ``e ~ N(0, v)``, fitted as
+metafor's ``rma.uni(yi, vi, mods = ...)`` does, with the engine's tau^2 estimators (the same code as
+the intercept-only model) and the one Knapp-Hartung rule.
 
 References
 ----------
@@ -137,8 +139,11 @@ def fit_mixed(
 
 @dataclass(frozen=True)
 class BatchMixedFit:
-    """Coefficients, standard errors, Wald statistics (z, or t under Knapp-Hartung), tau^2 and the
-    omnibus statistic QM of many meta-regressions at once (arrays with a leading batch axis)."""
+    """Many meta-regressions fitted at once (arrays with a leading batch axis).
+
+    Coefficients, standard errors, Wald statistics (z, or t under Knapp-Hartung), tau^2 and the
+    omnibus statistic QM of many meta-regressions at once (arrays with a leading batch axis).
+    """
 
     coef: FloatArray
     se: FloatArray
@@ -162,9 +167,12 @@ def fit_mixed_many(
     *,
     knha: bool | None = None,
 ) -> BatchMixedFit:
-    """Fit ``y[i] ~ X[i]`` for each row ``i`` (``X`` of shape (m, k, p); ``mask`` leaves studies
-    out); the same model as :func:`fit_mixed`, vectorised (permutation tests refit thousands of
-    permuted designs, influence diagnostics every leave-one-out model)."""
+    """Fit ``y[i] ~ X[i]`` for each row ``i``: :func:`fit_mixed`, vectorised.
+
+    Fit ``y[i] ~ X[i]`` for each row ``i`` (``X`` of shape (m, k, p); ``mask`` leaves studies out);
+    the same model as :func:`fit_mixed`, vectorised (permutation tests refit thousands of permuted
+    designs, influence diagnostics every leave-one-out model).
+    """
     hksj = renamed("knha", knha, "hksj", hksj)
     problem = Problem.of(y, v, mask=mask, X=X)
     fixed = method in ("FE", "EE")

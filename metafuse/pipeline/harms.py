@@ -1,6 +1,7 @@
-"""The harms profile of lumbar fusion: ``harms_fusion.md``, ``.html`` and ``.csv`` and one forest
-plot per pooling group (``harms_fusion/forest_<group>.png``), from a studies folder's
-``harms.csv``.
+"""The harms profile of lumbar fusion.
+
+``harms_fusion.md``, ``.html`` and ``.csv`` and one forest plot per pooling group
+(``harms_fusion/forest_<group>.png``), from a studies folder's ``harms.csv``.
 
 Every figure is shown with its source, design, population, follow-up and n, weak sources flagged;
 single-study counts are pooled only within the groups of :mod:`metafuse.review.harm_groups`
@@ -93,7 +94,7 @@ class HarmsProfile:
 
 
 def harms_profile(records: StudyRecords) -> HarmsProfile | None:
-    """The profile (None when the folder has no ``harms.csv``)."""
+    """Return the profile (None when the folder has no ``harms.csv``)."""
     if records.harms is None:
         return None
     harms = records.harms
@@ -106,20 +107,23 @@ def harms_profile(records: StudyRecords) -> HarmsProfile | None:
 
 
 def _num(x: object) -> str:
-    """A computed count in the CSV ('' when missing; 2896, not 2896.0)."""
+    """Return a computed count in the CSV ('' when missing; 2896, not 2896.0)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     return f"{float(x):g}"  # type: ignore[arg-type]
 
 
 def _p(row: pd.Series, column: str) -> str:
-    """A number of the row as printed in harms.csv ('' when missing)."""
+    """Return a number of the row as printed in harms.csv ('' when missing)."""
     text = row[f"printed_{column}"]
     return text if isinstance(text, str) else ""
 
 
 def figure_value(row: pd.Series) -> str:
-    """The figure as printed: '4/31 (12.9%)', '26.6% (95% CI 21.3 to 31.9)', '5.9% per year'."""
+    """Return the figure as printed.
+
+    '4/31 (12.9%)', '26.6% (95% CI 21.3 to 31.9)', '5.9% per year'.
+    """
     per = " per year" if row["per"] == "patient-year" else ""
     events, n, percent = _p(row, "events"), _p(row, "n"), _p(row, "percent")
     if row["figure"] == "count":
@@ -167,8 +171,11 @@ def _source(profile: HarmsProfile, row: pd.Series) -> str:
 
 
 def study_label(row: pd.Series, citations: dict[str, str]) -> str:
-    """'Irmola 2018' from the row's source citation (first author, first year), else the row's
-    ``harm_id``; '(weak)' is added for a weak source."""
+    """Return the label of a harms row: first author and year of its source.
+
+    'Irmola 2018' from the row's source citation (first author, first year), else the row's
+    ``harm_id``; '(weak)' is added for a weak source.
+    """
     citation = citations[str(row["source_id"])]
     year = re.search(r"\b(?:19|20)\d\d\b", citation)
     author = citation.split(" ", 1)[0].rstrip(",")
@@ -177,7 +184,7 @@ def study_label(row: pd.Series, citations: dict[str, str]) -> str:
 
 
 def forest_name(group: HarmGroup) -> str:
-    """The forest plot of a group, relative to the results folder."""
+    """Return the forest plot of a group, relative to the results folder."""
     return f"{PAGE}/forest_{group.key}.png"
 
 
@@ -186,8 +193,11 @@ def _pct(x: float | None) -> str:
 
 
 def group_result_text(group: HarmGroup, result: PooledResult) -> str:
-    """'Pooled here (...): 15.2% (95% CI 12.0% to 19.1%); tau² = 0.01; I² = 12%' or, for one count,
-    its proportion with its logit CI."""
+    """Return the text of a pooling group's result.
+
+    'Pooled here (...): 15.2% (95% CI 12.0% to 19.1%); tau² = 0.01; I² = 12%' or, for one count, its
+    proportion with its logit CI.
+    """
     b = result.back_transformed()
     ci = f"95% CI {_pct(b['ci_low'])} to {_pct(b['ci_high'])}"
     if result.k == 1:
@@ -303,7 +313,7 @@ def _harm_blocks(profile: HarmsProfile, harm: str) -> list[Block]:
 
 
 def profile_blocks(profile: HarmsProfile) -> list[Block]:
-    """The whole page, section by section in the order of the harms."""
+    """Return the whole page, section by section in the order of the harms."""
     blocks = _intro(profile)
     for harm in HARMS:
         blocks += _harm_blocks(profile, harm)
@@ -348,8 +358,10 @@ def _group_csv(group: HarmGroup, result: PooledResult, members: pd.DataFrame) ->
 
 
 def profile_csv(profile: HarmsProfile) -> str:
-    """One row per figure of harms.csv, then one row per pooling group (computed here, in
-    percent)."""
+    """Return the harms profile as CSV text.
+
+    One row per figure of harms.csv, then one row per pooling group (computed here, in percent).
+    """
     placed = {h: g.key for g, _ in profile.groups for h in g.harm_ids}
     rows = [
         _figure_csv(profile, r, placed.get(str(r["harm_id"])) or not_poolable_reason(r) or "")

@@ -75,8 +75,11 @@ def _write_tables(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[P
 
 
 def _write_review_pages(analyses: list[Analysis], plan: Plan, out_dir: Path) -> list[Path]:
-    """The harms profile and the pages that set published reviews beside ours, from the review's
-    studies folder (``<root>/studies``, or the only folder of the plan)."""
+    """Write the harms profile and the pages that set published reviews beside ours.
+
+    The harms profile and the pages that set published reviews beside ours, from the review's
+    studies folder (``<root>/studies``, or the only folder of the plan).
+    """
     from metafuse.pipeline.harms import write_harms
     from metafuse.pipeline.replication_page import write_replications
 
@@ -130,7 +133,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @contextmanager
 def staging(out_dir: Path) -> Iterator[Path]:
-    """A staging folder beside ``out_dir``, swapped in when the block succeeds, removed else."""
+    """Yield a staging folder beside ``out_dir``: swapped in if the block succeeds, else removed."""
     out_dir = out_dir.absolute()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))

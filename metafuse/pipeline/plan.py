@@ -88,7 +88,7 @@ def _automatic(records: StudyRecords, root: Path) -> list[tuple[AnalysisSpec, Se
 
 
 def without_borrowed_sd(spec: AnalysisSpec) -> AnalysisSpec:
-    """The automatic sensitivity analysis of a primary analysis without its borrowed SDs."""
+    """Return the automatic sensitivity analysis of a primary analysis without its borrowed SDs."""
     return dataclasses.replace(
         spec,
         name=f"{spec.name}_without_borrowed_sd",

@@ -1,6 +1,8 @@
-"""A published meta-analysis set beside our own analyses of the same comparison, outcome by
-outcome: their figures (``published_estimates.csv``), ours (the fitted analyses of this build),
-the trials on each side, and every difference with its reason.
+"""A published meta-analysis set beside our own analyses, every difference with its reason.
+
+A published meta-analysis set beside our own analyses of the same comparison, outcome by outcome:
+their figures (``published_estimates.csv``), ours (the fitted analyses of this build), the trials on
+each side, and every difference with its reason.
 
 The reasons come from the data: the trial x outcome x window cells we lack
 (:func:`metafuse.review.gaps.gap_cells`), the designs each side admits, the follow-up each side
@@ -85,7 +87,7 @@ def _distinct(values: pd.Series, missing: str) -> str:
 
 
 def _p(row: pd.Series, column: str) -> str:
-    """A number of a published row as printed ('' when missing)."""
+    """Return a number of a published row as printed ('' when missing)."""
     text = row[f"printed_{column}"]
     return text if isinstance(text, str) else ""
 
@@ -132,8 +134,11 @@ def _trial_text(trial: str, mine: list[GapCell], windows: dict[str, str]) -> str
 def cells_we_lack(
     records: StudyRecords, comparison: str, outcome: str, every: list[GapCell] | None = None
 ) -> tuple[str, list[str]]:
-    """A count of the cells ('4 of 21 cells have data') and one line per trial lacking some;
-    ``every`` is :func:`gap_cells` of the records when already computed."""
+    """Return a count of the cells with data and one line per trial lacking some.
+
+    A count of the cells ('4 of 21 cells have data') and one line per trial lacking some; ``every``
+    is :func:`gap_cells` of the records when already computed.
+    """
     every = gap_cells(records) if every is None else every
     cells = [c for c in every if c.comparison == comparison and c.outcome == outcome]
     windows = {k: w.label for k, w in records.review.windows.items()}
@@ -147,7 +152,7 @@ def cells_we_lack(
 
 
 def _clause(text: object, marker: str | None = None) -> str:
-    """The first '; '-separated clause of a caveat (or the first containing ``marker``)."""
+    """Return the first '; '-separated clause of a caveat (or the first containing ``marker``)."""
     if not isinstance(text, str):
         return ""
     parts = [p.strip() for p in text.split("; ") if p.strip()]
@@ -178,8 +183,11 @@ def differences(
     ours: tuple[Ours, ...],
     cells: list[GapCell] | None = None,
 ) -> tuple[Difference, ...]:
-    """Every difference between their row and our analyses of the outcome, with its reason
-    (``cells``: :func:`gap_cells` of the records when already computed)."""
+    """Return every difference between their row and our analyses, with its reason.
+
+    Every difference between their row and our analyses of the outcome, with its reason (``cells``:
+    :func:`gap_cells` of the records when already computed).
+    """
     comparison, outcome = str(row["comparison"]), str(row["outcome"])
     count, lacking = cells_we_lack(records, comparison, outcome, cells)
     lack = count + (": " + "; ".join(lacking) if lacking else "")
@@ -219,8 +227,10 @@ def differences(
 
 
 def _their_trials(rows: pd.DataFrame) -> str:
-    """What is known of their included trials: no file lists them, so 'not found', with the
-    caveat clause of their rows that says so."""
+    """Return what is known of their included trials.
+
+    No file lists them, so 'not found', with the caveat clause of their rows that says so.
+    """
     said = [c for c in (_clause(v, "trials") for v in rows["caveat"]) if c]
     where = f": '{said[0]}' (published_estimates.csv)" if said else ""
     return f"**not found**{where}"
@@ -250,8 +260,11 @@ def _our_trials(
 
 
 def replication(key: str, records: StudyRecords, analyses: list[Analysis]) -> Replication | None:
-    """The comparison of the review whose ``estimate_id`` starts with ``key``- (None when the
-    folder has no such rows)."""
+    """Return the published review whose ``estimate_id`` starts with ``key``.
+
+    The comparison of the review whose ``estimate_id`` starts with ``key``- (None when the folder
+    has no such rows).
+    """
     pub = records.published_estimates
     if pub is None:
         return None

@@ -1,5 +1,8 @@
-"""The page that sets a published meta-analysis beside ours (``replication_<key>.md`` and
-``.html``), from a :class:`~metafuse.pipeline.replication.Replication`."""
+"""The page that sets a published meta-analysis beside ours.
+
+The page that sets a published meta-analysis beside ours (``replication_<key>.md`` and ``.html``),
+from a :class:`~metafuse.pipeline.replication.Replication`.
+"""
 
 from __future__ import annotations
 
@@ -84,7 +87,7 @@ def _differences(rep: Replication) -> list[Block]:
 
 
 def page_blocks(rep: Replication) -> list[Block]:
-    """The whole page."""
+    """Return the whole page."""
     quotes = " … ".join(f"“{q}”" for q in rep.quotes)
     return [
         Heading(title(rep), 1),

@@ -1,6 +1,8 @@
-"""Running one analysis: its data selected (with the spec's exclusions), pooled once, and the
-toolbox applied to that result (leave-one-out from k = 3, small-study tests from k = 10,
-subgroups)."""
+"""Running one analysis: its data selected, pooled once, and the toolbox applied.
+
+Running one analysis: its data selected (with the spec's exclusions), pooled once, and the toolbox
+applied to that result (leave-one-out from k = 3, small-study tests from k = 10, subgroups).
+"""
 
 from __future__ import annotations
 
@@ -76,9 +78,12 @@ def _high_risk(selection: Selection, records: StudyRecords, label: str) -> bool:
 def apply_exclusions(
     spec: AnalysisSpec, selection: Selection, records: StudyRecords
 ) -> tuple[Selection, tuple[tuple[str, str], ...]]:
-    """Leave out the studies the spec names, or all weak-source / high-risk trials (the RoB 2
-    judgement for this outcome) / trials with an SD borrowed from another trial; every exclusion
-    keeps its reason. An excluded label that is not in the analysis is an error."""
+    """Leave out the studies the spec names or the kinds of trial it excludes.
+
+    Leave out the studies the spec names, or all weak-source / high-risk trials (the RoB 2 judgement
+    for this outcome) / trials with an SD borrowed from another trial; every exclusion keeps its
+    reason. An excluded label that is not in the analysis is an error.
+    """
     drop: dict[str, str] = {}
     labels = selection.labels
     for study, reason in spec.exclude:
@@ -128,8 +133,11 @@ def _subgroups(
 
 
 def _pool_csv(spec: AnalysisSpec) -> Analysis:
-    """A spec with a data file: pooled, with leave-one-out, small-study tests and subgroups (a
-    column of the file) as for curated records."""
+    """Pool a spec with a data file.
+
+    Pooled, with leave-one-out, small-study tests and subgroups (a column of the file) as for
+    curated records.
+    """
     assert spec.data is not None
     table = read_table(spec.data)
     frame = table.frame
@@ -196,8 +204,11 @@ def run_analysis(
 def _bayes(
     spec: AnalysisSpec, selection: Selection, result: PooledResult
 ) -> tuple[BayesResult | None, str | None]:
-    """The Bayesian analysis of a records analysis with few studies (or chosen as primary),
-    with the outcome's heterogeneity prior; or the reason there is none."""
+    """Return the Bayesian analysis of an analysis with few studies, or why there is none.
+
+    The Bayesian analysis of a records analysis with few studies (or chosen as primary), with the
+    outcome's heterogeneity prior; or the reason there is none.
+    """
     if result.k > BAYES_MAX_K and spec.primary != "bayes":
         return None, None
     outcome = selection.outcome

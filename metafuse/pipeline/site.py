@@ -1,5 +1,6 @@
-"""``results/index.html`` and one page per analysis (``results/<analysis>/index.html``): a static
-site with no server and no external assets, readable on a phone.
+"""``results/index.html`` and one page per analysis (``results/<analysis>/index.html``).
+
+A static site with no server and no external assets, readable on a phone.
 
 Pages are built from the analyses' result objects; links come from the files actually present in
 the build folder, so every output is reachable (figures inline as PNG with their SVG/PDF versions
@@ -143,8 +144,11 @@ def analysis_page(analysis: Analysis, out_dir: Path) -> Path:
 def _top_level(
     out_dir: Path, analysis_names: set[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
-    """(table groups, other reports) among the top-level files of the build, and the files of
-    folders that are not analyses (e.g. the harms profile's figures)."""
+    """Return the table groups and other reports among the build's top-level files.
+
+    (table groups, other reports) among the top-level files of the build, and the files of folders
+    that are not analyses (e.g. the harms profile's figures).
+    """
     skip = {INDEX, "manifest.json"}
     files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in skip)
     files += sorted(

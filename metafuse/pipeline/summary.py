@@ -80,7 +80,10 @@ def _toolbox_lines(analysis: Analysis) -> list[str]:
 
 
 def summary_text(analysis: Analysis) -> str:
-    """The summary of one analysis: what was pooled, the result, what was left out and why."""
+    """Return the summary of one analysis.
+
+    What was pooled, the result, what was left out and why.
+    """
     lines = [analysis.spec.title, "", *_selection_lines(analysis)]
     lines.append(
         str(analysis.result) if analysis.result is not None else "No trial has usable data."

@@ -20,7 +20,7 @@ from metafuse.review.sof import SofRow, SofTable, fmt_ratio, mean_difference_tex
 
 
 def sensitivity_note(a: Analysis) -> str:
-    """The footnote a sensitivity or subgroup analysis adds to its main row."""
+    """Return the footnote a sensitivity or subgroup analysis adds to its main row."""
     if a.spec.subgroup is not None:
         t = a.subgroup_test
         if t is None:

@@ -16,6 +16,8 @@ from metafuse.review.sof import PROFILE_COLUMNS, SOF_COLUMNS, SofTable, profile_
 
 
 def to_markdown(title: str, subtitle: str, header, rows, notes) -> str:
+    """Return a table with its title, subtitle and footnotes as Markdown."""
+
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
 
@@ -33,12 +35,14 @@ def to_markdown(title: str, subtitle: str, header, rows, notes) -> str:
 
 
 def to_csv(header, rows, notes) -> str:
+    """Return a table and its footnotes as CSV text."""
     return csv_text(
         header, [*rows, *([f"{chr(ord('a') + i)}. {note}"] for i, note in enumerate(notes))]
     )
 
 
 def to_html(title: str, subtitle: str, header, rows, notes) -> str:
+    """Return a table with its title, subtitle and footnotes as an HTML page."""
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",

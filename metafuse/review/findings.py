@@ -26,12 +26,12 @@ LEVEL_WORDS = {1: "one level", 2: "two levels"}
 
 
 def with_note(row: SofRow, note: str) -> SofRow:
-    """The row with one more footnote."""
+    """Return the row with one more footnote."""
     return dataclasses.replace(row, footnotes=(*row.footnotes, note))
 
 
 def empty_row(outcome: str, comment: str) -> SofRow:
-    """A SoF row for an outcome without usable data (listed, not hidden)."""
+    """Return a SoF row for an outcome without usable data (listed, not hidden)."""
     return SofRow(outcome, "—", "—", "—", "—", "—", 0, "—", None, comment)
 
 
@@ -47,7 +47,7 @@ def _record_rows(records: StudyRecords, record_id: str) -> pd.DataFrame:
 
 
 def rob_overall(records: StudyRecords, report_id: str, outcome: str) -> str:
-    """The overall RoB 2 judgement of a report for an outcome ('not assessed' when none)."""
+    """Return the overall RoB 2 judgement of a report for an outcome ('not assessed' when none)."""
     rob = records.risk_of_bias
     rows = rob[
         (rob["report_id"] == report_id)
@@ -60,8 +60,11 @@ def rob_overall(records: StudyRecords, report_id: str, outcome: str) -> str:
 
 
 def rob_judgements(records: StudyRecords, report_id: str, outcome: str) -> dict[str, str]:
-    """Every RoB 2 judgement of a report for an outcome, domain -> judgement (the outcome's own
-    rows over those for 'all'), in the order of risk_of_bias.csv."""
+    """Return every RoB 2 judgement of a report for an outcome, by domain.
+
+    Every RoB 2 judgement of a report for an outcome, domain -> judgement (the outcome's own rows
+    over those for 'all'), in the order of risk_of_bias.csv.
+    """
     rob = records.risk_of_bias
     rows = rob[(rob["report_id"] == report_id) & rob["outcome"].isin(["all", outcome])]
     out: dict[str, str] = {}
@@ -86,7 +89,7 @@ def unassessed_domains(records: StudyRecords, report_id: str, outcome: str) -> i
 def study_infos(
     selection: Selection, result: PooledResult, records: StudyRecords
 ) -> list[StudyInfo]:
-    """What GRADE needs about each pooled study, from the records behind it."""
+    """Return what GRADE needs about each pooled study, from the records behind it."""
     trials = records.trials.set_index("report_id")
     infos = []
     for s in result.studies:
@@ -233,8 +236,11 @@ def _effect_text(ratio: bool, est: float, lo: float, hi: float) -> str:
 
 
 def bayes_footnote(bayes: BayesResult, ratio: bool, primary: bool, frequentist: str) -> str:
-    """The footnote of a Bayesian analysis: its estimate with the credible interval and the
-    prior in words (with its source); as the primary analysis, what it replaces."""
+    """Return the footnote of a Bayesian analysis.
+
+    Its estimate with the credible interval and the prior in words (with its source); as the primary
+    analysis, what it replaces.
+    """
     pct = f"{100 * bayes.level:g}%"
     effect = _effect_text(ratio, bayes.mu_median, bayes.mu_ci_low, bayes.mu_ci_high)
     effect = effect.replace(" (", f" ({pct} CrI ", 1)
@@ -262,9 +268,11 @@ def sof_row(
     bayes: BayesResult | None = None,
     primary_bayes: bool = False,
 ) -> SofRow:
-    """One SoF row for an analysis, with its GRADE rating and every footnote. With
-    ``primary_bayes`` the effect cells and imprecision use the Bayesian posterior ``bayes``;
-    otherwise a Bayesian analysis (few studies) becomes a footnote."""
+    """One SoF row for an analysis, with its GRADE rating and every footnote.
+
+    With ``primary_bayes`` the effect cells and imprecision use the Bayesian posterior ``bayes``;
+    otherwise a Bayesian analysis (few studies) becomes a footnote.
+    """
     infos = study_infos(selection, result, records)
     randomised = selection.evidence == "randomised"
     label = f"{selection.outcome.label}: {_scale(records, selection)}; {when(selection)}"

@@ -52,6 +52,7 @@ class DomainRating:
 
     @property
     def downgrade(self) -> int:
+        """The number of levels this rating takes off."""
         return RATINGS[self.rating]
 
 
@@ -66,6 +67,7 @@ class Certainty:
 
     @property
     def symbol(self) -> str:
+        """The certainty as GRADE's symbols."""
         return SYMBOLS[self.level]
 
     def label(self) -> str:
@@ -86,8 +88,11 @@ class StudyInfo:
 
 
 def optimal_information_size_binary(control_risk: float, rrr: float = OIS_RRR) -> float:
-    """Total participants for one trial to detect a relative risk reduction ``rrr`` (two-sided
-    alpha 0.05, power 0.80) at the given control risk (GRADE Handbook 5.2.4.1)."""
+    """Return the optimal information size of a binary outcome (GRADE Handbook 5.2.4.1).
+
+    Total participants for one trial to detect a relative risk reduction ``rrr`` (two-sided alpha
+    0.05, power 0.80) at the given control risk (GRADE Handbook 5.2.4.1).
+    """
     z = stats.norm.ppf(1 - OIS_ALPHA / 2) + stats.norm.ppf(OIS_POWER)
     p1, p2 = control_risk, control_risk * (1 - rrr)
     per_group = z**2 * (p1 * (1 - p1) + p2 * (1 - p2)) / (p1 - p2) ** 2
@@ -223,8 +228,10 @@ def assess(
     small_study: Mapping[str, Any] | None = None,
     interval: str = "CI",
 ) -> Certainty:
-    """Rate the certainty of one pooled outcome (``interval``: "CI", or "CrI" when the
-    estimate and interval are a posterior median and credible interval).
+    """Rate the certainty of one pooled outcome.
+
+    Rate the certainty of one pooled outcome (``interval``: "CI", or "CrI" when the estimate and
+    interval are a posterior median and credible interval).
 
     ``indirectness`` and each override are ``(rating, reason)``; ratings are ``not serious``,
     ``serious`` or ``very serious``.
@@ -266,8 +273,11 @@ GRADE_KEYS = {
 
 @dataclass(frozen=True)
 class GradeInputs:
-    """What a guideline panel decides for one outcome: thresholds with their sources, and
-    judgements with their reasons (from the spec's ``[grade]`` table and review.toml)."""
+    """What a guideline panel decides for one outcome.
+
+    Thresholds with their sources, and judgements with their reasons (from the spec's ``[grade]``
+    table and review.toml).
+    """
 
     mid: float | None = None
     mid_source: str = ""

@@ -66,8 +66,11 @@ class HarmGroup:
 
     @property
     def short_title(self) -> str:
-        """For a figure: 'Reoperation per patient, about 2 years (12-30 months)', or '…: one
-        count, nothing pooled'."""
+        """Return the short title of a figure.
+
+        For a figure: 'Reoperation per patient, about 2 years (12-30 months)', or '…: one count,
+        nothing pooled'.
+        """
         what = f"{HARMS[self.harm]} per {self.per}"
         if self.window is None:
             return f"{what}: one count, nothing pooled"
@@ -75,8 +78,11 @@ class HarmGroup:
 
     @property
     def title(self) -> str:
-        """'Reoperation, per patient, follow-up about 2 years (12-30 months)', or for a count
-        alone 'Reoperation, per patient: irmola2018-count alone (follow-up '…' in no window)'."""
+        """Return the title of a pooling group.
+
+        'Reoperation, per patient, follow-up about 2 years (12-30 months)', or for a count alone
+        'Reoperation, per patient: irmola2018-count alone (follow-up '…' in no window)'.
+        """
         if self.window is not None:
             return f"{HARMS[self.harm]}, per {self.per}, follow-up {self.window.label}"
         return (
@@ -86,9 +92,12 @@ class HarmGroup:
 
 
 def follow_up_months(text: str | None) -> tuple[float, float] | None:
-    """The follow-up stated in ``text`` as (low, high) months, or None when it is not stated as
-    exactly one amount or range ('2 years', 'mean 3.9 years', '1 to 2 years', '24 months') or is
-    an open bound ('at least 12 months')."""
+    """Return the follow-up stated in ``text`` as (low, high) months, or None.
+
+    The follow-up stated in ``text`` as (low, high) months, or None when it is not stated as exactly
+    one amount or range ('2 years', 'mean 3.9 years', '1 to 2 years', '24 months') or is an open
+    bound ('at least 12 months').
+    """
     if text is None or _OPEN_BOUND.search(text.lower()):
         return None
     found = list(_AMOUNT.finditer(text.lower()))
@@ -102,7 +111,7 @@ def follow_up_months(text: str | None) -> tuple[float, float] | None:
 
 
 def follow_up_window(text: str | None, windows: list[Window]) -> Window | None:
-    """The bounded window that holds the whole stated follow-up, if any."""
+    """Return the bounded window that holds the whole stated follow-up, if any."""
     months = follow_up_months(text)
     if months is None:
         return None
@@ -132,8 +141,11 @@ def not_poolable_reason(row: pd.Series) -> str | None:
 
 
 def group_counts(harms: pd.DataFrame, windows: list[Window]) -> list[HarmGroup]:
-    """The pooling groups of the poolable counts, in the order of :data:`HARMS` and the review's
-    windows; a count that stands alone follows the groups of its harm, in file order."""
+    """Return the pooling groups of the poolable counts.
+
+    The pooling groups of the poolable counts, in the order of :data:`HARMS` and the review's
+    windows; a count that stands alone follows the groups of its harm, in file order.
+    """
     groups: list[HarmGroup] = []
     for harm in HARMS:
         rows = harms[harms["harm"] == harm]
@@ -160,11 +172,14 @@ def pool_group(
     labels: Mapping[str, str] | None = None,
     method: str = POOL_METHOD,
 ) -> PooledResult:
-    """The group's counts pooled as logit proportions, REML by default (one study: its own logit
-    CI); zero or all-event counts get metafor's 0.5 correction.
+    """Pool the group's counts as logit proportions.
+
+    The group's counts pooled as logit proportions, REML by default (one study: its own logit CI);
+    zero or all-event counts get metafor's 0.5 correction.
 
     ``labels`` maps ``harm_id`` to the study label shown (default: the ``harm_id``); a label
-    given to two members falls back to their ``harm_id``."""
+    given to two members falls back to their ``harm_id``.
+    """
     rows = harms.set_index("harm_id").loc[list(group.harm_ids)]
     names = [(labels or {}).get(h, h) for h in group.harm_ids]
     names = [n if names.count(n) == 1 else h for n, h in zip(names, group.harm_ids, strict=True)]

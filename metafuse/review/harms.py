@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Final
 
 import pandas as pd
-import pandera.pandas as pa
 
+from metafuse._extras import require
 from metafuse.review.schema import YES_NO, Problem
 from metafuse.review.sourced_files import (
     given,
@@ -26,6 +26,9 @@ from metafuse.review.sourced_files import (
     source_problems,
     text_column,
 )
+
+require("pandera", "the review records (metafuse.review)")
+import pandera.pandas as pa  # noqa: E402
 
 FILE_NAME: Final = "harms.csv"
 #: Number columns also kept as printed (``printed_<column>``), for display.
@@ -60,7 +63,7 @@ PERCENT_ROUNDING: Final = 0.5
 
 
 def harms_schema() -> pa.DataFrameSchema:
-    """The layout of ``harms.csv`` (percentages as printed, 0 to 100)."""
+    """Return the layout of ``harms.csv`` (percentages as printed, 0 to 100)."""
     percent = pa.Check.in_range(0, 100)
     return pa.DataFrameSchema(
         {
@@ -95,7 +98,7 @@ def design_kind(design: str) -> str:
 
 
 def is_single_study(design: str) -> bool:
-    """True when the design is one study or arm (not an aggregate over studies)."""
+    """Return True when the design is one study or arm (not an aggregate over studies)."""
     return design_kind(design) in SINGLE_STUDY_DESIGNS
 
 
@@ -136,9 +139,12 @@ def _row_problems(row: pd.Series, sources: pd.DataFrame | None) -> list[tuple[st
 def read_harms(
     directory: Path, sources: pd.DataFrame | None
 ) -> tuple[pd.DataFrame | None, tuple[int, ...], list[Problem]]:
-    """The validated harms table of a studies folder (None when it has no ``harms.csv`` or the
-    file has problems), each row's line, and every problem. ``sources`` is the validated
-    ``sources.csv`` (None skips the source checks)."""
+    """Read the validated harms table of a studies folder, each row's line and every problem.
+
+    The validated harms table of a studies folder (None when it has no ``harms.csv`` or the file has
+    problems), each row's line, and every problem. ``sources`` is the validated ``sources.csv``
+    (None skips the source checks).
+    """
     return read_sourced_file(
         directory / FILE_NAME,
         harms_schema(),

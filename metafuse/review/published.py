@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Final
 
 import pandas as pd
-import pandera.pandas as pa
 
+from metafuse._extras import require
 from metafuse.review.schema import CONTRAST_MEASURES, YES_NO, Problem
 from metafuse.review.sourced_files import (
     given,
@@ -23,13 +23,16 @@ from metafuse.review.sourced_files import (
 )
 from metafuse.review.vocabulary import Review
 
+require("pandera", "the review records (metafuse.review)")
+import pandera.pandas as pa  # noqa: E402
+
 FILE_NAME: Final = "published_estimates.csv"
 #: Number columns also kept as printed (``printed_<column>``), for display.
 PRINTED: Final = ("estimate", "ci_low", "ci_high", "n_studies", "n_patients")
 
 
 def published_schema(review: Review) -> pa.DataFrameSchema:
-    """The layout of ``published_estimates.csv``; ``p`` is text as printed ('<0.001')."""
+    """Return the layout of ``published_estimates.csv``; ``p`` is text as printed ('<0.001')."""
     text, number = text_column, number_column
 
     return pa.DataFrameSchema(
@@ -77,8 +80,11 @@ def _row_problems(row: pd.Series, sources: pd.DataFrame | None) -> list[tuple[st
 def read_published(
     directory: Path, review: Review, sources: pd.DataFrame | None
 ) -> tuple[pd.DataFrame | None, tuple[int, ...], list[Problem]]:
-    """The validated published estimates (None when the file is absent or has problems), each
-    row's line, and every problem."""
+    """Read the validated published estimates, each row's line and every problem.
+
+    The validated published estimates (None when the file is absent or has problems), each row's
+    line, and every problem.
+    """
     return read_sourced_file(
         directory / FILE_NAME,
         published_schema(review),

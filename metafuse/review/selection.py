@@ -81,7 +81,7 @@ class Selection:
 
 
 def evidence_reports(records: StudyRecords, evidence: str) -> set[str]:
-    """The reports whose design belongs to an evidence group (its GRADE starting level)."""
+    """Return the reports whose design belongs to an evidence group (its GRADE starting level)."""
     if evidence not in EVIDENCE:
         raise ValueError(f"unknown evidence {evidence!r}; choose one of {', '.join(EVIDENCE)}")
     start = EVIDENCE[evidence]
@@ -99,8 +99,10 @@ def primary_records(
     merge: bool = True,
     evidence: str | None = None,
 ) -> list[pd.DataFrame]:
-    """The primary record (its rows) of each trial for this comparison, outcome and window (of
-    one evidence group, or of every design when ``evidence`` is None).
+    """Return the primary record of each trial for a comparison, outcome and window.
+
+    The primary record (its rows) of each trial for this comparison, outcome and window (of one
+    evidence group, or of every design when ``evidence`` is None).
 
     Within a bounded window a trial's latest time point is used; the longest-follow-up window
     takes each trial's longest time point (a record without a stated time point counts only when
@@ -131,8 +133,11 @@ def primary_records(
 
 
 def drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.DataFrame]:
-    """Where a report merges trials and both it and a component were chosen, keep the later time
-    point (the merged report on a tie) and drop the other."""
+    """Drop the overlaps of merged reports with their component trials.
+
+    Where a report merges trials and both it and a component were chosen, keep the later time point
+    (the merged report on a tie) and drop the other.
+    """
     includes = {
         r.trial: {p.strip() for p in str(r.includes).split(";") if p.strip()}
         for r in trials.itertuples(index=False)
@@ -154,7 +159,10 @@ def drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.D
 
 
 def missing_numbers(rows: pd.DataFrame, binary: bool) -> list[str]:
-    """The numbers an arm-level record lacks, as 'sd (exp)', ... (contrasts lack none)."""
+    """Return the numbers an arm-level record lacks, as 'sd (exp)', ...
+
+    (contrasts lack none).
+    """
     if rows["data_type"].iloc[0] == "contrast":
         return []
     need = ("events", "n") if binary else ("mean", "sd", "n")
@@ -189,7 +197,7 @@ def _arm_values(rows: pd.DataFrame, binary: bool) -> dict[str, float]:
 
 
 def _generic_row(rows: pd.DataFrame, binary: bool) -> dict[str, float]:
-    """yi and sei of one record on the outcome's analysis scale (arm values kept for display)."""
+    """Yi and sei of one record on the outcome's analysis scale (arm values kept for display)."""
     if rows["data_type"].iloc[0] == "contrast":
         r = rows.iloc[0]
         yi, sei = from_confidence_interval(r["estimate"], r["ci_low"], r["ci_high"], ratio=binary)

@@ -72,13 +72,16 @@ class SofTable:
 
 
 def per_1000(risk: float) -> str:
-    """A risk as events per 1000 people."""
+    """Return a risk as events per 1000 people."""
     return f"{round(1000 * risk):d} per 1000"
 
 
 def absolute_binary(acr: float, rr: float, lo: float, hi: float) -> tuple[str, str]:
-    """Risk with intervention and the difference per 1000 from an RR and an assumed control risk
-    (Cochrane Handbook 5.1, 11.5.5): corresponding risk = ACR x RR."""
+    """Return the risk with intervention and the difference per 1000 from an RR.
+
+    Risk with intervention and the difference per 1000 from an RR and an assumed control risk
+    (Cochrane Handbook 5.1, 11.5.5): corresponding risk = ACR x RR.
+    """
     risk = per_1000(acr * rr)
     diff = [round(1000 * acr * (r - 1)) for r in (rr, lo, hi)]
 
@@ -112,7 +115,7 @@ def footnote_letters(table: SofTable) -> tuple[list[list[str]], list[str]]:
 
 
 def sof_cells(table: SofTable) -> tuple[list[list[str]], list[str]]:
-    """The SoF table as rows of text cells, with the footnotes."""
+    """Return the SoF table as rows of text cells, with the footnotes."""
     letters, notes = footnote_letters(table)
     rows = []
     for row, mine in zip(table.rows, letters, strict=True):
@@ -135,7 +138,7 @@ def sof_cells(table: SofTable) -> tuple[list[list[str]], list[str]]:
 
 
 def profile_cells(table: SofTable) -> tuple[list[list[str]], list[str]]:
-    """The evidence profile: one column per GRADE domain."""
+    """Return the evidence profile: one column per GRADE domain."""
     letters, notes = footnote_letters(table)
     rows = []
     for row, _ in zip(table.rows, letters, strict=True):

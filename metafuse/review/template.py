@@ -1,4 +1,6 @@
-"""The gap template: one pre-filled row per missing number, in the ``outcomes.csv`` layout, for a
+"""The gap template: one pre-filled row per missing number, in the outcomes.csv layout.
+
+The gap template: one pre-filled row per missing number, in the ``outcomes.csv`` layout, for a
 reviewer with the full texts (``metafuse gaps STUDIES --template FILE.csv``).
 
 A missing cell (trial x outcome x window with no record) gets a new record of two arm rows (exp,
@@ -43,7 +45,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def outcome_columns(records: StudyRecords) -> list[str]:
-    """The columns of outcomes.csv, in order."""
+    """Return the columns of outcomes.csv, in order."""
     return list(schemas(records.review)["outcomes"].columns)
 
 
@@ -143,7 +145,7 @@ def template_rows(records: StudyRecords) -> list[dict[str, str]]:
 
 
 def template_csv(records: StudyRecords) -> tuple[str, int]:
-    """The template as CSV text (formula-looking cells made inert), and its number of rows."""
+    """Return the template as CSV text (formula-looking cells made inert) and its number of rows."""
     columns = [*outcome_columns(records), *HELPER_COLUMNS]
     rows = template_rows(records)
     return to_csv(columns, ([row[c] for c in columns] for row in rows)), len(rows)

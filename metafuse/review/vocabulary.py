@@ -63,10 +63,12 @@ class Outcome:
     tau_prior: Mapping[str, Any] | None = None
 
     def bayes_prior(self) -> tuple[TauPrior, str] | None:
-        """The tau prior of Bayesian analyses and its source: the declared one, else for binary
-        outcomes (log risk ratios) a half-normal prior with scale 0.5 (Röver 2020, J Stat Softw
-        93(6), p.20, used there for log odds ratios); None for a continuous
-        outcome without a declared prior (its scale has no default)."""
+        """Return the tau prior of Bayesian analyses and its source.
+
+        The declared one, else for binary outcomes (log risk ratios) a half-normal prior with scale
+        0.5 (Röver 2020, J Stat Softw 93(6), p.20, used there for log odds ratios); None for a
+        continuous outcome without a declared prior (its scale has no default).
+        """
         from metafuse.bayes.priors import tau_prior
 
         if self.tau_prior is not None:
@@ -98,7 +100,7 @@ class Outcome:
         return "Mean difference" if self.type == "continuous" else "Risk ratio"
 
     def applies_to(self, comparison: str) -> bool:
-        """True if the outcome belongs to ``comparison``."""
+        """Return True if the outcome belongs to ``comparison``."""
         return not self.comparisons or comparison in self.comparisons
 
 
@@ -116,7 +118,7 @@ class Window:
         return self.months is None
 
     def contains(self, months: float) -> bool:
-        """True if a time point (months) lies in a bounded window."""
+        """Return True if a time point (months) lies in a bounded window."""
         if self.months is None or math.isnan(months):
             return False
         return self.months[0] <= months <= self.months[1]
@@ -135,11 +137,11 @@ class Review:
     designs: Mapping[str, str] = field(default_factory=dict)
 
     def outcome(self, key: str) -> Outcome:
-        """The outcome called ``key``."""
+        """Return the outcome called ``key``."""
         return self.outcomes[key]
 
     def bounded_windows(self) -> list[Window]:
-        """The windows with month limits (all but 'longest')."""
+        """Return the windows with month limits (all but 'longest')."""
         return [w for w in self.windows.values() if not w.is_longest]
 
 
@@ -262,7 +264,7 @@ TAU_PRIOR_KEYS = ("scale", "df", "log_tau2_mean", "log_tau2_sd", "outcome", "com
 
 
 def _tau_prior(raw: Any, where: str, path: Path) -> Mapping[str, Any] | None:
-    """A declared heterogeneity prior, checked by building it (kind, parameters, source)."""
+    """Return a declared heterogeneity prior, checked by building it (kind, parameters, source)."""
     if raw is None:
         return None
     if not isinstance(raw, dict):

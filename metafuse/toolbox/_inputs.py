@@ -19,7 +19,9 @@ def as_result(
     hksj: bool = False,
     **options: Any,
 ) -> PooledResult:
-    """``data`` if it is a result, else ``pool(data, measure, method, hksj, **options)``.
+    """Return ``data`` if it is a result, else pool it.
+
+    ``data`` if it is a result, else ``pool(data, measure, method, hksj, **options)``.
 
     As with :func:`metafuse.pool`, studies left out warn unless ``warn_excluded=False`` is among
     the options; the result lists them in ``excluded`` either way.

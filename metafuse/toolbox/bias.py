@@ -1,4 +1,6 @@
-"""Small-study effects: Egger's and Peters' regression tests and the rank correlation test, as
+"""Small-study effects: Egger's and Peters' tests and the rank correlation test.
+
+Small-study effects: Egger's and Peters' regression tests and the rank correlation test, as
 metafor's ``regtest(model="lm")`` and ``ranktest`` compute them.
 
 These tests have little power with few studies; GRADE and the Cochrane Handbook advise against
@@ -145,8 +147,10 @@ class RegressionTest(ResultMixin):
     predictor: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``statistic, df, pval, slope, slope_se, est, ci_low, ci_high, model,
-        predictor``."""
+        """Return the values as a dictionary.
+
+        Return ``statistic, df, pval, slope, slope_se, est, ci_low, ci_high, model, predictor``.
+        """
         return {
             "statistic": self.statistic,
             "df": self.df,
@@ -177,10 +181,20 @@ class RegressionTest(ResultMixin):
 
 
 def weighted_slope_test(y: FloatArray, v: FloatArray, predictor: FloatArray) -> dict[str, Any]:
-    """t test of the slope in the weighted regression of ``y`` on ``predictor`` (weights 1/v).
+    """Test the slope of the weighted regression of ``y`` on ``predictor`` (weights 1/v) with t.
 
-    Returns ``statistic``, ``df`` (k - 2), ``pval`` and ``slope``; ``statistic`` and ``pval``
-    are None, with a ``note``, when the slope or its standard error is not defined.
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        Effects and sampling variances.
+    predictor : numpy.ndarray
+        The regressor.
+
+    Returns
+    -------
+    dict
+        ``statistic``, ``df`` (k - 2), ``pval`` and ``slope``; ``statistic`` and ``pval`` are
+        None, with a ``note``, when the slope or its standard error is not defined.
     """
     k = len(y)
     w = 1.0 / v
@@ -225,10 +239,36 @@ def _effects(data: Any, measure: str | None, options: dict[str, Any]):
 def egger_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
 ) -> SlopeTest:
-    """Egger's regression test: weighted regression of ``yi`` on ``sei`` (weights ``1/vi``).
+    """Egger's regression test for funnel-plot asymmetry (metafor's ``regtest(model = "lm")``).
 
-    Returns ``statistic`` (t of the slope), ``df`` (k - 2) and ``pval``; metafor's
-    ``regtest(model = "lm")``.
+    The weighted regression of ``yi`` on ``sei`` (weights ``1/vi``) with a multiplicative
+    dispersion; the slope is tested with t on k - 2 degrees of freedom. Use it with 10 or more
+    studies (Cochrane Handbook 13.3.5.4).
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    SlopeTest
+        ``statistic`` (t of the slope), ``df``, ``pval`` and ``slope``; not estimable (None,
+        with a ``note``) when the standard errors do not vary.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 3 studies.
+
+    References
+    ----------
+    Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a
+    simple, graphical test. BMJ 315:629-634.
     """
     _, _, y, v = _effects(data, measure, options)
     if len(y) < 3:
@@ -239,8 +279,34 @@ def egger_test(
 def peters_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
 ) -> SlopeTest:
-    """Peters' test for binary outcomes: weighted regression of ``yi`` on ``1/n`` (total sample
-    size), weights ``1/vi``; metafor's ``regtest(model = "lm", predictor = "ninv")``."""
+    """Peters' regression test for binary outcomes (``regtest(model = "lm", predictor = "ninv")``).
+
+    The weighted regression of ``yi`` on ``1/n`` (total sample size), weights ``1/vi``.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    SlopeTest
+        ``statistic``, ``df``, ``pval`` and ``slope``, as :func:`egger_test`.
+
+    Raises
+    ------
+    ValueError
+        For other than RR, OR or RD, or fewer than 3 studies.
+
+    References
+    ----------
+    Peters JL, Sutton AJ, Jones DR, Abrams KR, Rushton L (2006). Comparison of two methods to
+    detect publication bias in meta-analysis. JAMA 295:676-680.
+    """
     result, _, y, v = _effects(data, measure, options)
     if result.measure not in BINARY_MEASURES:
         raise ValueError("Peters' test is for binary outcomes (RR, OR, RD)")
@@ -254,11 +320,35 @@ def peters_test(
 def rank_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
 ) -> RankTest:
-    """Begg and Mazumdar's rank correlation test: Kendall's tau between standardised effects
-    ``(yi - mu_FE) / sqrt(vi - var(mu_FE))`` and ``vi``; exact P without ties, else the normal
-    approximation with tie correction (metafor's ``ranktest``, R's ``cor.test``).
+    """Begg and Mazumdar's rank correlation test (metafor's ``ranktest``).
 
-    Returns ``tau`` and ``pval`` (None, with a ``note``, when either variable does not vary).
+    Kendall's tau between the standardised effects ``(yi - mu_FE) / sqrt(vi - var(mu_FE))`` and
+    ``vi``; the exact P without ties, else the normal approximation with the tie correction
+    (R's ``cor.test``).
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    RankTest
+        ``tau`` and ``pval``; None, with a ``note``, when either variable does not vary.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 3 studies.
+
+    References
+    ----------
+    Begg CB, Mazumdar M (1994). Operating characteristics of a rank correlation test for
+    publication bias. Biometrics 50:1088-1101.
     """
     _, _, y, v = _effects(data, measure, options)
     if len(y) < 3:
@@ -306,17 +396,34 @@ def regression_test(
 ) -> RegressionTest:
     """Regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
-    ``model="rma"``: the meta-regression of the effects on ``predictor`` with the pooled
-    result's model (its tau^2 estimator; Knapp-Hartung when it has HKSJ): a z (or t) test of the
-    slope. ``model="lm"``: the weighted least-squares regression (weights ``1/vi``) with a
-    multiplicative dispersion, Egger's original test: t with k - 2 df. ``predictor`` is the
-    standard error ``sei`` (Egger et al. 1997), the variance ``vi``, the inverse total sample size
-    ``ninv`` (Peters et al. 2006) or its square root ``sqrtninv``; their sample sizes come from
-    the studies' arm sizes, or from ``sample_sizes`` (one per estimable study).
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+    model : {"rma", "lm"}, optional
+        ``rma``: the meta-regression of the effects on ``predictor`` with the pooled result's
+        model (its tau^2 estimator; Knapp-Hartung with HKSJ), a z (or t) test of the slope.
+        ``lm``: weighted least squares (weights ``1/vi``) with a multiplicative dispersion,
+        Egger's original test, t with k - 2 df.
+    predictor : {"sei", "vi", "ninv", "sqrtninv"}, optional
+        The standard error (Egger et al. 1997), the variance, the inverse total sample size
+        (Peters et al. 2006) or its square root.
+    level : float, optional
+        Coverage of the limit estimate's confidence interval.
+    sample_sizes : array_like, optional
+        One total sample size per estimable study for ``ninv`` and ``sqrtninv`` (default: the
+        studies' arm sizes).
 
-    Returns ``statistic``, ``df`` (None for z), ``pval``, ``slope``, ``slope_se``, and the
-    limit estimate ``est`` (the intercept: the effect of a study of infinite precision) with
-    ``ci_low`` and ``ci_high``; plus ``model`` and ``predictor``.
+    Returns
+    -------
+    RegressionTest
+        The slope's test (``statistic``, ``df``, ``pval``, ``slope``, ``slope_se``) and the
+        limit estimate ``est`` (the intercept: the effect of a study of infinite precision) with
+        ``ci_low`` and ``ci_high``.
     """
     if model not in ("rma", "lm"):
         raise ValueError(f"model must be rma or lm, got {model!r}")

@@ -105,13 +105,36 @@ def influence(
     hksj: bool = False,
     **options: Any,
 ) -> Influence:
-    """Case diagnostics of metafor's ``influence.rma.uni`` (inverse-variance models).
+    """Case diagnostics of each study (metafor's ``influence.rma.uni``; inverse-variance models).
 
-    Returns an :class:`Influence` with the columns ``study, rstudent, dffits, cook_d, cov_r,
-    tau2_del, QE_del, hat, weight``.
-    ``rstudent`` is the studentised deleted residual, ``dffits`` the change in the fitted value,
-    ``cook_d`` Cook's distance, ``cov_r`` the ratio of the deleted to the full variance of the
-    estimate; ``hat`` and ``weight`` (percent) come from the full model.
+    Computed from one batch of leave-one-out fits.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, hksj, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    Influence
+        ``study, rstudent, dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight``: the
+        studentised deleted residual, the change in the fitted value, Cook's distance, the ratio
+        of the deleted to the full variance of the estimate, tau^2 and Q without the study, and
+        the hat value and weight (percent) in the full model.
+
+    Raises
+    ------
+    ValueError
+        For Mantel-Haenszel and Peto models, or fewer than 2 studies.
+
+    References
+    ----------
+    Viechtbauer W, Cheung MW-L (2010). Outlier and influence diagnostics for meta-analysis. Res
+    Synth Methods 1:112-125.
     """
     full = as_result(data, measure, method, hksj, **options)
     if full.method in TABLE_METHODS:
@@ -153,10 +176,28 @@ def baujat_data(
     hksj: bool = False,
     **options: Any,
 ) -> BaujatData:
-    """Baujat coordinates (metafor's ``baujat``): a :class:`BaujatData` with ``study, x, y``.
+    """Coordinates of the Baujat plot (metafor's ``baujat``).
 
-    ``x`` = squared Pearson residual, ``(y_i - mu)^2 / (tau^2 + v_i)`` (the study's contribution to
-    heterogeneity); ``y`` = influence on the overall result, ``(mu_(-i) - mu)^2 / var(mu_(-i))``.
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, hksj, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    BaujatData
+        ``study, x, y``: ``x`` the squared Pearson residual ``(y_i - mu)^2 / (tau^2 + v_i)`` (the
+        study's contribution to heterogeneity), ``y`` the influence on the overall result
+        ``(mu_(-i) - mu)^2 / var(mu_(-i))``.
+
+    References
+    ----------
+    Baujat B, Mahé C, Pignon J-P, Hill C (2002). A graphical method for exploring heterogeneity
+    in meta-analyses. Stat Med 21:2641-2652.
     """
     full = as_result(data, measure, method, hksj, **options)
     labels, y, v = used_effects(full)

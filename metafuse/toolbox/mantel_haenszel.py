@@ -1,5 +1,7 @@
-"""The tests that come with the Mantel-Haenszel method: the Cochran-Mantel-Haenszel test of no
-association and Tarone's test for heterogeneity of odds ratios (metafor's ``rma.mh``).
+"""The tests that come with the Mantel-Haenszel method.
+
+The Cochran-Mantel-Haenszel test of no association and Tarone's test for heterogeneity of odds
+ratios (metafor's ``rma.mh``).
 
 The statistics are computed once, by the Mantel-Haenszel fit itself
 (:func:`metafuse.fit_tables.mantel_haenszel_fit`); this function reads them from a Mantel-Haenszel
@@ -26,8 +28,11 @@ from metafuse.results import PooledResult, clean
 
 @dataclass(frozen=True, repr=False)
 class MantelHaenszelTests(ResultMixin):
-    """The Cochran-Mantel-Haenszel test (chi^2, 1 df, continuity-corrected) and, for odds
-    ratios, Tarone's test for heterogeneity (chi^2, k - 1 df); None where not defined."""
+    """The Cochran-Mantel-Haenszel test and Tarone's test.
+
+    The Cochran-Mantel-Haenszel test (chi^2, 1 df, continuity-corrected) and, for odds ratios,
+    Tarone's test for heterogeneity (chi^2, k - 1 df); None where not defined.
+    """
 
     title = "Mantel-Haenszel tests"
     measure: str

@@ -1,6 +1,8 @@
-"""A fitted meta-regression: its coefficients, predictions at new moderator values, the Q-profile
-CI of the residual tau^2, influence diagnostics and cluster-robust inference (metafor's
-``predict``, ``confint``, ``influence`` and ``robust`` for ``rma.uni`` models with moderators).
+"""A fitted meta-regression.
+
+Its coefficients, predictions at new moderator values, the Q-profile CI of the residual tau^2,
+influence diagnostics and cluster-robust inference (metafor's ``predict``, ``confint``,
+``influence`` and ``robust`` for ``rma.uni`` models with moderators).
 
 References
 ----------
@@ -56,8 +58,11 @@ class RobustInference(ResultMixin):
     adjust: bool
 
     def to_dict(self) -> dict[str, Any]:
-        """Return names, coef, se, statistic, pval, ci_low, ci_high (lists), vcov (rows), QM,
-        QM_pval, df, clusters and adjust."""
+        """Return the values as a dictionary.
+
+        Return names, coef, se, statistic, pval, ci_low, ci_high (lists), vcov (rows), QM, QM_pval,
+        df, clusters and adjust.
+        """
         return {
             "names": list(self.names),
             "coef": list(self.coef),
@@ -135,8 +140,11 @@ class MetaRegression(ResultMixin):
         ]
 
     def to_dict(self) -> dict[str, Any]:
-        """names, coef, se, pval, ci_low, ci_high (lists), tau2, QM, QM_pval, QM_df, QE,
-        QE_pval, R2, k, hksj, and vcov (the coefficients' covariance, a list of rows)."""
+        """Return the values as a dictionary.
+
+        names, coef, se, pval, ci_low, ci_high (lists), tau2, QM, QM_pval, QM_df, QE, QE_pval, R2,
+        k, hksj, and vcov (the coefficients' covariance, a list of rows).
+        """
         f = self.fit
         return {
             "names": list(f.names),
@@ -158,7 +166,7 @@ class MetaRegression(ResultMixin):
         }
 
     def __getitem__(self, key: str) -> Any:
-        """Deprecated dictionary access: use the attributes or :meth:`to_dict`."""
+        """Return a value of :meth:`to_dict` (deprecated: use the attributes or ``to_dict()``)."""
         deprecated(f"MetaRegression[{key!r}]", f"MetaRegression.to_dict()[{key!r}]")
         values = self.to_dict()
         return self.hksj if key == "knha" else values[key]
@@ -188,8 +196,22 @@ class MetaRegression(ResultMixin):
         newmods: Sequence[float] | Sequence[Sequence[float]] | FloatArray,
         level: float | None = None,
     ) -> pd.DataFrame:
-        """Predicted effect at moderator values (one row each; an intercept is added), with
-        its standard error, CI and prediction interval ``pred +/- crit sqrt(se^2 + tau^2)``."""
+        """Predict the effect at moderator values (an intercept is added).
+
+        Parameters
+        ----------
+        newmods : array_like
+            One row of moderator values per prediction (a 1-D array for one moderator).
+        level : float, optional
+            Coverage (default: the result's).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``pred, se, ci_low, ci_high, pi_low, pi_high``, the prediction interval being
+            ``pred +/- crit sqrt(se^2 + tau^2)``. A plain table: predictions are new values, not a
+            fitted result.
+        """
         level = self.result.level if level is None else level
         x = np.asarray(newmods, dtype=np.float64)
         x = x.reshape(-1, 1) if x.ndim == 1 and self.X.shape[1] == 2 else np.atleast_2d(x)
@@ -214,7 +236,20 @@ class MetaRegression(ResultMixin):
     def tau2_confint(self, level: float | None = None) -> HeterogeneityInterval:
         """Q-profile CI of the residual tau^2 (and I^2, H^2, with s^2 = (k - p) / tr P).
 
-        Refused (ValueError) for a GENQ or GENQM fit, whose interval is a different one.
+        Parameters
+        ----------
+        level : float, optional
+            Coverage (default: the result's).
+
+        Returns
+        -------
+        HeterogeneityInterval
+            tau^2, tau, I^2 and H^2 with their intervals.
+
+        Raises
+        ------
+        ValueError
+            For a GENQ or GENQM fit, whose interval is a different one (not substituted).
         """
         refuse_generalised_q(self.result.method)
         level = self.result.level if level is None else level
@@ -233,8 +268,14 @@ class MetaRegression(ResultMixin):
         )
 
     def influence(self) -> Influence:
-        """Case diagnostics of every study from one batch of leave-one-out refits: rstudent,
-        dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight and dfbetas per coefficient."""
+        """Case diagnostics of every study, from one batch of leave-one-out refits.
+
+        Returns
+        -------
+        Influence
+            rstudent, dffits, cook_d, cov_r, tau2_del, QE_del, hat, weight, and DFBETAS per
+            coefficient (``dfbs_<name>``).
+        """
         k, p = self.X.shape
         f = self.fit
         keep = ~np.eye(k, dtype=bool)
@@ -275,9 +316,25 @@ class MetaRegression(ResultMixin):
         )
 
     def robust(self, cluster: Sequence[object], adjust: bool = True) -> RobustInference:
-        """Cluster-robust (Huber-White) inference: the sandwich covariance with clusters
-        ``cluster`` (one label per study), times ``n/(n - p)`` with ``adjust`` (n clusters), and
-        t tests with n - p degrees of freedom (metafor's ``robust(..., clubSandwich = FALSE)``)."""
+        """Cluster-robust (Huber-White) inference (metafor's ``robust(..., clubSandwich = FALSE)``).
+
+        Parameters
+        ----------
+        cluster : sequence
+            One cluster label per study.
+        adjust : bool, optional
+            Multiply the sandwich covariance by ``n/(n - p)`` (n clusters).
+
+        Returns
+        -------
+        RobustInference
+            t tests with n - p degrees of freedom and the omnibus test.
+
+        References
+        ----------
+        Hedges LV, Tipton E, Johnson MC (2010). Robust variance estimation in meta-regression with
+        dependent effect size estimates. Res Synth Methods 1:39-65.
+        """
         k, p = self.X.shape
         ids = pd.Series(list(cluster), dtype=object)
         if len(ids) != k:

@@ -32,7 +32,7 @@ CUMULATIVE_COLUMNS = ("study", "estimate", "ci_low", "ci_high", "tau2")
 
 
 def _range_text(result: PooledResult, estimates: FloatArray) -> str:
-    """The range of refitted estimates on the display scale, after the model's name."""
+    """Return the range of refitted estimates on the display scale, after the model's name."""
     scale = result.display_scale
     finite = estimates[np.isfinite(estimates)]
     span = "none estimable"
@@ -88,9 +88,19 @@ class Cumulative(StudyTable):
 
 
 def subset_fits(result: PooledResult, masks: BoolArray) -> dict[str, np.ndarray]:
-    """The result's model refitted on each row of ``masks`` (over the studies that enter it).
+    """Refit the result's model on each row of ``masks`` (over the studies that enter it).
 
-    Returns arrays of length ``len(masks)``: estimate, se, ci_low, ci_high, tau2, I2, Q, pval, k.
+    Parameters
+    ----------
+    result : PooledResult
+        The model to refit.
+    masks : numpy.ndarray
+        (m, k) booleans: the studies of each refit.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Arrays of length m: estimate, se, ci_low, ci_high, tau2, I2, Q, pval, k.
     """
     _labels, y, v = used_effects(result)
     if result.method not in TABLE_METHODS:
@@ -127,8 +137,37 @@ def leave_one_out(
 ) -> LeaveOneOut:
     """Refit the model without each study in turn (metafor's ``leave1out``).
 
-    Returns a :class:`LeaveOneOut`, one row per omitted study, in data order: ``study,
-    estimate, se, ci_low, ci_high, tau2, I2, Q`` (analysis scale).
+    Inverse-variance models are refitted as one batch of masked meta-analyses; Mantel-Haenszel
+    and Peto models on each subset's counts.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, hksj, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    LeaveOneOut
+        One row per omitted study, in data order: ``study, estimate, se, ci_low, ci_high, tau2,
+        I2, Q`` (analysis scale).
+
+    References
+    ----------
+    Viechtbauer W (2010). Conducting meta-analyses in R with the metafor package. J Stat Softw
+    36(3).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import metafuse
+    >>> from metafuse.toolbox import leave_one_out
+    >>> res = metafuse.pool(pd.read_csv("examples/bcg.csv"), "RR")
+    >>> leave_one_out(res).to_frame().shape
+    (13, 8)
     """
     result = as_result(data, measure, method, hksj, **options)
     labels, _, _ = used_effects(result)
@@ -145,11 +184,29 @@ def cumulative(
     hksj: bool = False,
     **options: Any,
 ) -> Cumulative:
-    """Cumulative meta-analysis adding studies in data order (metafor's ``cumul``).
+    """Cumulative meta-analysis, adding studies in data order (metafor's ``cumul``).
 
-    Returns a :class:`Cumulative`: ``study, estimate, ci_low, ci_high, tau2``; row ``i`` pools
-    the first ``i`` studies. Sort the data first (for example by year) to accumulate in another
-    order.
+    Sort the data first (for example by year) to accumulate in another order.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, hksj, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    Cumulative
+        Row ``i`` pools the first ``i + 1`` studies: ``study, estimate, ci_low, ci_high, tau2``
+        (analysis scale).
+
+    References
+    ----------
+    Lau J, Antman EM, Jimenez-Silva J, et al. (1992). Cumulative meta-analysis of therapeutic
+    trials for myocardial infarction. N Engl J Med 327:248-254.
     """
     result = as_result(data, measure, method, hksj, **options)
     labels, _, _ = used_effects(result)

@@ -28,10 +28,20 @@ from metafuse.toolbox.metareg import design_matrix, moderator_rows
 
 
 def difference_test(estimates: Sequence[float], ses: Sequence[float]) -> tuple[float, int, float]:
-    """Test for subgroup differences as RevMan computes it: ``(Chi², df, P)``.
+    """Test for subgroup differences as RevMan computes it.
 
     ``Q = sum w_g (y_g - y_w)^2`` over the subgroup estimates with ``w_g = 1/se_g^2`` and ``y_w``
     their inverse-variance mean; df = number of subgroups - 1.
+
+    Parameters
+    ----------
+    estimates, ses : sequence of float
+        The subgroups' estimates (analysis scale) and standard errors.
+
+    Returns
+    -------
+    tuple of (float, int, float)
+        ``(Chi², df, P)``.
     """
     y, se = np.asarray(estimates, float), np.asarray(ses, float)
     w = 1 / se**2
@@ -64,8 +74,11 @@ class SubgroupAnalysis(ResultMixin):
     QM_common_tau2_pval: float
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``groups`` (sorted), ``group_estimate, group_se, group_tau2, group_k`` (lists),
-        ``Q_between, Q_between_df, Q_between_pval, QM_common_tau2, QM_common_tau2_pval``."""
+        """Return the values as a dictionary.
+
+        Return ``groups`` (sorted), ``group_estimate, group_se, group_tau2, group_k`` (lists),
+        ``Q_between, Q_between_df, Q_between_pval, QM_common_tau2, QM_common_tau2_pval``.
+        """
         return {
             "groups": list(self.groups),
             "group_estimate": list(self.group_estimate),
@@ -122,13 +135,38 @@ def subgroup(
 ) -> SubgroupAnalysis:
     """Subgroup analysis and the test for subgroup differences.
 
-    ``data`` is a DataFrame with the subgroup in column ``by``, or a pooled result with
-    ``groups`` (study label -> subgroup). Returns a :class:`SubgroupAnalysis`: ``groups``
-    (sorted), ``group_estimate``, ``group_se``, ``group_tau2``, ``group_k`` (each subgroup pooled
-    separately with the model's method), ``Q_between``, ``Q_between_df``, ``Q_between_pval``
-    (inverse-variance test on the subgroup estimates, as RevMan computes it), and
-    ``QM_common_tau2``, ``QM_common_tau2_pval`` (mixed-effects model with the subgroup as a
-    categorical moderator and one common tau^2, as metafor's ``rma(yi, vi, mods = ~ factor(by))``).
+    Each subgroup is pooled separately with the model's method; the subgroup estimates are
+    compared by RevMan's inverse-variance test, and by the moderator test of a mixed-effects
+    model with one common tau^2 (metafor's ``rma(yi, vi, mods = ~ factor(by))``).
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+    by : str, optional
+        The column of ``data`` holding each study's subgroup (or the subgroups' name).
+    groups : mapping of str to str, optional
+        Study label -> subgroup, needed when ``data`` is a result.
+
+    Returns
+    -------
+    SubgroupAnalysis
+        The subgroups' estimates and both tests.
+
+    Raises
+    ------
+    DataError
+        A study without a subgroup.
+    ValueError
+        Fewer than two subgroups.
+
+    References
+    ----------
+    Deeks JJ, Higgins JPT (2010). Statistical algorithms in Review Manager 5, section 5.
     """
     result = as_result(data, measure, method, False, **options)
     labels, y, v = used_effects(result)

@@ -50,8 +50,11 @@ class TrimFillResult(ResultMixin):
     p_k0: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The :func:`metafuse.pool` keys of the filled model plus ``k0``, ``se_k0``, ``p_k0``,
-        ``estimator`` and ``side``."""
+        """Return the values as a dictionary.
+
+        The :func:`metafuse.pool` keys of the filled model plus ``k0``, ``se_k0``, ``p_k0``,
+        ``estimator`` and ``side``.
+        """
         return {
             **self.result.to_dict(),
             "k0": self.k0,
@@ -62,8 +65,11 @@ class TrimFillResult(ResultMixin):
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """Return the study table of the filled model (observed, then filled studies), with a
-        boolean column ``filled``."""
+        """Return the study table of the filled model.
+
+        Return the study table of the filled model (observed, then filled studies), with a boolean
+        column ``filled``.
+        """
         frame = self.result.to_frame()
         frame["filled"] = frame["study"].isin(self.filled)
         return frame
@@ -87,7 +93,7 @@ class TrimFillResult(ResultMixin):
 
 
 def _k0(centred: FloatArray, estimator: str) -> tuple[float, float]:
-    """The L0 or R0 estimate of the number of missing studies and its standard error."""
+    """Return the L0 or R0 estimate of the number of missing studies and its standard error."""
     k = len(centred)
     ranks = stats.rankdata(np.abs(centred), method="ordinal")
     signed = np.sign(centred) * ranks
@@ -120,10 +126,38 @@ def trim_and_fill(
 ) -> TrimFillResult:
     """Duval and Tweedie's trim-and-fill with the L0 or R0 estimator (metafor's ``trimfill``).
 
-    The side is estimated, unless given, from the sign of the slope of ``yi`` on ``sei`` in a
-    (mixed-effects) meta-regression with the model's method. Studies are trimmed iteratively until
-    the number missing (``k0``) is stable, then mirrored about the trimmed estimate and the model
-    is refitted to observed plus filled studies.
+    Studies are trimmed iteratively until the number missing (``k0``) is stable, then mirrored
+    about the trimmed estimate, and the model is refitted to observed plus filled studies.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+    estimator : {"L0", "R0"}, optional
+        Estimator of the number of missing studies.
+    side : {"left", "right"}, optional
+        Side of the funnel where studies are missing; by default estimated from the sign of the
+        slope of ``yi`` on ``sei`` in a meta-regression with the model's method.
+
+    Returns
+    -------
+    TrimFillResult
+        The filled model, ``k0`` and its standard error, the side, the filled studies and, for
+        R0, the P value of the test that no study is missing.
+
+    Raises
+    ------
+    ValueError
+        For Mantel-Haenszel and Peto models, or fewer than 3 studies.
+
+    References
+    ----------
+    Duval S, Tweedie R (2000). Trim and fill: a simple funnel-plot-based method of testing and
+    adjusting for publication bias in meta-analysis. Biometrics 56:455-463.
     """
     result = as_result(data, measure, method, False, **options)
     method = normalise_method(result.method, "GEN")
