@@ -151,17 +151,22 @@ def pool(
     Parameters
     ----------
     data
-        One row per study, with a ``study`` column and either ``events_exp, n_exp, events_ctrl,
-        n_ctrl`` (RR, OR, RD), ``mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl`` (MD, SMD),
-        or, for ``GEN``, ``yi, sei`` and/or ``estimate, ci_low, ci_high``; for single-arm
-        proportions (``PLO``, ``PFT``) ``events, n``. Or :class:`EffectSizes` already computed.
+        One row per study, with a ``study`` column and the measure's columns: ``events_exp,
+        n_exp, events_ctrl, n_ctrl`` (RR, OR, RD, PETO); ``mean_exp, sd_exp, n_exp, mean_ctrl,
+        sd_ctrl, n_ctrl`` (MD, SMD); ``events_exp, time_exp, events_ctrl, time_ctrl`` (IRR,
+        IRD); ``mean_post, mean_pre, sd_post, sd_pre, n, r`` (MC, SMCC, SMCR, SMCRH); ``events,
+        n`` (PLO, PFT); ``yi, sei`` and/or ``estimate, ci_low, ci_high`` (GEN). Or
+        :class:`EffectSizes` already computed.
     measure
-        ``RR``, ``OR``, ``RD``, ``MD``, ``SMD``, ``GEN``, ``PLO`` or ``PFT`` (taken from the
-        effect sizes when they are given).
+        ``RR``, ``OR``, ``RD``, ``PETO`` (Peto's log odds ratio as an effect size), ``MD``,
+        ``SMD``, ``IRR``, ``IRD`` (incidence rates), ``MC``, ``SMCC``, ``SMCR``, ``SMCRH``
+        (single-group pre-post change), ``PLO``, ``PFT`` (single-arm proportions) or ``GEN``
+        (generic estimates); taken from the effect sizes when they are given.
     method
         ``FE`` (alias ``EE``), ``MH``, ``PETO`` or a random-effects tau^2 estimator: ``DL``,
         ``REML``, ``ML``, ``PM``, ``HE``, ``SJ``, ``EB``, ``HS``, ``HSK``, ``DL2``, ``CA2``,
-        ``PMM``. Default: the convention's (REML for metafuse and metafor, DL for RevMan 5).
+        ``PMM``, ``GENQ``, ``GENQM`` (the last two with ``weights``). Default: the convention's
+        (REML for metafuse and metafor, DL for RevMan 5).
     hksj
         Hartung-Knapp-Sidik-Jonkman adjustment (inverse-variance models only).
     convention
@@ -192,6 +197,12 @@ def pool(
         Warn (:class:`~metafuse.exceptions.ExcludedStudyWarning`) for each study left out (no
         data, or not estimable for the measure). Either way the result lists them in
         ``excluded`` and in the studies' ``note``.
+
+    Returns
+    -------
+    PooledResult
+        The pooled estimate, heterogeneity and each study's contribution, on the analysis
+        scale; ``print`` it, or see its ``to_dict()``, ``to_frame()`` and ``conf_int()``.
 
     Raises
     ------

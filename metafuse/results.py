@@ -19,7 +19,7 @@ import numpy as np
 from metafuse._arrays import BoolArray, FloatArray
 from metafuse.effects.scales import Scale, scale_for
 from metafuse.measures import RANDOM_METHODS
-from metafuse.result_protocol import ResultMixin, p_text, short
+from metafuse.result_protocol import ResultMixin
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -413,41 +413,14 @@ class PooledResult(ResultMixin):
         return frame
 
     def _headline(self) -> str:
-        model = self.method + ("+HKSJ" if self.hksj else "")
-        if self.estimate is None:
-            return f"{self.measure} {model} k={self.k}: no pooled estimate"
-        scale = self.display_scale
-        est, lo, hi = (scale.display(x) for x in (self.estimate, self.ci_low, self.ci_high))
-        return f"{self.measure} {model} k={self.k}: {short(est)} [{short(lo)}, {short(hi)}]"
+        from metafuse.text.printing import result_headline
+
+        return result_headline(self)
 
     def _summary_rows(self) -> list[tuple[str, str]]:
-        scale = self.display_scale
-        pct = f"{100 * self.level:g}%"
-        est, lo, hi = (scale.display(x) for x in (self.estimate, self.ci_low, self.ci_high))
-        stat = "z" if self.df is None else f"t({self.df})"
-        rows = [
-            (
-                f"Pooled {scale.label[0].lower()}{scale.label[1:]}",
-                f"{short(est)} [{pct} CI {short(lo)}, {short(hi)}]",
-            ),
-            ("Test for overall effect", f"{stat} = {short(self.statistic)}, {p_text(self.pval)}"),
-        ]
-        if self.pi_low is not None:
-            pl, ph = scale.display(self.pi_low), scale.display(self.pi_high)
-            rows.append(("Prediction interval", f"[{short(pl)}, {short(ph)}]"))
-        if self.is_random:
-            ci = (
-                ""
-                if self.tau2_ci_low is None
-                else (f" [{pct} CI {self.tau2_ci_low:.4f}, {self.tau2_ci_high:.4f}]")
-            )
-            tau2 = "NA" if self.tau2 is None else f"{self.tau2:.4f}"
-            rows.append((f"tau^2 ({scale.analysis_label})", tau2 + ci))
-        i2 = "NA" if self.I2 is None else f"{self.I2:.1f}%"
-        rows.append(("I^2", i2))
-        rows.append(("Cochran's Q", f"{short(self.Q)}, df = {self.Q_df}, {p_text(self.Q_pval)}"))
-        rows += [("Excluded", f"{name}: {reason}") for name, reason in self.excluded]
-        return rows
+        from metafuse.text.printing import result_rows
+
+        return result_rows(self)
 
     def _title(self) -> str:
         from metafuse.text.printing import model_title

@@ -249,3 +249,10 @@ def test_warn_excluded_keeps_the_record(bcg: pd.DataFrame) -> None:
         warnings.simplefilter("error")
         quiet = metafuse.pool(data, "RR", warn_excluded=False)
     assert quiet.excluded == loud.excluded == (("Empty 2000", "no data"),)
+
+
+def test_pool_docstring_names_every_measure_and_method() -> None:
+    from metafuse.measures import MEASURES, METHODS
+
+    doc = metafuse.pool.__doc__ or ""
+    assert [m for m in (*MEASURES, *METHODS) if f"``{m}``" not in doc] == []
