@@ -256,3 +256,11 @@ def test_pool_docstring_names_every_measure_and_method() -> None:
 
     doc = metafuse.pool.__doc__ or ""
     assert [m for m in (*MEASURES, *METHODS) if f"``{m}``" not in doc] == []
+
+
+def test_bayes_and_batch_results_share_the_protocol(rr: metafuse.PooledResult) -> None:
+    import numpy as np
+
+    check_protocol(metafuse.bayes_pool(rr))
+    many = metafuse.pool_many(np.tile(rr.effects.yi, (500, 1)), np.tile(rr.effects.vi, (500, 1)))
+    check_protocol(many)

@@ -35,6 +35,7 @@ from metafuse.bayes.priors import tau_prior as make_tau_prior
 from metafuse.effects.scales import Scale
 from metafuse.exceptions import DataError
 from metafuse.measures import check_level
+from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import EffectSizes, PooledResult, clean
 
 #: Effect sizes on a log-ratio scale: a half-normal prior with scale 0.5 on tau is the default
@@ -64,9 +65,11 @@ class ShrunkenEstimate:
 _SHRINK_KEYS = ("study", "yi", "sei", "mean", "median", "ci_low", "ci_high")
 
 
-@dataclass(frozen=True)
-class BayesResult:
+@dataclass(frozen=True, repr=False)
+class BayesResult(ResultMixin):
     """A Bayesian random-effects meta-analysis (analysis scale; intervals equal-tailed)."""
+
+    title = "Bayesian random-effects meta-analysis"
 
     measure: str
     k: int
@@ -178,9 +181,45 @@ class BayesResult:
         ]
         return "\n".join(lines) + "\n"
 
-    def __str__(self) -> str:
-        """Return the summary (what ``print`` shows)."""
-        return self.summary()
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per study: ``study, yi, sei`` and its shrunken (posterior) estimate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``study, yi, sei, mean, median, ci_low, ci_high`` (analysis scale).
+        """
+        return pd.DataFrame([s.to_dict() for s in self.shrinkage], columns=list(_SHRINK_KEYS))
+
+    def _headline(self) -> str:
+        show = math.exp if self.is_ratio else float
+        pct = f"{100 * self.level:g}%"
+        return (
+            f"{self.measure} k={self.k}: mu {short(show(self.mu_median))} [{pct} CrI "
+            f"{short(show(self.mu_ci_low))}, {short(show(self.mu_ci_high))}], "
+            f"tau {short(self.tau_median)}"
+        )
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        show = math.exp if self.is_ratio else float
+        pct = f"{100 * self.level:g}%"
+        rows = [
+            (
+                f"{self.scale.label} (median)",
+                f"{short(show(self.mu_median))} [{pct} CrI {short(show(self.mu_ci_low))}, "
+                f"{short(show(self.mu_ci_high))}]",
+            ),
+            (
+                "tau (median)",
+                f"{short(self.tau_median)} [{pct} CrI {short(self.tau_ci_low)}, "
+                f"{short(self.tau_ci_high)}]",
+            ),
+            ("Prediction", f"[{short(show(self.pred_ci_low))}, {short(show(self.pred_ci_high))}]"),
+            ("P(mu < 0)", f"{self.p_mu_below_0:.4g}"),
+        ]
+        if self.mid is not None and self.p_mu_beyond_mid is not None:
+            rows.append((f"P(|mu| > {self.mid:g})", f"{self.p_mu_beyond_mid:.4g}"))
+        return [*rows, ("Prior", self.prior)]
 
 
 def _effects(

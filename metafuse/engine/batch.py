@@ -16,11 +16,14 @@ import numpy.typing as npt
 from metafuse._arrays import BoolArray, FloatArray, IntArray
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.measures import TABLE_METHODS, check_level, normalise_method
+from metafuse.result_protocol import ResultMixin
 
 
-@dataclass(frozen=True)
-class BatchResult:
+@dataclass(frozen=True, repr=False)
+class BatchResult(ResultMixin):
     """Per-meta-analysis arrays (the caller's leading shape) of :func:`pool_many`."""
+
+    title = "Batch of meta-analyses"
 
     estimate: FloatArray
     se: FloatArray
@@ -48,6 +51,14 @@ class BatchResult:
         import pandas as pd
 
         return pd.DataFrame({name: np.ravel(getattr(self, name)) for name in self.keys()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return each field as a (nested) list."""
+        return {name: np.asarray(getattr(self, name)).tolist() for name in self.keys()}
+
+    def _headline(self) -> str:
+        done = int(np.sum(self.converged))
+        return f"{self.estimate.size} meta-analyses, shape {self.estimate.shape}, {done} converged"
 
 
 def pool_many(
