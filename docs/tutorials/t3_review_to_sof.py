@@ -51,12 +51,24 @@ analyses = run_plan(plan)
 [(a.spec.name, None if a.result is None else a.result.k) for a in analyses]
 
 # %%
-# Summary-of-findings tables, one per comparison, with the GRADE certainty of every outcome.
+# Summary-of-findings tables, one per comparison, with the GRADE certainty of every outcome
+# (written as Markdown, CSV, HTML and Word by the build); here the first one as a table.
+import pandas as pd
+
 from metafuse.pipeline.tables import sof_tables
-from metafuse.report.writers import render_table
+from metafuse.review.sof import SOF_COLUMNS, sof_cells
 
 key, table = sof_tables(analyses, plan.records)[0]
-print(render_table(table, "sof", "md").decode())
+rows, notes = sof_cells(table)
+print(table.title)
+pd.DataFrame(rows, columns=list(SOF_COLUMNS))
+
+# %%
+# Each judgement is explained in a footnote.
+import textwrap
+
+for i, note in enumerate(notes):
+    print(textwrap.fill(f"{chr(ord('a') + i)}. {note}", 88, subsequent_indent="   "))
 
 # %%
 # ``metafuse analysis analyses --out results`` writes all of it (JSON, summaries, figures, the
