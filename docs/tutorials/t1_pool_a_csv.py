@@ -51,4 +51,4 @@ metafuse.pool(data, "RR", convention="revman5"), metafuse.pool(data, "RR", metho
 # writes PNG, SVG or PDF, the same bytes for the same inputs.
 from metafuse.plots import forest_plot
 
-forest_plot(res, title="BCG vaccine and tuberculosis").draw()
+forest_plot(res, title="BCG vaccine and tuberculosis").draw(show=True)

@@ -45,7 +45,7 @@ print(filled)
 # %%
 from metafuse.plots import funnel_plot
 
-funnel_plot(filled).draw()
+funnel_plot(filled).draw(show=True)
 
 # %%
 # Heterogeneity: a Q-profile confidence interval for tau², and the study effects shrunk
@@ -76,4 +76,4 @@ t.permutation_test(res, moderators=["year"], covariates=data, iterations=500)
 from metafuse.plots import gosh_plot
 
 gosh = t.gosh(res)
-gosh_plot(gosh, scale=res.display_scale).draw()
+gosh_plot(gosh, scale=res.display_scale).draw(show=True)

@@ -41,4 +41,4 @@ prior.describe()
 # The shrinkage forest plot: each study's estimate and its posterior (shrunken) estimate.
 from metafuse.plots import shrinkage_plot
 
-shrinkage_plot(bayes, title="Three BCG trials").draw()
+shrinkage_plot(bayes, title="Three BCG trials").draw(show=True)
