@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+	  -e '.[all,test,docs]'
 	touch $@
 
 ## install  : create .venv (if missing) and install metafuse with pinned dependencies
@@ -49,8 +50,19 @@ system-deps:
 	  echo "not installing$$missing (needs root and apt-get): the browser and Word tests will skip"; \
 	fi
 
-## test     : lint, type-check and run the test suite (installs the system tools it needs)
-test: lint system-deps
+## docs     : the API reference and the five tutorials (executed), warnings as errors;
+##            open docs/_build/html/index.html
+docs: $(STAMP)
+	$(BIN)/sphinx-build -E -W --keep-going -q -b html docs docs/_build/html
+
+## docs-check: what make test runs of the docs: every page read with warnings as errors (numpydoc
+##             validation of the reference included), tutorials not executed, nothing written
+docs-check: $(STAMP)
+	METAFUSE_DOCS_EXECUTE=0 $(BIN)/sphinx-build -E -W --keep-going -q -b dummy docs docs/_build/dummy
+
+## test     : lint, type-check, the docs check and the test suite (installs the system tools it
+##            needs)
+test: lint docs-check system-deps
 	$(BIN)/python -m pytest -q -n auto
 
 ## bench    : the convergence simulation (100,000+ meta-analyses) and the batch engine's speed
@@ -75,4 +87,4 @@ reference:
 help:
 	@grep '^##' Makefile | sed 's/^## //'
 
-.PHONY: install analysis examples verify lint system-deps test bench bench-analysis reference help
+.PHONY: install analysis examples verify lint docs docs-check system-deps test bench bench-analysis reference help

@@ -14,16 +14,24 @@ from metafuse.exceptions import (
 from metafuse.pooling import compute_effects, pool, refit
 from metafuse.results import EffectSizes, PooledResult, StudyEstimate
 
-_PLOTS = ("forest_plot", "funnel_plot", "forest_data", "save_plot")
+#: Plotting functions reachable from the top level; they load plotnine (the ``plots`` extra) on
+#: first use, so they are listed by ``dir()`` but left out of ``__all__`` (a star import must
+#: work without the extra).
+_PLOTS = ("forest_data", "forest_plot", "funnel_plot", "save_plot")
 
 
 def __getattr__(name: str) -> object:
-    """Plotting functions load plotnine lazily (``metafuse.forest_plot``, ...)."""
+    """Return a plotting function, importing :mod:`metafuse.plots` on first use."""
     if name in _PLOTS:
         from metafuse import plots
 
         return getattr(plots, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List the module's names, the lazily imported plotting functions included."""
+    return sorted({*globals(), *_PLOTS})
 
 
 __all__ = [

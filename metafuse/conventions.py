@@ -77,7 +77,7 @@ CONVENTIONS: Final = {
 
 
 def get_convention(name: str) -> Convention:
-    """The preset called ``name`` (metafuse, metafor, revman5, revman-web)."""
+    """Return the preset called ``name`` (metafuse, metafor, revman5, revman-web)."""
     try:
         return CONVENTIONS[str(name).strip().lower()]
     except KeyError:

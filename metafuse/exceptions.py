@@ -13,6 +13,14 @@ class MetafuseError(Exception):
     """Base class for all metafuse errors."""
 
 
+class MissingExtraError(MetafuseError, ImportError):
+    """A feature needs an optional dependency that is not installed.
+
+    The message names the package and the extra that installs it
+    (``pip install 'metafuse[plots]'``).
+    """
+
+
 class DataError(MetafuseError, ValueError):
     """Study data that cannot be analysed: a missing, non-numeric or impossible value.
 
@@ -56,10 +64,24 @@ class DataError(MetafuseError, ValueError):
         super().__init__(self.describe())
 
     def __str__(self) -> str:
+        """Return the message with its location."""
         return self.describe()
 
     def with_source(self, source: str, lines: Sequence[int] | None = None) -> DataError:
-        """The same error, located in file ``source`` (with the line number of each data row)."""
+        """Return the same error, located in a file.
+
+        Parameters
+        ----------
+        source : str
+            The file.
+        lines : sequence of int, optional
+            The line number of each data row.
+
+        Returns
+        -------
+        DataError
+            The located error.
+        """
         return DataError(
             self.message,
             row=self.row,

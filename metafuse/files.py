@@ -1,5 +1,7 @@
-"""Writing outputs: atomically, deterministically, with permissions as the umask says, and CSV
-cells that a spreadsheet cannot run as formulas.
+"""Writing outputs atomically and deterministically, with inert CSV cells.
+
+Writing outputs: atomically, deterministically, with permissions as the umask says, and CSV cells
+that a spreadsheet cannot run as formulas.
 
 Outputs are written to a temporary file in the target folder and renamed into place, so that a
 failure never leaves a half-written file. JSON has sorted keys and no NaN; CSV cells that begin
@@ -50,7 +52,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically."""
+    r"""Write ``text`` (UTF-8, ``\n`` line ends) to ``path`` atomically."""
     return write_bytes_atomic(path, text.encode("utf-8"))
 
 
@@ -60,7 +62,7 @@ def to_json(obj: Any) -> str:
 
 
 def csv_cell(value: Any) -> str:
-    """A cell as text, with formula-looking text made inert (numbers are left as they are)."""
+    """Return a cell as text, with formula-looking text made inert (numbers left as they are)."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
     text = str(value)
@@ -70,7 +72,7 @@ def csv_cell(value: Any) -> str:
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """CSV text (``\\n`` line ends) with every cell passed through :func:`csv_cell`."""
+    r"""Return CSV text (``\n`` line ends) with every cell passed through :func:`csv_cell`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([csv_cell(h) for h in header])
@@ -79,7 +81,7 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def frame_to_csv(frame: Any, float_format: str | None = None) -> str:
-    """A pandas DataFrame as CSV through :func:`to_csv` (floats with ``float_format``)."""
+    """Return a pandas DataFrame as CSV through :func:`to_csv` (floats with ``float_format``)."""
 
     def fmt(x: Any) -> Any:
         if isinstance(x, float) and float_format is not None:

@@ -1,5 +1,7 @@
-"""Mantel-Haenszel and Peto fits of study tables (2x2 counts or events over person-time), and
-RevMan's "M-H, Random": the fields of a :class:`~metafuse.results.PooledResult` from
+"""Mantel-Haenszel and Peto fits of study tables, and RevMan's "M-H, Random".
+
+Mantel-Haenszel and Peto fits of study tables (2x2 counts or events over person-time), and RevMan's
+"M-H, Random": the fields of a :class:`~metafuse.results.PooledResult` from
 :class:`~metafuse.results.EffectSizes`.
 
 The convention decides which tables enter the Mantel-Haenszel estimate: the estimable ones
@@ -51,10 +53,12 @@ def table_counts(effects: EffectSizes, rows: BoolArray) -> list[FloatArray]:
 
 
 def mh_rows(effects: EffectSizes, estimable: BoolArray, convention: str) -> BoolArray:
-    """Tables that enter the Mantel-Haenszel estimate: every table under metafor's convention
-    (``rma.mh`` keeps tables that are not estimable as effect sizes: they add nothing to an odds
-    ratio, but double zeros weigh in a risk difference and all-event tables in a risk ratio),
-    else the estimable ones."""
+    """Tables that enter the Mantel-Haenszel estimate.
+
+    Every table under metafor's convention (``rma.mh`` keeps tables that are not estimable as effect
+    sizes: they add nothing to an odds ratio, but double zeros weigh in a risk difference and
+    all-event tables in a risk ratio), else the estimable ones.
+    """
     if get_convention(convention).mh_all_tables:
         return np.ones(effects.k, dtype=bool)
     return estimable
@@ -73,8 +77,11 @@ def _mh_counts(effects: EffectSizes, rows: BoolArray, convention: str) -> list[F
 def mantel_haenszel_fit(
     effects: EffectSizes, estimable: BoolArray, convention: str
 ) -> tuple[TableFit, dict[str, Any], BoolArray]:
-    """The Mantel-Haenszel estimate with its tests (CMH and Tarone for odds ratios, the
-    Mantel-Haenszel rate test for rate ratios), and the rows pooled."""
+    """Fit the Mantel-Haenszel estimate with its tests; return it, the tests and the rows pooled.
+
+    The Mantel-Haenszel estimate with its tests (CMH and Tarone for odds ratios, the Mantel-Haenszel
+    rate test for rate ratios), and the rows pooled.
+    """
     rows = mh_rows(effects, estimable, convention)
     counts = _mh_counts(effects, rows, convention)
     measure = effects.measure
@@ -149,9 +156,12 @@ def _q_fields(q: float, k: int) -> dict[str, Any]:
 
 
 def mh_random_tau2(v: FloatArray, q: float) -> float:
-    """DerSimonian-Laird tau^2 from a heterogeneity statistic ``q`` computed around the
-    Mantel-Haenszel estimate: ``max(0, (q - (k - 1)) / (sum w - sum w^2 / sum w))``, ``w = 1/v``
-    (Deeks & Higgins 2010, section 3.3.1)."""
+    """Return DerSimonian-Laird tau^2 from a Q computed around the Mantel-Haenszel estimate.
+
+    DerSimonian-Laird tau^2 from a heterogeneity statistic ``q`` computed around the Mantel-Haenszel
+    estimate: ``max(0, (q - (k - 1)) / (sum w - sum w^2 / sum w))``, ``w = 1/v`` (Deeks & Higgins
+    2010, section 3.3.1).
+    """
     w = 1.0 / v
     denominator = w.sum() - (w**2).sum() / w.sum()
     return max(0.0, (q - (len(v) - 1)) / denominator) if len(v) > 1 else 0.0
@@ -160,9 +170,12 @@ def mh_random_tau2(v: FloatArray, q: float) -> float:
 def fit_mh_random(
     effects: EffectSizes, estimable: BoolArray, options: dict[str, Any]
 ) -> tuple[dict[str, Any], FloatArray]:
-    """RevMan's "M-H, Random": tau^2 by DerSimonian-Laird from the Mantel-Haenszel Q, then the
+    """Fit RevMan's "M-H, Random" model; return the fields and the weights.
+
+    RevMan's "M-H, Random": tau^2 by DerSimonian-Laird from the Mantel-Haenszel Q, then the
     inverse-variance random-effects model with that tau^2; heterogeneity is reported from the
-    Mantel-Haenszel Q. Returns the fields and the weights."""
+    Mantel-Haenszel Q. Returns the fields and the weights.
+    """
     y, v = effects.yi[estimable], effects.vi[estimable]
     tf, extras, _rows = mantel_haenszel_fit(effects, estimable, options["convention"])
     q = _q(y, v, float(tf.estimate))

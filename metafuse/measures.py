@@ -97,7 +97,7 @@ def normalise_method(method: str, measure: str) -> str:
 
 
 def check_level(level: object) -> float:
-    """A confidence level strictly between 0 and 1 (e.g. 0.95); 90 is read as 0.90."""
+    """Return a confidence level strictly between 0 and 1 (e.g. 0.95); 90 is read as 0.90."""
     if isinstance(level, bool) or not isinstance(level, int | float):
         raise ValueError(f"level must be a number, got {level!r}")
     value = float(level)

@@ -79,18 +79,44 @@ def compute_effects(
     scale_name: str | None = None,
     unit: str | None = None,
     method: str | None = None,
+    warn_excluded: bool = True,
 ) -> EffectSizes:
-    """Validated effect sizes of the studies in ``data`` (metafor's ``escalc``); ``method`` (if
-    given) is the pooling method, whose convention may set the double-zero rule."""
+    """Compute the validated effect sizes of the studies in ``data`` (metafor's ``escalc``).
+
+    Validated effect sizes of the studies in ``data`` (metafor's ``escalc``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per study (the columns of :func:`pool`).
+    measure : str
+        The effect measure.
+    convention : str, optional
+        Whose defaults (``metafuse``, ``metafor``, ``revman5``, ``revman-web``).
+    add, to, drop00, ratio
+        Zero-cell correction, double-zero rule and generic ratios, as in :func:`pool`.
+    scale_name, unit : str, optional
+        What the numbers are and their unit, for display.
+    method : str, optional
+        The pooling method, whose convention may set the double-zero rule.
+    warn_excluded : bool, optional
+        Warn (ExcludedStudyWarning) for each study without data or not estimable; either way
+        they are kept in ``excluded`` and ``notes`` with the reason.
+
+    Returns
+    -------
+    EffectSizes
+        ``yi`` and ``vi`` on the analysis scale, with each study's input values.
+    """
     measure = normalise_measure(measure)
     conv = get_convention(convention)
-    table = prepare_studies(data, measure, ratio=ratio)
+    table = prepare_studies(data, measure, ratio=ratio, warn_excluded=warn_excluded)
     if not table.study:
         raise DataError("no study has data to pool")
     opts = _effect_options(measure, conv, add, to, drop00, method)
     effects = study_effects(table, ratio=ratio, scale_name=scale_name, unit=unit, **opts)
     for label, note in zip(effects.labels, effects.notes, strict=True):
-        if note:
+        if note and warn_excluded:
             warnings.warn(
                 f"study {label!r}: {note}; excluded from {measure}",
                 ExcludedStudyWarning,
@@ -118,23 +144,29 @@ def pool(
     q_from: str = "iv",
     scale_name: str | None = None,
     unit: str | None = None,
+    warn_excluded: bool = True,
 ) -> PooledResult:
     """Pool the studies in ``data`` and return an immutable :class:`PooledResult`.
 
     Parameters
     ----------
     data
-        One row per study, with a ``study`` column and either ``events_exp, n_exp, events_ctrl,
-        n_ctrl`` (RR, OR, RD), ``mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl`` (MD, SMD),
-        or, for ``GEN``, ``yi, sei`` and/or ``estimate, ci_low, ci_high``; for single-arm
-        proportions (``PLO``, ``PFT``) ``events, n``. Or :class:`EffectSizes` already computed.
+        One row per study, with a ``study`` column and the measure's columns: ``events_exp,
+        n_exp, events_ctrl, n_ctrl`` (RR, OR, RD, PETO); ``mean_exp, sd_exp, n_exp, mean_ctrl,
+        sd_ctrl, n_ctrl`` (MD, SMD); ``events_exp, time_exp, events_ctrl, time_ctrl`` (IRR,
+        IRD); ``mean_post, mean_pre, sd_post, sd_pre, n, r`` (MC, SMCC, SMCR, SMCRH); ``events,
+        n`` (PLO, PFT); ``yi, sei`` and/or ``estimate, ci_low, ci_high`` (GEN). Or
+        :class:`EffectSizes` already computed.
     measure
-        ``RR``, ``OR``, ``RD``, ``MD``, ``SMD``, ``GEN``, ``PLO`` or ``PFT`` (taken from the
-        effect sizes when they are given).
+        ``RR``, ``OR``, ``RD``, ``PETO`` (Peto's log odds ratio as an effect size), ``MD``,
+        ``SMD``, ``IRR``, ``IRD`` (incidence rates), ``MC``, ``SMCC``, ``SMCR``, ``SMCRH``
+        (single-group pre-post change), ``PLO``, ``PFT`` (single-arm proportions) or ``GEN``
+        (generic estimates); taken from the effect sizes when they are given.
     method
         ``FE`` (alias ``EE``), ``MH``, ``PETO`` or a random-effects tau^2 estimator: ``DL``,
         ``REML``, ``ML``, ``PM``, ``HE``, ``SJ``, ``EB``, ``HS``, ``HSK``, ``DL2``, ``CA2``,
-        ``PMM``. Default: the convention's (REML for metafuse and metafor, DL for RevMan 5).
+        ``PMM``, ``GENQ``, ``GENQM`` (the last two with ``weights``). Default: the convention's
+        (REML for metafuse and metafor, DL for RevMan 5).
     hksj
         Hartung-Knapp-Sidik-Jonkman adjustment (inverse-variance models only).
     convention
@@ -161,6 +193,16 @@ def pool(
         Options of the tau^2 estimator (``start`` for SJ; ``weights`` for GENQ).
     scale_name, unit
         What the numbers are and their unit, for display ("Mean difference", "points").
+    warn_excluded
+        Warn (:class:`~metafuse.exceptions.ExcludedStudyWarning`) for each study left out (no
+        data, or not estimable for the measure). Either way the result lists them in
+        ``excluded`` and in the studies' ``note``.
+
+    Returns
+    -------
+    PooledResult
+        The pooled estimate, heterogeneity and each study's contribution, on the analysis
+        scale; ``print`` it, or see its ``to_dict()``, ``to_frame()`` and ``conf_int()``.
 
     Raises
     ------
@@ -190,6 +232,7 @@ def pool(
             scale_name=scale_name,
             unit=unit,
             method=method,
+            warn_excluded=warn_excluded,
         )
     hksj = conv.hksj and method not in TABLE_METHODS if hksj is None else bool(hksj)
     if hksj and method in TABLE_METHODS:
@@ -220,7 +263,7 @@ def _q_from(q_from: str, method: str, measure: str) -> str:
 
 
 def with_weights(effects: EffectSizes, weights: Sequence[float] | FloatArray) -> EffectSizes:
-    """The effect sizes with user weights (finite and positive, one per study)."""
+    """Return the effect sizes with user weights (finite and positive, one per study)."""
     w = np.asarray(weights, dtype=np.float64).reshape(-1)
     if w.size != effects.k:
         raise ValueError(f"give one weight per study ({effects.k}), got {w.size}")
@@ -274,7 +317,7 @@ def fit_effects(
 def _tau2_se(
     y: FloatArray, v: FloatArray, method: str, iv: InverseVarianceFit, tau2_options: dict[str, Any]
 ) -> float | None:
-    """metafor's se.tau2 for random-effects fits of at least 2 studies."""
+    """Metafor's se.tau2 for random-effects fits of at least 2 studies."""
     from metafuse.engine.problem import Problem
     from metafuse.engine.tau2_se import tau2_standard_error
 
@@ -317,7 +360,7 @@ def _iv_fields(iv: InverseVarianceFit) -> dict[str, Any]:
 
 
 def _check_finite(effects: EffectSizes, estimable: BoolArray, fit: dict[str, Any]) -> None:
-    """A pooled estimate or Q that overflowed is an error naming the most extreme study."""
+    """Raise for a pooled estimate or Q that overflowed, naming the most extreme study."""
     values = [fit["estimate"], fit["se"], fit["Q"]]
     finite = all(np.isfinite(np.asarray(x, dtype=float)).all() for x in values)
     if finite and (not effects.scale.is_ratio or abs(float(fit["estimate"])) < 700):
@@ -387,7 +430,26 @@ def refit(
     method: str | None = None,
     hksj: bool | None = None,
 ) -> PooledResult:
-    """The same model on a subset of the result's studies, or on other effect sizes."""
+    """Refit a result's model on a subset of its studies, or on other effect sizes.
+
+    Parameters
+    ----------
+    result : PooledResult
+        The model (measure, method, options) to refit.
+    keep : array_like of bool or int, optional
+        The studies to keep (boolean mask or positions); default all.
+    effects : EffectSizes, optional
+        Other effect sizes to fit instead.
+    method : str, optional
+        Another method (default: the result's).
+    hksj : bool, optional
+        The HKSJ adjustment (default: the result's, for inverse-variance methods).
+
+    Returns
+    -------
+    PooledResult
+        The refitted model.
+    """
     if effects is None:
         if result.effects is None:
             raise ValueError("this result does not carry its effect sizes")

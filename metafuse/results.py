@@ -19,6 +19,7 @@ import numpy as np
 from metafuse._arrays import BoolArray, FloatArray
 from metafuse.effects.scales import Scale, scale_for
 from metafuse.measures import RANDOM_METHODS
+from metafuse.result_protocol import ResultMixin
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +53,7 @@ EXP_KEYS = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
 
 
 def clean(x: Any) -> float | None:
-    """A Python float, with nan, inf and None all mapped to None."""
+    """Return a Python float, with nan, inf and None all mapped to None."""
     if x is None:
         return None
     x = float(x)
@@ -86,6 +87,7 @@ class EffectSizes:
     weights: FloatArray | None = None
 
     def __post_init__(self) -> None:
+        """Make the arrays read-only."""
         for arr in (self.yi, self.vi, self.weights):
             if arr is not None:
                 arr.flags.writeable = False
@@ -101,7 +103,26 @@ class EffectSizes:
         scale: Scale | None = None,
         data: Sequence[MappingProxyType[str, float]] | None = None,
     ) -> EffectSizes:
-        """Effect sizes given directly (analysis scale); every study is taken as estimable."""
+        """Build effect sizes given directly (analysis scale); every study is taken as estimable.
+
+        Parameters
+        ----------
+        measure : str
+            The measure (``GEN`` for generic estimates).
+        labels : sequence of str
+            Study labels.
+        yi, vi : array_like
+            Effect sizes and sampling variances.
+        scale : Scale, optional
+            The display scale (default: the measure's).
+        data : sequence of mapping, optional
+            Each study's input values (default: ``yi`` and ``sei``).
+
+        Returns
+        -------
+        EffectSizes
+            The effect sizes.
+        """
         y, v = np.array(yi, dtype=np.float64), np.array(vi, dtype=np.float64)
         rows = (
             data
@@ -132,11 +153,33 @@ class EffectSizes:
         return np.isfinite(self.yi) & np.isfinite(self.vi) & (self.vi > 0)
 
     def column(self, name: str) -> FloatArray:
-        """One input column as a float array (nan where a study lacks it)."""
+        """One input column as a float array (nan where a study lacks it).
+
+        Parameters
+        ----------
+        name : str
+            The column.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per study.
+        """
         return np.array([d.get(name, np.nan) for d in self.data], dtype=np.float64)
 
     def subset(self, keep: Sequence[bool] | Sequence[int] | BoolArray) -> EffectSizes:
-        """The same effect sizes restricted to some studies (boolean mask or positions)."""
+        """Return the same effect sizes restricted to some studies.
+
+        Parameters
+        ----------
+        keep : array_like of bool or int
+            Boolean mask or positions.
+
+        Returns
+        -------
+        EffectSizes
+            The subset.
+        """
         index = np.arange(self.k)[np.asarray(keep)]
         return EffectSizes(
             measure=self.measure,
@@ -190,8 +233,8 @@ class StudyEstimate:
         }
 
 
-@dataclass(frozen=True)
-class PooledResult:
+@dataclass(frozen=True, repr=False)
+class PooledResult(ResultMixin):
     """A fitted meta-analysis: pooled estimate, heterogeneity and per-study contributions.
 
     Everything is on the analysis scale; ``I2``, ``I2_Q`` and their CI are in percent. Values that
@@ -272,8 +315,11 @@ class PooledResult:
         return self.estimate, self.se
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract dictionary: the keys of :data:`RESULT_KEYS`, ``studies`` and, for ratio
-        measures, ``exp`` (estimate, CI and prediction interval on the ratio scale)."""
+        """Return the contract dictionary.
+
+        The keys of :data:`RESULT_KEYS`, ``studies`` and, for ratio measures, ``exp`` (estimate, CI
+        and prediction interval on the ratio scale).
+        """
         out: dict[str, Any] = {}
         for key in RESULT_KEYS:
             value = getattr(self, key)
@@ -286,20 +332,35 @@ class PooledResult:
         return out
 
     def back_transformed(self) -> dict[str, float | None]:
-        """Estimate, CI and prediction interval on the scale people read (ratios for log
-        measures, proportions for PLO/PFT; other measures unchanged)."""
+        """Return the estimate, CI and prediction interval on the scale people read.
+
+        Estimate, CI and prediction interval on the scale people read (ratios for log measures,
+        proportions for PLO/PFT; other measures unchanged).
+        """
         return {key: clean(self.display_scale.display(getattr(self, key))) for key in EXP_KEYS}
 
     def summary(self) -> str:
-        """The readable summary (what ``print(result)`` shows): model, pooled estimate on the
-        display scale, heterogeneity and the studies."""
+        """Return the readable summary (what ``print(result)`` shows).
+
+        Model, pooled estimate on the display scale, heterogeneity and the studies.
+        """
         from metafuse.text.printing import format_result
 
         return format_result(self)
 
     def conf_int(self, level: float | None = None) -> tuple[float, float]:
-        """The confidence interval of the pooled estimate on the display scale (ratios for log
-        measures), at the result's level or at ``level`` (same z or t(df) reference)."""
+        """Return the confidence interval of the pooled estimate on the display scale.
+
+        Parameters
+        ----------
+        level : float, optional
+            Coverage (default: the result's), with the same z or t(df) reference.
+
+        Returns
+        -------
+        tuple of float
+            ``(low, high)``; ratios for log measures.
+        """
         est, se = self.estimate_se()
         if level is None:
             lo, hi = self.effect_ci()[1:]
@@ -315,9 +376,12 @@ class PooledResult:
         return float(scale.to_display(lo)), float(scale.to_display(hi))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per study: ``study, yi, sei`` (analysis scale), ``estimate, ci_low, ci_high``
+        """Return one row per study (the study table).
+
+        One row per study: ``study, yi, sei`` (analysis scale), ``estimate, ci_low, ci_high``
         (display scale, normal-theory CI at the result's level), ``weight_percent`` and ``note``
-        (why a study does not contribute)."""
+        (why a study does not contribute).
+        """
         import pandas as pd
         from scipy import special
 
@@ -348,11 +412,17 @@ class PooledResult:
         frame[numeric] = frame[numeric].astype(float)
         return frame
 
-    def _repr_html_(self) -> str:
-        """A compact HTML summary for notebooks (escaped; the same template as the report)."""
-        from metafuse.report.html import result_html
+    def _headline(self) -> str:
+        from metafuse.text.printing import result_headline
 
-        return result_html(self)
+        return result_headline(self)
 
-    def __str__(self) -> str:
-        return self.summary()
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        from metafuse.text.printing import result_rows
+
+        return result_rows(self)
+
+    def _title(self) -> str:
+        from metafuse.text.printing import model_title
+
+        return model_title(self)

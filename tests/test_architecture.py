@@ -49,3 +49,25 @@ def test_import_graph_has_no_cycle() -> None:
             visit(node)
     assert len(graph) > 60
     assert cycles == []
+
+
+def test_tolerances_live_in_one_place() -> None:
+    """No test states a numerical tolerance inline: each is a named value of tests/tolerances.py
+    with its reason (pytest.approx keywords, numpy's rtol/atol, tolerance dicts, and comparisons
+    against a literal like ``x < 1e-6`` or ``best - 1e-9``)."""
+    import re
+
+    inline = re.compile(
+        r"\b(rel|abs|rtol|atol)\s*=\s*[-+]?\d"  # keyword with a literal
+        r"|[\"'](rel|abs)[\"']\s*:\s*[-+]?\d"  # a tolerance dict
+        r"|\s(<=?|>=?)\s*\d[\d.]*e-\d+"  # x < 1e-6
+        r"|\s-\s+\d[\d.]*e-\d+"  # best - 1e-9
+    )
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "tests").glob("*.py"))
+        if path.name not in ("tolerances.py", "test_architecture.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if inline.search(line)
+    ]
+    assert found == [], "inline tolerances (move them to tests/tolerances.py):\n" + "\n".join(found)

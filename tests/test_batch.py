@@ -9,9 +9,7 @@ import pytest
 
 from metafuse import pool, pool_many
 from metafuse.measures import RANDOM_METHODS
-
-#: Same engine code on both sides; only summation over masked zeros differs (last bits).
-SAME = {"rel": 1e-10, "abs": 1e-12}
+from tests.tolerances import EXACT_SHARE, SAME_ENGINE
 
 
 def _ragged(seed: int, m: int = 40, k: int = 9):
@@ -46,7 +44,7 @@ def test_pool_many_equals_pool_row_by_row(method: str, hksj: bool) -> None:
             if expected is None:
                 assert np.isnan(got), (method, key, i)
             else:
-                assert got == pytest.approx(expected, **SAME), (method, key, i)
+                assert got == pytest.approx(expected, **SAME_ENGINE), (method, key, i)
         assert many.k[i] == sel.sum()
 
 
@@ -102,7 +100,7 @@ def test_gosh_matches_metafor_on_every_subset() -> None:
     }
     assert len(codes) == case["n_subsets"] == len(set(codes))
     for code, est, i2, q in zip(codes, found.estimate, found.I2, found.Q, strict=True):
-        assert (est, i2, q) == pytest.approx(expected[code], **SAME)
+        assert (est, i2, q) == pytest.approx(expected[code], **SAME_ENGINE)
     table = found.to_frame()
     assert {"estimate", "I2", "k", "subset"} <= set(table.columns)
 
@@ -119,5 +117,7 @@ def test_permutation_test_matches_metafor(case: dict) -> None:
     expected = case["results"]
     assert found.exact
     assert found.permutations == expected["n_perm"]
-    assert list(found.pval) == pytest.approx(np.atleast_1d(expected["pval"]).tolist(), abs=1e-15)
-    assert found.QM_pval == pytest.approx(expected["QMp"], abs=1e-15)
+    assert list(found.pval) == pytest.approx(
+        np.atleast_1d(expected["pval"]).tolist(), **EXACT_SHARE
+    )
+    assert found.QM_pval == pytest.approx(expected["QMp"], **EXACT_SHARE)

@@ -21,7 +21,15 @@ from metafuse.bayes import rhodes_prior, tau_prior, turner_prior
 from metafuse.bayes.nnhm import conditional_mu
 from metafuse.bayes.priors import MuPrior
 from tests.conftest import ROOT
-from tests.tolerances import BAYESMETA_MU, BAYESMETA_TAU, BRUTE_FORCE_PROBABILITY, printed
+from tests.tolerances import (
+    BAYESMETA_MU,
+    BAYESMETA_TAIL,
+    BAYESMETA_TAU,
+    BRUTE_FORCE_PROBABILITY,
+    PRINTED_SIGNIFICANT_7,
+    SAME_FORMULA,
+    printed,
+)
 
 #: Crins et al. (2014), as printed in Röver (2020), Table 3 (p.20): acute rejection events/total.
 CRINS = pd.DataFrame(
@@ -72,7 +80,7 @@ def test_crins_mu_prediction_and_shrinkage(crins) -> None:
     assert heffron.study == "Heffron 2003"
     assert heffron.median == pytest.approx(-1.7411356, **BAYESMETA_MU)
     assert heffron.mean == pytest.approx(-1.7778965, **BAYESMETA_MU)
-    assert crins.probability(above=0.0) == pytest.approx(6.187343e-05, rel=0.05)
+    assert crins.probability(above=0.0) == pytest.approx(6.187343e-05, **BAYESMETA_TAIL)
 
 
 def test_crins_two_randomised_studies() -> None:
@@ -116,7 +124,7 @@ def test_turner_prior_quantiles() -> None:
     prior = turner_prior("surgical / device related success / failure",
                          "pharmacological vs placebo/control")  # fmt: skip
     for p, q in ((0.025, 0.06233896), (0.5, 0.34300852), (0.975, 1.88734045)):
-        assert prior.quantile(p) == pytest.approx(q, rel=1e-7)
+        assert prior.quantile(p) == pytest.approx(q, **PRINTED_SIGNIFICANT_7)
     assert "Turner et al. 2015" in prior.describe()
 
 
@@ -137,7 +145,7 @@ def test_priors_in_words_and_errors() -> None:
     mid = bayes_pool(CRINS, "OR", mid=math.log(1.25))
     mu = mid.mu()
     assert mid.p_mu_beyond_mid == pytest.approx(
-        mu.cdf(-math.log(1.25)) + 1 - mu.cdf(math.log(1.25)), rel=1e-12
+        mu.cdf(-math.log(1.25)) + 1 - mu.cdf(math.log(1.25)), **SAME_FORMULA
     )
 
 

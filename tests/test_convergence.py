@@ -14,7 +14,7 @@ from metafuse import pool
 from metafuse.engine import tau2
 from metafuse.engine.problem import Problem
 from metafuse.engine.simulation import METHODS, below_grid_maximum, run
-from tests.tolerances import ITERATIVE
+from tests.tolerances import ITERATIVE, SAME_FORMULA
 
 # A dataset drawn by tests/reference-style simulation (k = 10, seed 20261122 in R) on which
 # metafor 3.8's rma(yi, vi, method="REML") stops with "Fisher scoring algorithm did not converge"
@@ -103,4 +103,6 @@ def test_batch_fit_equals_one_by_one() -> None:
         single = np.array(
             [tau2.ESTIMATORS[method](Problem.of(yi[i], vi[i])).tau2[0] for i in range(50)]
         )
-        np.testing.assert_allclose(batch, single, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(
+            batch, single, rtol=SAME_FORMULA["rel"], atol=SAME_FORMULA["abs"]
+        )

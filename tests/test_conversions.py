@@ -10,8 +10,8 @@ from statistics import NormalDist
 
 import pytest
 
-from metafuse import conversions as cv
-from tests.tolerances import CLOSED_FORM, printed
+from metafuse.review import derivations as cv
+from tests.tolerances import CLOSED_FORM, HANDBOOK_T_QUANTILE, printed
 
 
 def test_sd_from_se_handbook_6_5_2_2() -> None:
@@ -27,7 +27,7 @@ def test_sd_from_ci_large_sample_handbook_6_5_2_2() -> None:
 def test_sd_from_ci_small_sample_uses_t() -> None:
     # n = 25 < 60: divisor 2 * t(0.975, 24) = 4.128 (Handbook 6.5.2.2)
     sd = cv.sd_from_ci(3.2, 8.4, 25)
-    assert 2 * 2.0639 * sd / 5 == pytest.approx(5.2, abs=1e-3)
+    assert 2 * 2.0639 * sd / 5 == pytest.approx(5.2, **HANDBOOK_T_QUANTILE)
 
 
 def test_se_from_ci_and_p_handbook_6_5_2_3() -> None:

@@ -122,9 +122,10 @@ def test_degenerate_small_study_test_is_not_estimable() -> None:
 
     frame = pd.DataFrame({"study": list("abcdefghij"), "yi": [0.3] * 10, "sei": [0.2] * 10})
     out = egger_test(frame, "GEN")
-    assert out["statistic"] is None
-    assert out["pval"] is None
-    assert "not estimable" in out["note"]
+    assert out.statistic is None
+    assert out.pval is None
+    assert "not estimable" in str(out.note)
+    assert "note" in out.to_dict()
 
 
 # --- 4. interrupted builds leave the previous results ---------------------------------------

@@ -34,7 +34,7 @@ def test_luo_mean_and_wan_sd_from_range_metablue_examples() -> None:
     _, sd = medians.mean_sd_from_median_range(1, 4, 10, 30)
     assert sd.value == pytest.approx(2.205578, **printed(6))
     mean, sd = medians.median_range(1, 4, 10, 30)
-    assert (mean, sd) == pytest.approx((4.356748, 2.205578), abs=5e-7)
+    assert (mean, sd) == pytest.approx((4.356748, 2.205578), **printed(6))
 
 
 def test_luo_mean_from_iqr_by_hand() -> None:
@@ -55,16 +55,16 @@ def test_luo_mean_and_shi_sd_from_five_numbers_by_hand() -> None:
     # w2 = 0.7 - 0.72 / 50^0.55 = 0.7 - 0.72 / 8.598714 = 0.616267
     w1 = 2.2 / (2.2 + n**0.75)
     w2 = 0.7 - 0.72 / n**0.55
-    assert (w1, w2) == pytest.approx((0.104747, 0.616267), abs=1e-6)
+    assert (w1, w2) == pytest.approx((0.104747, 0.616267), **printed(6))
     mean = w1 * (a + b) / 2 + w2 * (q1 + q3) / 2 + (1 - w1 - w2) * m  # = 14.8258
     assert medians.luo_mean_from_five_numbers(a, q1, m, q3, b, n).value == pytest.approx(
         mean, **CLOSED_FORM
     )
-    assert mean == pytest.approx(14.8258, abs=5e-5)
+    assert mean == pytest.approx(14.8258, **printed(4))
     # Shi et al. (2020): w = 1 / (1 + 0.07 * 50^0.6) = 1 / (1 + 0.07 * 10.456396) = 0.577385;
     # SD = w (b - a) / xi(50) + (1 - w) (q3 - q1) / eta(50)
     w = 1 / (1 + 0.07 * n**0.6)
-    assert w == pytest.approx(0.577385, abs=1e-6)
+    assert w == pytest.approx(0.577385, **printed(6))
     xi, eta = 2 * Q(49.625 / 50.25), 2 * Q(37.375 / 50.25)
     sd = w * 28 / xi + (1 - w) * 10 / eta
     assert medians.shi_sd_from_five_numbers(a, q1, m, q3, b, n).value == pytest.approx(
@@ -110,13 +110,13 @@ def test_se_and_sd_from_t_and_p_handbook_7_7_3_3() -> None:
     assert dv.sd_from_t(3.8, 2.78, 25, 22) == pytest.approx(
         (3.8 / 2.78) / math.sqrt(1 / 25 + 1 / 22), **CLOSED_FORM
     )
-    assert dv.sd_from_t(3.8, 2.78, 25, 22) == pytest.approx(4.6760, abs=5e-5)
+    assert dv.sd_from_t(3.8, 2.78, 25, 22) == pytest.approx(4.6760, **printed(4))
     assert dv.sd_from_p(3.8, 0.008, 25, 22) == pytest.approx(
         dv.se_from_p(3.8, 0.008, n_total=47) / math.sqrt(1 / 25 + 1 / 22), **CLOSED_FORM
     )
     # and back: the CI 3.8 -/+ 1.959964 * 1.37
     lo, hi = dv.ci_from_se(3.8, 1.37)
-    assert (lo, hi) == pytest.approx((3.8 - 1.959964 * 1.37, 3.8 + 1.959964 * 1.37), abs=1e-6)
+    assert (lo, hi) == pytest.approx((3.8 - 1.959964 * 1.37, 3.8 + 1.959964 * 1.37), **printed(6))
 
 
 def test_borrowed_sd_and_percent_denominator() -> None:

@@ -18,7 +18,7 @@ from metafuse import pool
 from metafuse.toolbox.inference import blup, henmi_copas, ranef, tau2_confint
 from metafuse.toolbox.metareg import meta_regression
 from tests.conftest import ROOT
-from tests.tolerances import ITERATIVE, printed
+from tests.tolerances import CLOSED_FORM, HENMI_COPAS_LIMITS, ITERATIVE, SAME_FORMULA, printed
 
 CASES = json.loads((ROOT / "tests" / "reference" / "metafor_extra.json").read_text())["cases"]
 
@@ -127,10 +127,10 @@ def test_meta_regression_predictions_covariance_ci_and_influence(case: dict[str,
     r = case["results"]
     knha = r["model"]["test"] == "knha"
     fit = meta_regression(
-        frame(case, ablat=case["data"]["ablat"]), "GEN", "REML", ["ablat"], knha=knha
+        frame(case, ablat=case["data"]["ablat"]), "GEN", "REML", ["ablat"], hksj=knha
     )
-    assert fit["coef"] == pytest.approx(r["model"]["b"], **ITERATIVE)
-    assert np.asarray(fit["vcov"]) == pytest.approx(np.asarray(r["vcov"]["matrix"]), **ITERATIVE)
+    assert fit.fit.coef == pytest.approx(r["model"]["b"], **ITERATIVE)
+    assert fit.fit.vcov == pytest.approx(np.asarray(r["vcov"]["matrix"]), **ITERATIVE)
     pred = fit.predict(r["newmods"])
     for ours, theirs in (
         ("pred", "pred"),
@@ -143,8 +143,8 @@ def test_meta_regression_predictions_covariance_ci_and_influence(case: dict[str,
         assert pred[ours].to_numpy() == pytest.approx(r["predict"][theirs], **ITERATIVE)
     ci = fit.tau2_confint()
     for name in ("tau2", "tau", "I2", "H2"):
-        assert ci[name] == pytest.approx(r["confint"][name], **ITERATIVE)
-    inf = fit.influence()
+        assert getattr(ci, name) == pytest.approx(r["confint"][name], **ITERATIVE)
+    inf = fit.influence().to_frame()
     for ours, theirs in (
         ("rstudent", "rstudent"),
         ("dffits", "dffits"),
@@ -177,16 +177,17 @@ def test_cluster_robust_inference(case: dict[str, Any]) -> None:
     rb = r["robust"]
     if mods:
         found = meta_regression(rows, "GEN", "REML", mods).robust(cluster, adjust)
-        assert found["QM"] == pytest.approx(rb["QM"], **ITERATIVE)
-        assert found["QM_pval"] == pytest.approx(rb["QMp"], **ITERATIVE)
+        qm = found.to_dict()
+        assert qm["QM"] == pytest.approx(rb["QM"], **ITERATIVE)
+        assert qm["QM_pval"] == pytest.approx(rb["QMp"], **ITERATIVE)
     else:
         from metafuse.toolbox.metareg import intercept_regression
 
         found = intercept_regression(pool(rows, "GEN", "REML")).robust(cluster, adjust)
-    assert found["se"] == pytest.approx(np.atleast_1d(rb["se"]).tolist(), **ITERATIVE)
-    assert found["pval"] == pytest.approx(np.atleast_1d(rb["pval"]).tolist(), **ITERATIVE)
-    assert found["ci_low"] == pytest.approx(np.atleast_1d(rb["ci.lb"]).tolist(), **ITERATIVE)
-    assert found["df"] == rb["dfs"]
+    assert found.se == pytest.approx(np.atleast_1d(rb["se"]).tolist(), **ITERATIVE)
+    assert found.pval == pytest.approx(np.atleast_1d(rb["pval"]).tolist(), **ITERATIVE)
+    assert found.ci_low == pytest.approx(np.atleast_1d(rb["ci.lb"]).tolist(), **ITERATIVE)
+    assert found.df == rb["dfs"]
 
 
 @pytest.mark.parametrize("case", cases("A09"), ids=lambda c: c["id"])
@@ -196,10 +197,8 @@ def test_henmi_copas(case: dict[str, Any]) -> None:
     assert (hc.estimate, hc.se, hc.tau2) == pytest.approx(
         (expected["b"], expected["se"], expected["tau2"]), **ITERATIVE
     )
-    # metafor's own uniroot tolerance in hc() is 1e-13 here; its integrate() default tolerance
-    # (about 1e-4 relative) limits the agreement of the CI limits to about 1e-9
     assert (hc.ci_low, hc.ci_high) == pytest.approx(
-        (expected["ci.lb"], expected["ci.ub"]), rel=1e-8
+        (expected["ci.lb"], expected["ci.ub"]), **HENMI_COPAS_LIMITS
     )
 
 
@@ -240,9 +239,9 @@ def test_estimators_with_moderators(case: dict[str, Any]) -> None:
     fit = meta_regression(
         frame(case, **{moderator: d[moderator]}), "GEN", method, [moderator], **options
     )
-    assert fit["tau2"] == pytest.approx(r["model"]["tau2"], **ITERATIVE)
-    assert fit["coef"] == pytest.approx(r["model"]["b"], **ITERATIVE)
-    assert fit["se"] == pytest.approx(r["model"]["se"], **ITERATIVE)
+    assert fit.fit.tau2 == pytest.approx(r["model"]["tau2"], **ITERATIVE)
+    assert fit.fit.coef == pytest.approx(r["model"]["b"], **ITERATIVE)
+    assert fit.fit.se == pytest.approx(r["model"]["se"], **ITERATIVE)
 
 
 def _regtest_frame(case: dict[str, Any]) -> pd.DataFrame:
@@ -263,13 +262,13 @@ def test_regression_test_variants(case: dict[str, Any]) -> None:
     fit = pool(_regtest_frame(case), "GEN", "REML")
     # ninv/sqrtninv: the total sample sizes metafor used (n1i + n2i)
     out = regression_test(fit, model=model, predictor=predictor, sample_sizes=r.get("ni"))
-    tol = ITERATIVE if model == "rma" else {"rel": 1e-10, "abs": 1e-12}
-    assert out["statistic"] == pytest.approx(r["zval"], **tol)
-    assert out["pval"] == pytest.approx(r["pval"], **tol)
-    assert out["est"] == pytest.approx(r["est"], **tol)
-    assert out["ci_low"] == pytest.approx(r["ci.lb"], **tol)
-    assert out["ci_high"] == pytest.approx(r["ci.ub"], **tol)
-    assert out["df"] == r["dfs"]
+    tol = ITERATIVE if model == "rma" else CLOSED_FORM
+    assert out.statistic == pytest.approx(r["zval"], **tol)
+    assert out.pval == pytest.approx(r["pval"], **tol)
+    assert out.est == pytest.approx(r["est"], **tol)
+    assert out.ci_low == pytest.approx(r["ci.lb"], **tol)
+    assert out.ci_high == pytest.approx(r["ci.ub"], **tol)
+    assert out.df == r["dfs"]
 
 
 @pytest.mark.parametrize("case", cases("D16"), ids=lambda c: c["id"])
@@ -287,10 +286,10 @@ def test_trim_and_fill_estimators_and_sides(case: dict[str, Any]) -> None:
     if r["se.k0"] is None:  # metafor: NaN (the variance formula is negative)
         assert math.isnan(tf.se_k0)
     else:
-        assert tf.se_k0 == pytest.approx(r["se.k0"], rel=1e-10)
-    assert tf.p_k0 == (None if r["p.k0"] is None else pytest.approx(r["p.k0"], rel=1e-12))
+        assert tf.se_k0 == pytest.approx(r["se.k0"], **CLOSED_FORM)
+    assert tf.p_k0 == (None if r["p.k0"] is None else pytest.approx(r["p.k0"], **SAME_FORMULA))
     filled = r["filled"]
-    tol = ITERATIVE if method == "REML" else {"rel": 1e-10, "abs": 1e-12}
+    tol = ITERATIVE if method == "REML" else CLOSED_FORM
     assert tf.result.k == filled["k"]
     assert tf.result.estimate == pytest.approx(filled["b"], **tol)
     assert tf.result.se == pytest.approx(filled["se"], **tol)

@@ -10,6 +10,7 @@ import pytest
 
 from metafuse import pool
 from metafuse.results import RESULT_KEYS
+from tests.tolerances import SAME_FORMULA
 
 
 def test_to_dict_has_exactly_the_contract_keys(bcg: pd.DataFrame) -> None:
@@ -46,8 +47,8 @@ def test_single_study() -> None:
     )
     d = pool(one, "RR", "REML").to_dict()
     # log RR by hand: log((3/20) / (6/21)); var = 1/3 - 1/20 + 1/6 - 1/21
-    assert d["estimate"] == pytest.approx(math.log((3 / 20) / (6 / 21)), rel=1e-12)
-    assert d["se"] == pytest.approx(math.sqrt(1 / 3 - 1 / 20 + 1 / 6 - 1 / 21), rel=1e-12)
+    assert d["estimate"] == pytest.approx(math.log((3 / 20) / (6 / 21)), **SAME_FORMULA)
+    assert d["se"] == pytest.approx(math.sqrt(1 / 3 - 1 / 20 + 1 / 6 - 1 / 21), **SAME_FORMULA)
     assert d["k"] == 1
     assert d["Q_df"] == 0
     for key in ("Q_pval", "I2", "I2_Q", "H2", "tau2_ci_low", "pi_low"):
@@ -79,10 +80,10 @@ def test_notebook_niceties(bcg: pd.DataFrame) -> None:
     assert res.conf_int() == pytest.approx((math.exp(res.ci_low), math.exp(res.ci_high)))
     lo90, hi90 = res.conf_int(0.90)
     z = 1.6448536269514722
-    assert lo90 == pytest.approx(math.exp(res.estimate - z * res.se), rel=1e-12)
+    assert lo90 == pytest.approx(math.exp(res.estimate - z * res.se), **SAME_FORMULA)
     assert res.conf_int()[0] < lo90 < hi90 < res.conf_int()[1]
     hksj = pool(bcg, "RR", "REML", hksj=True)
-    assert hksj.conf_int(0.95) == pytest.approx(hksj.conf_int(), rel=1e-12)  # t(k-1) as fitted
+    assert hksj.conf_int(0.95) == pytest.approx(hksj.conf_int(), **SAME_FORMULA)  # t(k-1) as fitted
     with pytest.raises(ValueError, match="level"):
         res.conf_int(95)
     frame = res.to_frame()
@@ -97,9 +98,9 @@ def test_notebook_niceties(bcg: pd.DataFrame) -> None:
         "note",
     ]
     first = res.studies[0]
-    assert frame.estimate.iloc[0] == pytest.approx(math.exp(first.yi), rel=1e-12)
+    assert frame.estimate.iloc[0] == pytest.approx(math.exp(first.yi), **SAME_FORMULA)
     assert frame.ci_high.iloc[0] == pytest.approx(
-        math.exp(first.yi + 1.959963984540054 * first.sei), rel=1e-12
+        math.exp(first.yi + 1.959963984540054 * first.sei), **SAME_FORMULA
     )
     assert frame.weight_percent.sum() == pytest.approx(100)
     assert list(res.to_dict()) == [*RESULT_KEYS, "studies", "exp"]  # contract unchanged

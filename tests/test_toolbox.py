@@ -14,9 +14,18 @@ import pandas as pd
 import pytest
 
 from metafuse import pool
-from metafuse.bias import egger_test, peters_test, rank_test, trim_and_fill
-from metafuse.regression import meta_regression, subgroup
-from metafuse.sensitivity import baujat_data, cumulative, influence, leave_one_out
+from metafuse.toolbox import (
+    baujat_data,
+    cumulative,
+    egger_test,
+    influence,
+    leave_one_out,
+    meta_regression,
+    peters_test,
+    rank_test,
+    subgroup,
+    trim_and_fill,
+)
 from tests.conftest import ROOT
 from tests.tolerances import ITERATIVE
 
@@ -42,7 +51,7 @@ def test_leave_one_out(case_id: str) -> None:
     c = REF["leave1out"][case_id]
     got = leave_one_out(frame(c["dataset"]), c["measure"], c["method"], c["hksj"])
     for key in ("estimate", "se", "ci_low", "ci_high", "tau2", "I2", "Q"):
-        close(got[key], c[key])
+        close(getattr(got, key), c[key])
 
 
 @pytest.mark.parametrize("case_id", list(REF["cumulative"]))
@@ -51,14 +60,14 @@ def test_cumulative(case_id: str) -> None:
     c = REF["cumulative"][case_id]
     got = cumulative(frame(c["dataset"]), c["measure"], c["method"], c["hksj"])
     for key in ("estimate", "ci_low", "ci_high", "tau2"):
-        close(got[key], c[key])
+        close(getattr(got, key), c[key])
 
 
 @pytest.mark.parametrize("case_id", list(REF["influence"]))
 def test_influence(case_id: str) -> None:
     """metafor: influence(rma(yi, vi, method, test))$inf."""
     c = REF["influence"][case_id]
-    got = influence(frame(c["dataset"]), c["measure"], c["method"], c["hksj"])
+    got = influence(frame(c["dataset"]), c["measure"], c["method"], c["hksj"]).to_frame()
     for key in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "QE_del", "hat", "weight"):
         close(got[key], c[key])
 
@@ -68,8 +77,8 @@ def test_egger(case_id: str) -> None:
     """metafor: regtest(rma(yi, vi, method = "EE"), model = "lm")."""
     c = REF["egger"][case_id]
     got = egger_test(frame(c["dataset"]), c["measure"])
-    assert got["df"] == c["df"]
-    close([got["statistic"], got["pval"]], [c["statistic"], c["pval"]])
+    assert got.df == c["df"]
+    close([got.statistic, got.pval], [c["statistic"], c["pval"]])
 
 
 @pytest.mark.parametrize("case_id", list(REF["peters"]))
@@ -77,7 +86,7 @@ def test_peters(case_id: str) -> None:
     """metafor: regtest(yi, vi, ni = n1 + n2, model = "lm", predictor = "ninv")."""
     c = REF["peters"][case_id]
     got = peters_test(frame(c["dataset"]), c["measure"])
-    close([got["statistic"], got["pval"]], [c["statistic"], c["pval"]])
+    close([got.statistic, got.pval], [c["statistic"], c["pval"]])
 
 
 @pytest.mark.parametrize("case_id", list(REF["rank"]))
@@ -85,7 +94,7 @@ def test_rank(case_id: str) -> None:
     """metafor: ranktest(rma(yi, vi, method = "EE"))."""
     c = REF["rank"][case_id]
     got = rank_test(frame(c["dataset"]), c["measure"])
-    close([got["tau"], got["pval"]], [c["tau"], c["pval"]])
+    close([got.tau, got.pval], [c["tau"], c["pval"]])
 
 
 @pytest.mark.parametrize("case_id", list(REF["trimfill"]))
@@ -104,7 +113,8 @@ def test_meta_regression(case_id: str) -> None:
     """metafor: rma(yi, vi, mods = ~ moderators, method, test)."""
     c = REF["metareg"][case_id]
     mods = c["moderators"] if isinstance(c["moderators"], list) else [c["moderators"]]
-    got = meta_regression(frame(c["dataset"]), c["measure"], c["method"], mods, knha=c["knha"])
+    fit = meta_regression(frame(c["dataset"]), c["measure"], c["method"], mods, hksj=c["knha"])
+    got = fit.to_dict()
     close(got["coef"], c["coef"])
     close(got["se"], c["se"])
     close(
@@ -119,7 +129,7 @@ def test_subgroup(case_id: str) -> None:
     """metafor: rma per subgroup; rma(est, sei, method = "EE") on the subgroup estimates; and
     rma(yi, vi, mods = ~ alloc, method)."""
     c = REF["subgroup"][case_id]
-    got = subgroup(frame(c["dataset"]), c["measure"], c["method"], c["by"])
+    got = subgroup(frame(c["dataset"]), c["measure"], c["method"], c["by"]).to_dict()
     assert got["groups"] == c["groups"]
     for key in ("group_estimate", "group_se", "group_tau2"):
         close(got[key], c[key])
@@ -151,7 +161,7 @@ def test_proportions(case_id: str) -> None:
 def test_baujat_is_consistent_with_influence() -> None:
     """Baujat's y is the influence of each study; x its squared Pearson residual (by hand)."""
     data = frame("bcg")
-    b = baujat_data(data, "RR", "DL")
+    b = baujat_data(data, "RR", "DL").to_frame()
     res = pool(data, "RR", "DL")
     s = res.studies[0]
     assert b["x"].iloc[0] == pytest.approx((s.yi - res.estimate) ** 2 / (res.tau2 + s.sei**2))

@@ -54,3 +54,43 @@ BAYESMETA_MU: Final = {"rel": 2e-4, "abs": 1e-3}
 #: The issue's bound for the exact posterior against an independent brute-force integration
 #: (a 2-D trapezoid rule over mu and tau, without the analytic mu step): probabilities to 1e-3.
 BRUTE_FORCE_PROBABILITY: Final = 1e-3
+
+#: Two evaluations of the same double-precision expression: the library's, and the formula
+#: written out in the test (a hand calculation, an exact identity, the same fit computed in two
+#: ways, a batch against one fit at a time). Only rounding in the last bits can differ.
+SAME_FORMULA: Final = {"rel": 1e-12, "abs": 1e-15}
+
+#: The batch engine against pool() row by row: the same engine code, but sums run over masked
+#: zeros in a different order, so iterative estimators can stop a few ulps apart.
+SAME_ENGINE: Final = {"rel": 1e-10, "abs": 1e-12}
+
+#: An exact permutation P value is a count divided by the number of permutations (metafor's
+#: permutest(exact = TRUE) as here): equal up to the rounding of one division.
+EXACT_SHARE: Final = {"rel": 0.0, "abs": 1e-15}
+
+#: bayesmeta's P(mu > 0) = 6.187343e-05 for the CRINS example (Röver 2020, p.22) is a tail of its
+#: discrete normal-mixture approximation (delta = 0.01), which differs from the exact tail by
+#: about 3% there (see BAYESMETA_MU); 5% covers the approximation, not our arithmetic.
+BAYESMETA_TAIL: Final = {"rel": 0.05, "abs": 0.0}
+
+#: Quantiles printed with 7 to 9 significant digits (Röver 2020, p.31, TurnerEtAlPrior): a
+#: relative rounding error below 1e-7.
+PRINTED_SIGNIFICANT_7: Final = {"rel": 1e-7, "abs": 0.0}
+
+#: The Cochrane Handbook (6.5.2.2) prints the divisor 2 t(0.975, 24) as 4.128, the quantile to 3
+#: decimals; a CI width rebuilt from that quantile holds to 1e-3.
+HANDBOOK_T_QUANTILE: Final = {"rel": 0.0, "abs": 1e-3}
+
+#: The weighted chi^2 tail by Imhof's (1961) inversion formula, integrated numerically (quad with
+#: epsabs 1e-12 inside), against closed forms: about 1e-10 relative, 1e-13 absolute in the tail.
+IMHOF_INTEGRAL: Final = {"rel": 1e-9, "abs": 1e-13}
+
+#: metafor's hc() finds the Henmi-Copas limits with uniroot (tol 1e-13) over an integrate() at
+#: its default tolerance (about 1e-4 relative to the integrand's scale): the CI limits agree to
+#: about 1e-9; 1e-8 leaves a margin for that integration, not for ours.
+HENMI_COPAS_LIMITS: Final = {"rel": 1e-8, "abs": 0.0}
+
+#: REML/ML log-likelihood at our tau^2 against the best of a 20,001-point grid: our solver stops
+#: within ~1e-12 of the maximum; a value 1e-9 below the grid's best would mean a different local
+#: maximum (those differ by far more on the Lau 1992 steps).
+GLOBAL_MAXIMUM_SLACK: Final = 1e-9

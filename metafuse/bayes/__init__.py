@@ -1,6 +1,9 @@
-"""Bayesian random-effects meta-analysis: the exact normal-normal hierarchical model with priors
-on the heterogeneity (half-normal, half-Cauchy, half-t, log-normal, Turner 2015, Rhodes 2015)
-and on the overall effect (flat or normal)."""
+"""Bayesian random-effects meta-analysis.
+
+The exact normal-normal hierarchical model with priors on the heterogeneity (half-normal,
+half-Cauchy, half-t, log-normal, Turner 2015, Rhodes 2015) and on the overall effect (flat or
+normal).
+"""
 
 from metafuse.bayes.pooling import BayesResult, ShrunkenEstimate, bayes_pool
 from metafuse.bayes.priors import (

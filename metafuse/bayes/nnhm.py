@@ -45,17 +45,20 @@ class Mixture:
     sds: FloatArray
 
     def mean(self) -> float:
+        """Return the mean of the mixture."""
         return float(np.sum(self.weights * self.means))
 
     def sd(self) -> float:
+        """Return the standard deviation of the mixture."""
         second = np.sum(self.weights * (self.sds**2 + self.means**2))
         return float(math.sqrt(max(second - self.mean() ** 2, 0.0)))
 
     def cdf(self, x: float) -> float:
+        """Return the mixture's distribution function at ``x``."""
         return float(np.sum(self.weights * special.ndtr((x - self.means) / self.sds)))
 
     def quantile(self, p: float) -> float:
-        """The ``p`` quantile (root of the mixture CDF, bracketed by the components)."""
+        """Return the ``p`` quantile (root of the mixture CDF, bracketed by the components)."""
         if not 0 < p < 1:
             raise ValueError("p must be in (0, 1)")
         z = float(special.ndtri(p))
@@ -69,9 +72,12 @@ class Mixture:
 
 @dataclass(frozen=True)
 class TauPosterior:
-    """The marginal posterior of tau: quadrature nodes ``tau`` with normalised ``weights`` (sum
-    1) and, at each node, the conditional posterior mean and SD of mu given tau; plus what is
-    needed to integrate its density over any range (:meth:`cdf`)."""
+    """The marginal posterior of tau.
+
+    Quadrature nodes ``tau`` with normalised ``weights`` (sum 1) and, at each node, the conditional
+    posterior mean and SD of mu given tau; plus what is needed to integrate its density over any
+    range (:meth:`cdf`).
+    """
 
     tau: FloatArray
     weights: FloatArray
@@ -85,7 +91,7 @@ class TauPosterior:
     log_norm: float
 
     def log_density(self, t: FloatArray) -> FloatArray:
-        """log of the normalised posterior density of tau at ``t``."""
+        """Log of the normalised posterior density of tau at ``t``."""
         t = np.asarray(t, dtype=np.float64)
         _, _, log_lik = conditional_mu(self.y, self.v, t, self.mu_prior)
         return log_lik + self.tau_prior.log_density(t) - self.log_norm
@@ -99,7 +105,7 @@ class TauPosterior:
         return float(min(1.0, np.sum(wq * np.exp(self.log_density(tau)))))
 
     def quantile(self, p: float) -> float:
-        """The ``p`` quantile of tau (root of :meth:`cdf`)."""
+        """Return the ``p`` quantile of tau (root of :meth:`cdf`)."""
         if not 0 < p < 1:
             raise ValueError("p must be in (0, 1)")
         cum = np.cumsum(self.weights)
@@ -113,14 +119,16 @@ class TauPosterior:
         return float(optimize.brentq(lambda x: self.cdf(x) - p, lo, hi, xtol=1e-13, rtol=1e-12))
 
     def mean(self) -> float:
+        """Return the posterior mean of tau."""
         return float(np.sum(self.weights * self.tau))
 
     def sd(self) -> float:
+        """Return the posterior standard deviation of tau."""
         return float(math.sqrt(max(np.sum(self.weights * self.tau**2) - self.mean() ** 2, 0.0)))
 
 
 def _nodes(scale: float, top: float = 1.0) -> tuple[FloatArray, FloatArray]:
-    """tau nodes and quadrature weights (with the Jacobian) on u in (0, top), tau = S u/(1-u)."""
+    """Tau nodes and quadrature weights (with the Jacobian) on u in (0, top), tau = S u/(1-u)."""
     x, w = np.polynomial.legendre.leggauss(NODES)
     edges = np.linspace(0.0, top, PANELS + 1)
     half = np.diff(edges) / 2
@@ -134,8 +142,11 @@ def _nodes(scale: float, top: float = 1.0) -> tuple[FloatArray, FloatArray]:
 def conditional_mu(
     y: FloatArray, v: FloatArray, tau: FloatArray, prior: MuPrior
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Given each tau: the conditional posterior mean and SD of mu, and the log marginal
-    likelihood log p(y | tau) (up to a constant for a flat mu prior)."""
+    """Compute, for each tau, the conditional posterior of mu and the marginal likelihood.
+
+    Given each tau: the conditional posterior mean and SD of mu, and the log marginal likelihood log
+    p(y | tau) (up to a constant for a flat mu prior).
+    """
     w = 1.0 / (v[None, :] + tau[:, None] ** 2)
     precision = w.sum(axis=1)
     weighted = (w * y[None, :]).sum(axis=1)
@@ -173,7 +184,7 @@ def _pass(
 def tau_posterior(
     y: FloatArray, v: FloatArray, tau_prior: TauPrior, mu_prior: MuPrior
 ) -> TauPosterior:
-    """The marginal posterior of tau, in two passes (see the module docstring)."""
+    """Return the marginal posterior of tau, in two passes (see the module docstring)."""
     y, v = np.asarray(y, dtype=np.float64), np.asarray(v, dtype=np.float64)
     first = _pass(y, v, tau_prior, mu_prior, max(tau_prior.quantile(0.5), 1e-12))
     cum = np.cumsum(first.weights)
@@ -193,8 +204,11 @@ def prediction_mixture(post: TauPosterior) -> Mixture:
 
 
 def shrinkage_mixture(post: TauPosterior, y_i: float, v_i: float) -> Mixture:
-    """Posterior of study i's effect theta_i: given tau, theta_i | mu ~ N((y tau^2 + mu v) /
-    (tau^2 + v), tau^2 v / (tau^2 + v)); mu integrated over its conditional posterior."""
+    """Posterior of study i's effect theta_i.
+
+    Given tau, theta_i | mu ~ N((y tau^2 + mu v) / (tau^2 + v), tau^2 v / (tau^2 + v)); mu
+    integrated over its conditional posterior.
+    """
     t2 = post.tau**2
     b = v_i / (t2 + v_i)
     mean = (1 - b) * y_i + b * post.mu_mean

@@ -1,5 +1,7 @@
-"""``bayes_pool``: Bayesian random-effects meta-analysis by the exact normal-normal hierarchical
-model (no MCMC), on the same effect sizes as :func:`metafuse.pool`.
+"""Bayesian random-effects meta-analysis by the exact normal-normal model (``bayes_pool``).
+
+``bayes_pool``: Bayesian random-effects meta-analysis by the exact normal-normal hierarchical model
+(no MCMC), on the same effect sizes as :func:`metafuse.pool`.
 
 References
 ----------
@@ -33,6 +35,7 @@ from metafuse.bayes.priors import tau_prior as make_tau_prior
 from metafuse.effects.scales import Scale
 from metafuse.exceptions import DataError
 from metafuse.measures import check_level
+from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import EffectSizes, PooledResult, clean
 
 #: Effect sizes on a log-ratio scale: a half-normal prior with scale 0.5 on tau is the default
@@ -55,15 +58,18 @@ class ShrunkenEstimate:
     ci_high: float
 
     def to_dict(self) -> dict[str, Any]:
+        """Return ``study, yi, sei`` and the posterior ``mean, median, ci_low, ci_high``."""
         return {k: clean(getattr(self, k)) if k != "study" else self.study for k in _SHRINK_KEYS}
 
 
 _SHRINK_KEYS = ("study", "yi", "sei", "mean", "median", "ci_low", "ci_high")
 
 
-@dataclass(frozen=True)
-class BayesResult:
+@dataclass(frozen=True, repr=False)
+class BayesResult(ResultMixin):
     """A Bayesian random-effects meta-analysis (analysis scale; intervals equal-tailed)."""
+
+    title = "Bayesian random-effects meta-analysis"
 
     measure: str
     k: int
@@ -90,9 +96,9 @@ class BayesResult:
     posterior: TauPosterior = field(repr=False, compare=False)
     options: Mapping[str, Any] = field(default_factory=dict)
     version: str = __version__
-    #: Decision thresholds (analysis scale; e.g. log(1 - MID/ACR), log(1 + MID/ACR)) and the
-    #: posterior probabilities that mu lies below the lower, between them, above the upper.
+    #: Decision thresholds (analysis scale; e.g. log(1 - MID/ACR), log(1 + MID/ACR)).
     thresholds: tuple[float, float] | None = None
+    #: Posterior probabilities that mu lies below the lower threshold, between, above the upper.
     p_thresholds: tuple[float, float, float] | None = None
 
     @property
@@ -102,14 +108,26 @@ class BayesResult:
 
     @property
     def is_ratio(self) -> bool:
+        """True for ratio measures (analysed as logs, shown as ratios)."""
         return self.scale.is_ratio
 
     def mu(self) -> Mixture:
-        """The posterior of mu (a normal mixture: cdf, quantile, mean, sd)."""
+        """Return the posterior of mu (a normal mixture: cdf, quantile, mean, sd)."""
         return mu_mixture(self.posterior)
 
     def probability(self, below: float | None = None, above: float | None = None) -> float:
-        """P(mu < below) or P(mu > above) on the analysis scale."""
+        """Posterior probability that mu lies below or above a value (analysis scale).
+
+        Parameters
+        ----------
+        below, above : float, optional
+            Give exactly one: P(mu < below) or P(mu > above).
+
+        Returns
+        -------
+        float
+            The probability.
+        """
         if (below is None) == (above is None):
             raise ValueError("give either below or above")
         if below is not None:
@@ -117,11 +135,14 @@ class BayesResult:
         return 1.0 - self.mu().cdf(float(above))  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract dictionary: ``mu_mean, mu_median, mu_ci_low, mu_ci_high, tau_median,
-        tau_ci_low, tau_ci_high, pred_ci_low, pred_ci_high`` (analysis scale, equal-tailed at
-        ``level``), ``p_mu_below_0``, ``p_mu_beyond_mid`` (P(|mu| > mid), None without a MID),
-        ``shrinkage`` (per study), ``prior`` (in words) and, for ratio measures, ``exp`` (mu and
-        prediction on the ratio scale)."""
+        """Return the contract dictionary.
+
+        ``mu_mean, mu_median, mu_ci_low, mu_ci_high, tau_median, tau_ci_low, tau_ci_high,
+        pred_ci_low, pred_ci_high`` (analysis scale, equal-tailed at ``level``), ``p_mu_below_0``,
+        ``p_mu_beyond_mid`` (``P(|mu| > mid)``, None without a MID), ``shrinkage`` (per study),
+        ``prior`` (in words) and, for ratio measures, ``exp`` (mu and prediction on the ratio
+        scale).
+        """
         keys = (
             "measure", "k", "level", "mu_mean", "mu_median", "mu_sd", "mu_ci_low", "mu_ci_high",
             "tau_mean", "tau_median", "tau_ci_low", "tau_ci_high", "pred_mean", "pred_ci_low",
@@ -151,7 +172,7 @@ class BayesResult:
         return out
 
     def summary(self) -> str:
-        """A few lines for people: mu with its credible interval, tau, prediction, prior."""
+        """Return a few lines for people: mu with its credible interval, tau, prediction, prior."""
         pct = f"{100 * self.level:g}%"
         show = (lambda x: math.exp(x)) if self.is_ratio else (lambda x: x)
         name = self.scale.label
@@ -172,8 +193,45 @@ class BayesResult:
         ]
         return "\n".join(lines) + "\n"
 
-    def __str__(self) -> str:
-        return self.summary()
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per study: ``study, yi, sei`` and its shrunken (posterior) estimate.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``study, yi, sei, mean, median, ci_low, ci_high`` (analysis scale).
+        """
+        return pd.DataFrame([s.to_dict() for s in self.shrinkage], columns=list(_SHRINK_KEYS))
+
+    def _headline(self) -> str:
+        show = math.exp if self.is_ratio else float
+        pct = f"{100 * self.level:g}%"
+        return (
+            f"{self.measure} k={self.k}: mu {short(show(self.mu_median))} [{pct} CrI "
+            f"{short(show(self.mu_ci_low))}, {short(show(self.mu_ci_high))}], "
+            f"tau {short(self.tau_median)}"
+        )
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        show = math.exp if self.is_ratio else float
+        pct = f"{100 * self.level:g}%"
+        rows = [
+            (
+                f"{self.scale.label} (median)",
+                f"{short(show(self.mu_median))} [{pct} CrI {short(show(self.mu_ci_low))}, "
+                f"{short(show(self.mu_ci_high))}]",
+            ),
+            (
+                "tau (median)",
+                f"{short(self.tau_median)} [{pct} CrI {short(self.tau_ci_low)}, "
+                f"{short(self.tau_ci_high)}]",
+            ),
+            ("Prediction", f"[{short(show(self.pred_ci_low))}, {short(show(self.pred_ci_high))}]"),
+            ("P(mu < 0)", f"{self.p_mu_below_0:.4g}"),
+        ]
+        if self.mid is not None and self.p_mu_beyond_mid is not None:
+            rows.append((f"P(|mu| > {self.mid:g})", f"{self.p_mu_beyond_mid:.4g}"))
+        return [*rows, ("Prior", self.prior)]
 
 
 def _effects(
@@ -238,13 +296,27 @@ def bayes_pool(
     mu_prior, mu_mean, mu_sd
         ``flat`` (default) or ``normal`` with ``mu_mean`` and ``mu_sd`` (analysis scale).
     mid
-        A minimal important difference (> 0, analysis scale): the result gives P(|mu| > mid).
+        A minimal important difference (> 0, analysis scale): the result gives ``P(|mu| > mid)``.
     thresholds
         ``(low, high)`` on the analysis scale, ``low < high`` (e.g. -MID and +MID, or the log
         risk ratios of -/+ an absolute MID at the assumed comparator risk): the result gives
         the probabilities that mu lies below ``low``, between, and above ``high``.
     level
         Coverage of the equal-tailed credible intervals (default 0.95).
+    convention
+        The convention of the effect sizes when ``data`` are study rows (as for
+        :func:`metafuse.pool`).
+
+    Returns
+    -------
+    BayesResult
+        Posterior summaries of mu, tau and the prediction, shrunken study estimates, and the
+        priors in words.
+
+    References
+    ----------
+    Röver C (2020). Bayesian random-effects meta-analysis using the bayesmeta R package. J Stat
+    Softw 93(6).
     """
     effects = _effects(data, measure, convention)
     level = check_level(level)

@@ -1,7 +1,8 @@
 # ruff: noqa: E501  (the prior tables keep one setting per line)
-"""Prior distributions for the Bayesian normal-normal hierarchical model: on the heterogeneity
-tau (half-normal, half-Cauchy, half-t, log-normal, and the empirical priors of Turner et al. 2015
-and Rhodes et al. 2015) and on the overall effect mu (flat or normal).
+"""Prior distributions for the Bayesian normal-normal hierarchical model.
+
+On the heterogeneity tau (half-normal, half-Cauchy, half-t, log-normal, and the empirical priors of
+Turner et al. 2015 and Rhodes et al. 2015) and on the overall effect mu (flat or normal).
 
 Every prior can state itself in words (for SoF footnotes and reports).
 
@@ -132,16 +133,38 @@ class TauPrior:
         raise ValueError(f"unknown tau prior {self.kind!r}")
 
     def log_density(self, tau: FloatArray) -> FloatArray:
-        """log of the prior density at ``tau`` (> 0)."""
+        """Return the log of the prior density.
+
+        Parameters
+        ----------
+        tau : numpy.ndarray
+            Values of tau (> 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            log density at each value.
+        """
         with np.errstate(divide="ignore"):
             return np.asarray(self._dist().logpdf(tau), dtype=np.float64)
 
     def quantile(self, p: float) -> float:
-        """The prior quantile of tau."""
+        """Return a prior quantile of tau.
+
+        Parameters
+        ----------
+        p : float
+            The probability.
+
+        Returns
+        -------
+        float
+            The quantile.
+        """
         return float(self._dist().ppf(p))
 
     def describe(self) -> str:
-        """The prior in words, with its median and 95% upper limit of tau."""
+        """Return the prior in words, with its median and 95% upper limit of tau."""
         q50, q95 = self.quantile(0.5), self.quantile(0.95)
         where = f" ({self.source})" if self.source else ""
         shape = {
@@ -200,30 +223,96 @@ def _positive(name: str, value: float) -> float:
 
 
 def half_normal(scale: float) -> TauPrior:
-    """Half-normal prior on tau with ``scale`` (the SD of the underlying normal)."""
+    """Half-normal prior on tau.
+
+    Parameters
+    ----------
+    scale : float
+        The SD of the underlying normal (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+    """
     return TauPrior("half-normal", scale=_positive("tau_scale", scale))
 
 
 def half_cauchy(scale: float) -> TauPrior:
-    """Half-Cauchy prior on tau with ``scale``."""
+    """Half-Cauchy prior on tau.
+
+    Parameters
+    ----------
+    scale : float
+        The scale (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+    """
     return TauPrior("half-cauchy", scale=_positive("tau_scale", scale))
 
 
 def half_t(scale: float, df: float) -> TauPrior:
-    """Half-t prior on tau with ``scale`` and ``df`` degrees of freedom."""
+    """Half-t prior on tau.
+
+    Parameters
+    ----------
+    scale : float
+        The scale (> 0).
+    df : float
+        Degrees of freedom (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+    """
     return TauPrior("half-t", scale=_positive("tau_scale", scale), df=_positive("tau_df", df))
 
 
 def log_normal(log_tau2_mean: float, log_tau2_sd: float, source: str = "") -> TauPrior:
-    """Log-normal prior given, as the empirical priors are, for log tau^2 ~ N(mean, sd^2)."""
+    """Log-normal prior given, as the empirical priors are, for log tau^2 ~ N(mean, sd^2).
+
+    Parameters
+    ----------
+    log_tau2_mean, log_tau2_sd : float
+        Mean and SD of log tau^2.
+    source : str, optional
+        Where the prior comes from (shown in its description).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+    """
     sd = _positive("log_tau2_sd", log_tau2_sd)
     return TauPrior("log-normal", log_mean=float(log_tau2_mean) / 2, log_sd=sd / 2, source=source)
 
 
 def turner_prior(outcome: str | None = None, comparison: str | None = None) -> TauPrior:
-    """Turner et al. (2015) log-normal prior for log odds ratios: the cell for ``outcome`` (a key
-    of :data:`TURNER_2015`) and ``comparison`` (one of :data:`TURNER_COMPARISONS`), or the general
-    setting when both are None."""
+    """Turner et al. (2015) log-normal prior on tau^2 for log odds ratios.
+
+    Parameters
+    ----------
+    outcome : str, optional
+        The outcome type, a key of :data:`TURNER_2015`.
+    comparison : str, optional
+        The comparison type, one of :data:`TURNER_COMPARISONS`; with ``outcome`` None too, the
+        general healthcare setting.
+
+    Returns
+    -------
+    TauPrior
+        The prior of that cell.
+
+    References
+    ----------
+    Turner RM, Jackson D, Wei Y, Thompson SG, Higgins JPT (2015). Predictive distributions for
+    between-study heterogeneity and simple methods for their application in Bayesian
+    meta-analysis. Stat Med 34:984-998.
+    """
     if outcome is None and comparison is None:
         m, s = TURNER_2015_GENERAL
         return log_normal(m, s, "Turner et al. 2015, general healthcare setting")
@@ -240,9 +329,27 @@ def turner_prior(outcome: str | None = None, comparison: str | None = None) -> T
 
 
 def rhodes_prior(outcome: str | None = None, comparison: str | None = None) -> TauPrior:
-    """Rhodes et al. (2015) log-t(5) prior for standardised mean differences: the cell for
-    ``outcome`` (a key of :data:`RHODES_2015`) and ``comparison`` (one of
-    :data:`RHODES_COMPARISONS`), or the general setting when both are None."""
+    """Rhodes et al. (2015) log-t(5) prior on tau^2 for standardised mean differences.
+
+    Parameters
+    ----------
+    outcome : str, optional
+        The outcome type, a key of :data:`RHODES_2015`.
+    comparison : str, optional
+        The comparison type, one of :data:`RHODES_COMPARISONS`; with ``outcome`` None too, the
+        general setting.
+
+    Returns
+    -------
+    TauPrior
+        The prior of that cell.
+
+    References
+    ----------
+    Rhodes KM, Turner RM, Higgins JPT (2015). Predictive distributions were developed for the
+    extent of heterogeneity in meta-analyses of continuous outcome data. J Clin Epidemiol
+    68:52-60.
+    """
     if outcome is None and comparison is None:
         m, s = RHODES_2015_GENERAL
         where = "Rhodes et al. 2015, general setting"
@@ -275,16 +382,31 @@ class MuPrior:
 
     @property
     def flat(self) -> bool:
+        """True for the flat (improper uniform) prior."""
         return self.sd is None
 
     def describe(self) -> str:
+        """Return the prior in words."""
         if self.flat:
             return "flat (uniform) prior on mu"
         return f"normal prior on mu with mean {self.mean:g} and SD {self.sd:g}"
 
 
 def mu_prior(kind: str = "flat", mean: float = 0.0, sd: float | None = None) -> MuPrior:
-    """``flat``, or ``normal`` with ``mean`` and ``sd`` (analysis scale)."""
+    """Prior on the overall effect mu.
+
+    Parameters
+    ----------
+    kind : {"flat", "normal"}, optional
+        Flat (improper uniform) or normal.
+    mean, sd : float, optional
+        Mean and SD of a normal prior (analysis scale).
+
+    Returns
+    -------
+    MuPrior
+        The prior.
+    """
     if kind == "flat":
         return MuPrior()
     if kind == "normal":
@@ -306,7 +428,29 @@ def tau_prior(
     outcome: str | None = None,
     comparison: str | None = None,
 ) -> TauPrior:
-    """A tau prior by name (:data:`TAU_PRIORS`) with its parameters, or ``kind`` itself."""
+    """Return a prior on tau by name, with its parameters.
+
+    A prior on tau by name (:data:`TAU_PRIORS`) with its parameters, or ``kind`` itself.
+
+    Parameters
+    ----------
+    kind : str or TauPrior
+        ``half-normal``, ``half-cauchy``, ``half-t``, ``log-normal``, ``turner`` or ``rhodes``;
+        a :class:`TauPrior` is returned as it is.
+    scale : float, optional
+        Scale of the half-normal, half-Cauchy and half-t priors.
+    df : float, optional
+        Degrees of freedom of the half-t prior.
+    log_tau2_mean, log_tau2_sd : float, optional
+        Mean and SD of log tau^2 (log-normal).
+    outcome, comparison : str, optional
+        The setting of the Turner and Rhodes priors (see :func:`turner_prior`).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+    """
     if isinstance(kind, TauPrior):
         return kind
     name = str(kind).lower().replace("_", "-")

@@ -15,6 +15,7 @@ import click
 
 from metafuse._version import __version__
 from metafuse.cli import bayes, gapflow, model, review, revman, tools
+from metafuse.exceptions import MissingExtraError
 
 
 class _Group(click.Group):
@@ -25,6 +26,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
+        except MissingExtraError as err:  # an optional dependency: one line naming the extra
+            raise click.ClickException(str(err)) from None
         except Exception as err:  # the last line of defence: no traceback reaches a user
             if os.environ.get("METAFUSE_DEBUG"):
                 raise

@@ -1,5 +1,8 @@
-"""What every command shares: turning library errors into one-line messages, reading a study
-CSV, the options of a model, and printing results as text or JSON (to a file or stdout)."""
+"""What every command shares.
+
+Turning library errors into one-line messages, reading a study CSV, the options of a model, and
+printing results as text or JSON (to a file or stdout).
+"""
 
 from __future__ import annotations
 
@@ -127,7 +130,7 @@ def model_options(func: F) -> F:
 
 
 def pool_kwargs(options: dict[str, Any]) -> dict[str, Any]:
-    """The pool() options given on the command line (unset ones left to the convention)."""
+    """Return the pool() options given on the command line (unset ones left to the convention)."""
     return {k: v for k, v in options.items() if (v is not None and v is not False) or k == "ratio"}
 
 
@@ -144,8 +147,11 @@ analyses_option = click.option(
 
 
 def emit(value: Any, as_json: bool, output: str | None = None) -> None:
-    """Print a result, DataFrame or dict as a readable table or as JSON (to ``output``; '-' or
-    None is stdout)."""
+    """Print a result, DataFrame or dict as a readable table or as JSON.
+
+    Print a result, DataFrame or dict as a readable table or as JSON (to ``output``; '-' or None is
+    stdout).
+    """
     import pandas as pd
 
     from metafuse.files import to_json, write_text_atomic
@@ -167,7 +173,7 @@ def emit(value: Any, as_json: bool, output: str | None = None) -> None:
 
 
 def _json_safe(value: Any) -> Any:
-    """nan and infinities as None, numpy scalars as Python numbers (JSON has no NaN)."""
+    """Nan and infinities as None, numpy scalars as Python numbers (JSON has no NaN)."""
     import math
 
     import numpy as np

@@ -1,6 +1,8 @@
-"""Commands of the gap-filling workflow: ``merge`` (a filled gap template into outcomes.csv) and
-``reconcile`` (two independent extractions). ``gaps --template`` writes the template
-(:mod:`metafuse.cli.review`)."""
+"""Commands of the gap-filling workflow.
+
+``merge`` (a filled gap template into outcomes.csv) and ``reconcile`` (two independent extractions).
+``gaps --template`` writes the template (:mod:`metafuse.cli.review`).
+"""
 
 from __future__ import annotations
 

@@ -17,8 +17,11 @@ SPECS_FOLDER = "analyses"
 @click.command("init")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def init_command(directory: Path) -> None:
-    """Start a review in DIRECTORY: studies/ (review.toml with every key explained, the CSV
-    headers) and an empty analyses/. Never overwrites a file."""
+    """Start a review in DIRECTORY.
+
+    Start a review in DIRECTORY: studies/ (review.toml with every key explained, the CSV headers)
+    and an empty analyses/. Never overwrites a file.
+    """
     from metafuse.review.skeleton import write_skeleton
 
     records = directory / RECORDS_FOLDER
@@ -47,8 +50,11 @@ def init_command(directory: Path) -> None:
 @json_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def analysis_command(spec_dir: Path, out_dir: Path, as_json: bool, quiet: bool) -> None:
-    """Run every analysis (automatic ones and the specs in SPEC_DIR, which may be absent) of
-    the records folders beside SPEC_DIR (each with its review.toml) into --out, atomically."""
+    """Run every analysis.
+
+    Run every analysis (automatic ones and the specs in SPEC_DIR, which may be absent) of the
+    records folders beside SPEC_DIR (each with its review.toml) into --out, atomically.
+    """
     from metafuse.pipeline.outputs import run_all
     from metafuse.pipeline.plan import make_plan
 

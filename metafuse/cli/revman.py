@@ -1,5 +1,8 @@
-"""``metafuse revman``: RevMan 5 interchange (``import`` a review, ``export`` an analysis, and
-``check`` that a review's stored results are reproduced)."""
+"""The ``metafuse revman`` commands: import, export and check RevMan 5 reviews.
+
+``metafuse revman``: RevMan 5 interchange (``import`` a review, ``export`` an analysis, and
+``check`` that a review's stored results are reproduced).
+"""
 
 from __future__ import annotations
 
@@ -42,8 +45,11 @@ def import_command(file: Path, out_dir: Path, as_json: bool) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @json_option
 def check_command(file: Path, as_json: bool) -> None:
-    """Pool every outcome of FILE with its RevMan settings and set each number beside the one
-    RevMan stored (largest absolute difference per outcome)."""
+    """Pool every outcome of FILE with its RevMan settings; compare with RevMan's numbers.
+
+    Pool every outcome of FILE with its RevMan settings and set each number beside the one RevMan
+    stored (largest absolute difference per outcome).
+    """
     from metafuse.revman import read_rm5
     from metafuse.revman.pooling import compare
 
@@ -80,8 +86,11 @@ def check_command(file: Path, as_json: bool) -> None:
 def export_command(
     analysis: str, spec_dir: Path, output: str, label_exp: str, label_ctrl: str
 ) -> None:
-    """Write ANALYSIS (a name from `metafuse analysis`, e.g. A_mortality_1y) as CSV in RevMan 5's
-    layout: outcome totals, subgroups and study rows with their data and weights."""
+    """Write ANALYSIS as CSV in RevMan 5's layout.
+
+    Write ANALYSIS (a name from `metafuse analysis`, e.g. A_mortality_1y) as CSV in RevMan 5's
+    layout: outcome totals, subgroups and study rows with their data and weights.
+    """
     from metafuse.files import write_text_atomic
     from metafuse.pipeline.plan import make_plan
     from metafuse.pipeline.run import run_analysis
@@ -110,8 +119,8 @@ def export_command(
                 keep = [label in labels for label in effects.labels]
                 subgroups.append((group, refit(fitted.result, keep)))
             if fitted.subgroup_test is not None:
-                q, p = fitted.subgroup_test["Q_between"], fitted.subgroup_test["Q_between_pval"]
-                df = fitted.subgroup_test["Q_between_df"]
+                q, p = fitted.subgroup_test.Q_between, fitted.subgroup_test.Q_between_pval
+                df = fitted.subgroup_test.Q_between_df
                 test = {"Q": q, "P": p, "I2": max(0.0, 100 * (q - df) / q) if q > 0 else 0.0}
         comparison = "Comparison"
         if records is not None and spec.comparison in records.review.comparisons:

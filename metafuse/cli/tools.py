@@ -16,7 +16,7 @@ Tool = Callable[..., Any]
 
 
 def _command(name: str, doc: str, run: Tool, *extra: Callable[[Any], Any]) -> click.Command:
-    """A command: ``run(result, table)`` on FILE pooled with the model options."""
+    """Return a command that runs ``run(result, table)`` on FILE pooled with the model options."""
 
     def command(
         file: Path,
@@ -46,9 +46,12 @@ def _command(name: str, doc: str, run: Tool, *extra: Callable[[Any], Any]) -> cl
     return click.command(name)(model_options(json_option(cmd)))
 
 
-def _tool(module: str, attr: str) -> Tool:
-    def run(result: Any, table: Any, **params: Any) -> Any:
-        return getattr(importlib.import_module(module), attr)(result)
+def _tool(module: str, attr: str, table: bool = False) -> Tool:
+    """Run ``module.attr`` on the result; print its table (``table``) or its ``to_dict()``."""
+
+    def run(result: Any, _table: Any, **params: Any) -> Any:
+        found = getattr(importlib.import_module(module), attr)(result)
+        return found.to_frame() if table else found.to_dict()
 
     return run
 
@@ -62,7 +65,7 @@ def _trim_and_fill(result: Any, table: Any, tool_estimator: str) -> Any:
 def _subgroup(result: Any, table: Any, tool_by: str) -> Any:
     from metafuse.toolbox.subgroups import subgroup
 
-    return subgroup(result, by=tool_by, groups=_groups(result, table, tool_by))
+    return subgroup(result, by=tool_by, groups=_groups(result, table, tool_by)).to_dict()
 
 
 def _groups(result: Any, table: Any, column: str) -> dict[str, str]:
@@ -77,9 +80,14 @@ def _meta_regression(result: Any, table: Any, tool_moderator: tuple[str, ...]) -
     from metafuse.toolbox.metareg import meta_regression
 
     fit = meta_regression(
-        result, moderators=list(tool_moderator), knha=result.hksj, covariates=table.frame
+        result, moderators=list(tool_moderator), hksj=result.hksj, covariates=table.frame
     )
-    return {key: value for key, value in fit.to_dict().items() if key != "vcov"}
+    # the command's JSON keeps its key "knha" for the adjustment (the library says hksj)
+    return {
+        ("knha" if key == "hksj" else key): value
+        for key, value in fit.to_dict().items()
+        if key != "vcov"
+    }
 
 
 def _permutest(
@@ -111,17 +119,17 @@ COMMANDS = (
     _command(
         "leave-one-out",
         "Refit without each study in turn (metafor's leave1out).",
-        _tool("metafuse.toolbox.sensitivity", "leave_one_out"),
+        _tool("metafuse.toolbox.sensitivity", "leave_one_out", table=True),
     ),
     _command(
         "cumulative",
         "Cumulative meta-analysis adding studies in file order (metafor's cumul).",
-        _tool("metafuse.toolbox.sensitivity", "cumulative"),
+        _tool("metafuse.toolbox.sensitivity", "cumulative", table=True),
     ),
     _command(
         "influence",
         "Influence diagnostics: rstudent, DFFITS, Cook's distance, ... (metafor's influence).",
-        _tool("metafuse.toolbox.influence", "influence"),
+        _tool("metafuse.toolbox.influence", "influence", table=True),
     ),
     _command(
         "egger",

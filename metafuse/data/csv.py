@@ -1,4 +1,6 @@
-"""Reading study CSV files as text, so that every value is checked by :mod:`metafuse.data.validate`
+"""Reading study CSV files as text, each value checked rather than guessed by a parser.
+
+Reading study CSV files as text, so that every value is checked by :mod:`metafuse.data.validate`
 rather than guessed by a parser.
 
 Unreadable, binary, oversized, non-regular (FIFO, device) or malformed files raise
@@ -36,12 +38,12 @@ class Table:
     lines: tuple[int, ...]
 
     def locate(self, error: DataError) -> DataError:
-        """The same error, located in this file (with the line number of each data row)."""
+        """Return the same error, located in this file (with the line number of each data row)."""
         return error.with_source(self.source, self.lines)
 
 
 def read_bytes_checked(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> bytes:
-    """The bytes of a regular file, refusing FIFOs, devices, folders and oversized files."""
+    """Return the bytes of a regular file, refusing FIFOs, devices, folders and oversized files."""
     p = Path(path)
     src = str(p)
     try:

@@ -63,7 +63,7 @@ class StudyTable:
     excluded: tuple[tuple[str, str], ...]
 
     def column(self, name: str) -> FloatArray:
-        """The float array of one input column."""
+        """Return the float array of one input column."""
         return self.values[name]
 
 
@@ -173,8 +173,13 @@ def _check_columns(data: pd.DataFrame, measure: str, needed: Sequence[str]) -> N
                 )
 
 
-def prepare_studies(data: pd.DataFrame, measure: str, *, ratio: bool = False) -> StudyTable:
+def prepare_studies(
+    data: pd.DataFrame, measure: str, *, ratio: bool = False, warn_excluded: bool = True
+) -> StudyTable:
     """Validate study data for ``measure`` and return it as numeric arrays.
+
+    A row without data is excluded and listed in the table's ``excluded``; with
+    ``warn_excluded`` an :class:`~metafuse.exceptions.ExcludedStudyWarning` names it too.
 
     Raises
     ------
@@ -199,6 +204,8 @@ def prepare_studies(data: pd.DataFrame, measure: str, *, ratio: bool = False) ->
             name = labels[i] or f"row {i + 1}"
             excluded.append((name, "no data"))
             who = f"study {name!r}" if labels[i] else f"unlabelled {name}"
+            if not warn_excluded:
+                continue
             warnings.warn(
                 f"{who} has no data for {measure} and is excluded",
                 ExcludedStudyWarning,

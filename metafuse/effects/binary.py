@@ -1,5 +1,6 @@
-"""Effect sizes of 2x2 tables: log risk ratio, log odds ratio, risk difference, with the
-continuity correction for zero cells.
+"""Effect sizes of 2x2 tables.
+
+Log risk ratio, log odds ratio, risk difference, with the continuity correction for zero cells.
 
 Zero cells (inverse-variance methods): by default 0.5 is added to every cell of a 2x2 table that
 has a zero cell (``add=0.5, to="only0"``), as RevMan and metafor do; a study with no events, or only
@@ -32,7 +33,7 @@ DEFAULT_TO: Final[CorrectWhen] = "only0"
 def double_zero(
     events_exp: ArrayLike, n_exp: ArrayLike, events_ctrl: ArrayLike, n_ctrl: ArrayLike
 ) -> BoolArray:
-    """True for studies with no events in both arms, or only events in both arms."""
+    """Return True for studies with no events in both arms, or only events in both arms."""
     a, n1, c, n2 = map(as_float, (events_exp, n_exp, events_ctrl, n_ctrl))
     return ((a == 0) & (c == 0)) | ((a == n1) & (c == n2))
 
@@ -47,7 +48,7 @@ def continuity_corrected_cells(
     to: CorrectWhen = DEFAULT_TO,
     ignore: BoolArray | None = None,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """The four cells (a, b, c, d) of each 2x2 table after the continuity correction.
+    """Return the four cells (a, b, c, d) of each 2x2 table after the continuity correction.
 
     ``a``/``b`` are events/non-events in the experimental arm, ``c``/``d`` in the control arm.
     For "if0all" the rule looks along the last axis (the studies of one meta-analysis); studies
@@ -67,7 +68,9 @@ def correction(
     to: CorrectWhen = DEFAULT_TO,
     ignore: BoolArray | None = None,
 ) -> FloatArray:
-    """The amount added to each study's cells: ``add`` where ``to`` applies, else 0.
+    """Return the amount added to each study's cells.
+
+    ``add`` where ``to`` applies, else 0.
 
     ``zero`` flags studies with a zero cell; "only0" corrects those, "all" every study,
     "if0all" every study of a meta-analysis (the last axis) that has one, "none" none. Studies

@@ -76,8 +76,11 @@ def standardized_mean_change_heteroscedastic(
     n: ArrayLike,
     r: ArrayLike,
 ) -> tuple[FloatArray, FloatArray]:
-    """SMCRH: ``J (post - pre) / sd_pre`` with variance
-    ``J^2 [sd_change^2 / (sd_pre^2 (n - 1)) + g^2 / (2 (n - 1))]`` (Bonett 2008)."""
+    """Compute the SMCRH: the standardised mean change by the pre-test SD (Bonett 2008).
+
+    SMCRH: ``J (post - pre) / sd_pre`` with variance ``J^2 [sd_change^2 / (sd_pre^2 (n - 1)) + g^2 /
+    (2 (n - 1))]`` (Bonett 2008).
+    """
     m1, m2, s1, s2, nn, rr = map(as_float, (mean_post, mean_pre, sd_post, sd_pre, n, r))
     j = hedges_correction(nn - 1)
     g = j * (m1 - m2) / s2

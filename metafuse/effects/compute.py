@@ -1,5 +1,7 @@
-"""From a validated study table to :class:`~metafuse.results.EffectSizes`: one dispatch on the
-measure, and the true reason for every study that is not estimable."""
+"""From a validated study table to :class:`~metafuse.results.EffectSizes`.
+
+One dispatch on the measure, and the true reason for every study that is not estimable.
+"""
 
 from __future__ import annotations
 

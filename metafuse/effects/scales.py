@@ -100,7 +100,7 @@ def scale_for(
     unit: str | None = None,
     n_harmonic: float | None = None,
 ) -> Scale:
-    """The scale of a measure code; ``ratio`` marks generic (GEN) rows given as ratios."""
+    """Return the scale of a measure code; ``ratio`` marks generic (GEN) rows given as ratios."""
     default_name, transform = MEASURE_SCALES.get(measure, ("Estimate", "identity"))
     if measure == "GEN" and ratio:
         transform = "exp"

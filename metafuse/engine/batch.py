@@ -16,11 +16,14 @@ import numpy.typing as npt
 from metafuse._arrays import BoolArray, FloatArray, IntArray
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.measures import TABLE_METHODS, check_level, normalise_method
+from metafuse.result_protocol import ResultMixin
 
 
-@dataclass(frozen=True)
-class BatchResult:
+@dataclass(frozen=True, repr=False)
+class BatchResult(ResultMixin):
     """Per-meta-analysis arrays (the caller's leading shape) of :func:`pool_many`."""
+
+    title = "Batch of meta-analyses"
 
     estimate: FloatArray
     se: FloatArray
@@ -40,7 +43,7 @@ class BatchResult:
         return getattr(self, key)
 
     def keys(self) -> list[str]:
-        """The field names."""
+        """Return the field names."""
         return [f.name for f in fields(self)]
 
     def to_frame(self) -> Any:
@@ -48,6 +51,14 @@ class BatchResult:
         import pandas as pd
 
         return pd.DataFrame({name: np.ravel(getattr(self, name)) for name in self.keys()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return each field as a (nested) list."""
+        return {name: np.asarray(getattr(self, name)).tolist() for name in self.keys()}
+
+    def _headline(self) -> str:
+        done = int(np.sum(self.converged))
+        return f"{self.estimate.size} meta-analyses, shape {self.estimate.shape}, {done} converged"
 
 
 def pool_many(
@@ -60,12 +71,32 @@ def pool_many(
     level: float = 0.95,
     weighted: bool = True,
 ) -> BatchResult:
-    """Fit many meta-analyses: ``yi`` and ``vi`` of shape ``(m, k)`` (any leading shape), with
-    ``mask`` (booleans, same shape) marking the studies of ragged meta-analyses.
+    """Fit many meta-analyses at once (the batch engine).
 
-    Returns :class:`BatchResult` with arrays ``estimate, se, ci_low, ci_high, pval, tau2, Q, I2,
-    k, converged`` of the leading shape: the numbers :func:`metafuse.pool` gives for each row's
-    effect sizes with the same method (``FE``/``EE`` or a tau^2 estimator) and ``hksj``.
+    Row by row, the numbers are those :func:`metafuse.pool` gives for the same effect sizes,
+    method and ``hksj`` (the same engine code); iterative estimators retire converged rows.
+
+    Parameters
+    ----------
+    yi, vi : array_like
+        Effect sizes and sampling variances (analysis scale), shape ``(m, k)`` or any leading
+        shape with the studies on the last axis.
+    method : str, optional
+        ``FE``/``EE`` or a tau^2 estimator (as :func:`metafuse.pool`).
+    hksj : bool, optional
+        The Hartung-Knapp-Sidik-Jonkman adjustment.
+    mask : array_like of bool, optional
+        Same shape: the studies of ragged meta-analyses.
+    level : float, optional
+        Coverage of the confidence intervals.
+    weighted : bool, optional
+        False pools the unweighted mean (metafor's ``weighted=FALSE``).
+
+    Returns
+    -------
+    BatchResult
+        Arrays ``estimate, se, ci_low, ci_high, pval, tau2, Q, I2, k, converged`` of the
+        leading shape.
     """
     if str(method).strip().upper() in TABLE_METHODS:
         raise ValueError(

@@ -28,10 +28,13 @@ from metafuse._arrays import FloatArray
 
 
 def weighted_chi2_sf(x: float, weights: FloatArray) -> float:
-    """P(sum_j w_j chi^2_1 > x) for non-negative ``weights``, by Imhof's (1961) inversion
-    formula. Its integrand is ``sin(c(u) - x u / 2) / (u rho(u))`` with ``c`` slowly varying; on
-    [1, inf) it is split into cosine and sine parts integrated by QUADPACK's Fourier-integral
-    routine (QAWF), which handles the slow, oscillating decay exactly instead of truncating it."""
+    """Return P(sum_j w_j chi^2_1 > x) by Imhof's (1961) inversion formula.
+
+    P(sum_j w_j chi^2_1 > x) for non-negative ``weights``, by Imhof's (1961) inversion formula. Its
+    integrand is ``sin(c(u) - x u / 2) / (u rho(u))`` with ``c`` slowly varying; on [1, inf) it is
+    split into cosine and sine parts integrated by QUADPACK's Fourier-integral routine (QAWF), which
+    handles the slow, oscillating decay exactly instead of truncating it.
+    """
     lam = np.asarray(weights, dtype=np.float64)
     top = float(lam.max(initial=0.0))
     lam = lam[lam > 1e-14 * max(top, 1e-300)]

@@ -1,5 +1,7 @@
-"""The inverse-variance model: fixed (common) effect or random effects, for a batch of
-meta-analyses at once, with the one HKSJ rule, heterogeneity statistics and prediction intervals.
+"""The inverse-variance model.
+
+Fixed (common) effect or random effects, for a batch of meta-analyses at once, with the one HKSJ
+rule, heterogeneity statistics and prediction intervals.
 
 References
 ----------
@@ -49,7 +51,7 @@ def t_quantile(level: float, df: npt.ArrayLike) -> FloatArray:
 
 
 def hksj_scale(rss: FloatArray, df: FloatArray) -> FloatArray:
-    """The Knapp-Hartung variance factor ``rss / df``, 0 when ``rss`` is numerically 0."""
+    """Return the Knapp-Hartung variance factor ``rss / df``, 0 when ``rss`` is numerically 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(rss <= HKSJ_RSS_EPS, 0.0, rss / df)
 
@@ -124,7 +126,10 @@ def prediction_interval(
 def _estimation_weights(
     problem: Problem, w: FloatArray, weighted: bool, weights: npt.ArrayLike | None
 ) -> FloatArray:
-    """The weights of the pooled estimate: random-effects ``w``, 1 (unweighted) or the user's."""
+    """Return the weights of the pooled estimate.
+
+    Random-effects ``w``, 1 (unweighted) or the user's.
+    """
     if weights is not None:
         user = np.broadcast_to(np.asarray(weights, dtype=np.float64), problem.v.shape)
         return np.where(problem.mask, user.reshape(problem.v.shape), 0.0)
@@ -145,17 +150,44 @@ def fit_inverse_variance(
     intervals: bool = True,
     weights: npt.ArrayLike | None = None,
 ) -> InverseVarianceFit:
-    """Fixed-effect (``FE``) or random-effects fit of ``y`` with variances ``v``.
+    """Fixed-effect (``FE``) or random-effects fit of ``y`` with variances ``v`` (array engine).
 
     The last axis holds the studies; leading axes are independent meta-analyses, ragged through
-    ``mask``. tau^2 comes from :func:`~metafuse.engine.tau2.estimate_tau2`. With ``hksj`` the
-    variance is multiplied by ``sum w (y - mu)^2 / (k - 1)`` and t(k - 1) is used (metafor's
-    ``test="knha"``; a single study keeps the z interval). ``weighted=False`` estimates the
-    effect by the unweighted mean with variance ``sum (v + tau2) / k^2`` (metafor's
-    ``weighted=FALSE``); ``weights`` are user weights ``a`` (metafor's ``weights``): estimate
-    ``sum a y / sum a`` with variance ``sum a^2 (v + tau2) / (sum a)^2``, and the weights of the
-    GENQ estimator. ``intervals=False`` skips the Q-profile CI of tau^2 and I^2 (nan), the
-    costly part of a fit, for batch work that does not report them.
+    ``mask``.
+
+    Parameters
+    ----------
+    y, v : array_like
+        Effect sizes and sampling variances (analysis scale).
+    method : str, optional
+        ``FE`` or a tau^2 estimator (:func:`~metafuse.engine.tau2.estimate_tau2`).
+    hksj : bool, optional
+        Multiply the variance by ``sum w (y - mu)^2 / (k - 1)`` and use t(k - 1) (metafor's
+        ``test="knha"``; a single study keeps the z interval).
+    level : float, optional
+        Coverage of the intervals.
+    mask : array_like of bool, optional
+        The studies of each meta-analysis.
+    prediction : {"t(k-2)", "z", "t(k-1)", "none"}, optional
+        The prediction interval's reference distribution.
+    weighted : bool, optional
+        False estimates the effect by the unweighted mean with variance
+        ``sum (v + tau2) / k^2`` (metafor's ``weighted=FALSE``).
+    tau2_options : dict, optional
+        Options of the tau^2 estimator (``start`` for SJ, ``weights`` for GENQ).
+    intervals : bool, optional
+        False skips the Q-profile CI of tau^2 and I^2 (nan), the costly part of a fit, for batch
+        work that does not report them. GENQ and GENQM fits have none: their generalised-Q
+        interval is not the Q-profile one.
+    weights : array_like, optional
+        User weights ``a`` (metafor's ``weights``): estimate ``sum a y / sum a`` with variance
+        ``sum a^2 (v + tau2) / (sum a)^2``.
+
+    Returns
+    -------
+    InverseVarianceFit
+        Arrays of the leading shape: estimate, its SE, test and intervals, tau^2 with its CI,
+        heterogeneity, prediction interval and weights.
     """
     problem = Problem.of(y, v, mask)
     k = problem.k
@@ -190,7 +222,10 @@ def fit_inverse_variance(
     stat, pval, lo, hi = wald_test(est, se, df if hksj else None, level)
     het = heterogeneity(problem, tau2, random)
     t2_lo = t2_hi = np.full(problem.m, np.nan)
-    if random and intervals and (k >= 2).any():
+    # the Q-profile CI belongs to the inverse-variance Q; a generalised-Q estimator's CI is a
+    # different interval (Jackson 2013), so none is reported rather than a substitute
+    generalised = method in ("GENQ", "GENQM")
+    if random and intervals and not generalised and (k >= 2).any():
         rows = np.flatnonzero(k >= 2)
         t2_lo, t2_hi = np.full(problem.m, np.nan), np.full(problem.m, np.nan)
         t2_lo[rows], t2_hi[rows] = q_profile_ci(problem.take(rows), level)

@@ -1,6 +1,8 @@
-"""Mixed-effects meta-regression ``y = X b + u + e``, ``u ~ N(0, tau^2)``, ``e ~ N(0, v)``,
-fitted as metafor's ``rma.uni(yi, vi, mods = ...)`` does, with the engine's tau^2 estimators
-(the same code as the intercept-only model) and the one Knapp-Hartung rule.
+"""Mixed-effects meta-regression as metafor's ``rma.uni(yi, vi, mods = ...)`` fits it.
+
+Mixed-effects meta-regression ``y = X b + u + e``, ``u ~ N(0, tau^2)``, ``e ~ N(0, v)``, fitted as
+metafor's ``rma.uni(yi, vi, mods = ...)`` does, with the engine's tau^2 estimators (the same code as
+the intercept-only model) and the one Knapp-Hartung rule.
 
 References
 ----------
@@ -20,6 +22,7 @@ import numpy as np
 from scipy import special
 
 from metafuse._arrays import BoolArray, FloatArray
+from metafuse._deprecation import renamed
 from metafuse.engine.inverse_variance import hksj_scale, wald_test
 from metafuse.engine.problem import Problem, fit_weighted
 from metafuse.engine.tau2 import estimate_tau2
@@ -31,7 +34,7 @@ class MixedFit:
 
     names: tuple[str, ...]
     coef: FloatArray
-    #: Covariance matrix of the coefficients (Knapp-Hartung scaled under ``knha``).
+    #: Covariance matrix of the coefficients (Knapp-Hartung scaled under ``hksj``).
     vcov: FloatArray
     se: FloatArray
     statistic: FloatArray
@@ -76,17 +79,20 @@ def fit_mixed(
     v: FloatArray,
     X: FloatArray,
     method: str = "REML",
-    knha: bool = False,
+    hksj: bool = False,
     names: Sequence[str] | None = None,
     level: float = 0.95,
     weights: FloatArray | None = None,
     tau2_options: dict[str, object] | None = None,
+    *,
+    knha: bool | None = None,
 ) -> MixedFit:
     """Fit ``y ~ X`` with sampling variances ``v`` (first column of ``X`` the intercept).
 
     ``weights`` are user weights ``a`` of the coefficients (metafor's ``weights``):
     ``b = (X'AX)^-1 X'Ay`` with covariance ``(X'AX)^-1 X'A(V + tau2)AX (X'AX)^-1``.
     """
+    hksj = renamed("knha", knha, "hksj", hksj)
     y, v, X = (np.asarray(a, dtype=np.float64) for a in (y, v, X))
     k, p = X.shape
     if k <= p:
@@ -103,7 +109,7 @@ def fit_mixed(
         coef = bread @ (X.T @ (a * y))
         vcov = bread @ (X.T * (a**2 * (v + tau2))) @ X @ bread
     df = None
-    if knha:
+    if hksj:
         vcov = vcov * float(hksj_scale(fit.q, np.array([k - p], dtype=float))[0])
         df = k - p
     se = np.sqrt(np.diag(vcov))
@@ -133,15 +139,18 @@ def fit_mixed(
 
 @dataclass(frozen=True)
 class BatchMixedFit:
-    """Coefficients, standard errors, Wald statistics (z, or t under Knapp-Hartung), tau^2 and the
-    omnibus statistic QM of many meta-regressions at once (arrays with a leading batch axis)."""
+    """Many meta-regressions fitted at once (arrays with a leading batch axis).
+
+    Coefficients, standard errors, Wald statistics (z, or t under Knapp-Hartung), tau^2 and the
+    omnibus statistic QM of many meta-regressions at once (arrays with a leading batch axis).
+    """
 
     coef: FloatArray
     se: FloatArray
     statistic: FloatArray
     tau2: FloatArray
     QM: FloatArray
-    #: (m, p, p) covariances (Knapp-Hartung scaled) and the scale factors (1 without knha).
+    #: (m, p, p) covariances (Knapp-Hartung scaled) and the scale factors (1 without hksj).
     vcov: FloatArray
     scale: FloatArray
     #: Residual heterogeneity statistic (Q with tau^2 = 0) of each fit.
@@ -153,12 +162,18 @@ def fit_mixed_many(
     v: FloatArray,
     X: FloatArray,
     method: str = "REML",
-    knha: bool = False,
+    hksj: bool = False,
     mask: BoolArray | None = None,
+    *,
+    knha: bool | None = None,
 ) -> BatchMixedFit:
-    """Fit ``y[i] ~ X[i]`` for each row ``i`` (``X`` of shape (m, k, p); ``mask`` leaves studies
-    out); the same model as :func:`fit_mixed`, vectorised (permutation tests refit thousands of
-    permuted designs, influence diagnostics every leave-one-out model)."""
+    """Fit ``y[i] ~ X[i]`` for each row ``i``: :func:`fit_mixed`, vectorised.
+
+    Fit ``y[i] ~ X[i]`` for each row ``i`` (``X`` of shape (m, k, p); ``mask`` leaves studies out);
+    the same model as :func:`fit_mixed`, vectorised (permutation tests refit thousands of permuted
+    designs, influence diagnostics every leave-one-out model).
+    """
+    hksj = renamed("knha", knha, "hksj", hksj)
     problem = Problem.of(y, v, mask=mask, X=X)
     fixed = method in ("FE", "EE")
     tau2 = np.zeros(problem.m) if fixed else estimate_tau2(problem, method).tau2
@@ -166,7 +181,7 @@ def fit_mixed_many(
     vcov = fit.inverse.copy()
     p = problem.p
     scale = np.ones(problem.m)
-    if knha:
+    if hksj:
         scale = hksj_scale(fit.q, (problem.k - p).astype(np.float64))
         vcov = vcov * scale[:, None, None]
     se = np.sqrt(np.einsum("mpp->mp", vcov))
@@ -174,7 +189,7 @@ def fit_mixed_many(
         stat = fit.beta / se
         b = fit.beta[:, 1:]
         qm = np.einsum("mp,mp->m", b, np.linalg.solve(vcov[:, 1:, 1:], b[..., None])[..., 0])
-    if knha and p > 1:
+    if hksj and p > 1:
         qm = qm / (p - 1)
     qe = np.maximum(fit_weighted(problem, problem.weights(0.0)).q, 0.0)
     return BatchMixedFit(

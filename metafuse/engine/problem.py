@@ -92,7 +92,7 @@ class Problem:
         return self.mask.sum(axis=-1)
 
     def take(self, rows: IntArray | BoolArray) -> Problem:
-        """The sub-batch of the given rows (flat indices or a boolean selection)."""
+        """Return the sub-batch of the given rows (flat indices or a boolean selection)."""
         X = None if self.X is None else self.X[rows]
         y = self.y[rows]
         return Problem(y, self.v[rows], self.mask[rows], X, (int(y.shape[0]),))

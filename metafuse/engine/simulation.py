@@ -67,7 +67,9 @@ def batches(seed: int, ks: range, tau2_values: tuple[float, ...], reps: int) -> 
 def estimating_equation_ok(
     method: str, yi: FloatArray, vi: FloatArray, tau2: FloatArray
 ) -> BoolArray:
-    """True where ``tau2`` solves its estimating equation (or its boundary condition at 0).
+    """Return True where ``tau2`` solves its estimating equation or boundary condition.
+
+    True where ``tau2`` solves its estimating equation (or its boundary condition at 0).
 
     REML/ML: the score is ~0 at an interior solution, and at 0 the likelihood is not higher a
     little above 0. PM/EB: the generalised Q equals k - 1 (or Q(0) <= k - 1 at 0).
@@ -100,8 +102,10 @@ def estimating_equation_ok(
 
 
 def below_grid_maximum(method: str, yi: FloatArray, vi: FloatArray, tau2: FloatArray) -> BoolArray:
-    """True where a dense grid of tau^2 values finds a higher (restricted) likelihood than
-    ``tau2`` (REML, ML): a local maximum was reported instead of the global one.
+    """Return True where a dense grid finds a higher likelihood than ``tau2``.
+
+    True where a dense grid of tau^2 values finds a higher (restricted) likelihood than ``tau2``
+    (REML, ML): a local maximum was reported instead of the global one.
 
     The grid has :data:`GRID_POINTS` points from 0 to 100 times the largest effect-size spread,
     geometric above 1e-8.

@@ -132,7 +132,9 @@ def scan_grid(problem: Problem, upper: FloatArray, points: int = SCAN_POINTS) ->
 
 
 def likelihood_upper_bound(problem: Problem, df: FloatArray) -> FloatArray:
-    """A tau^2 beyond which the ML (``df = k``) or REML (``df = k - p``) score is negative.
+    """Return a tau^2 beyond which the ML or REML score is negative.
+
+    A tau^2 beyond which the ML (``df = k``) or REML (``df = k - p``) score is negative.
 
     With ``S`` the least-squares residual sum of squares and ``v_min``, ``v_max`` the extreme
     sampling variances, the score is below ``S/(v_min + t)^2 - df/(v_max + t)`` (because
@@ -154,7 +156,7 @@ def likelihood_upper_bound(problem: Problem, df: FloatArray) -> FloatArray:
 def likelihood_maximum(
     problem: Problem, score: Score, loglik: LogLik, upper: FloatArray
 ) -> tuple[FloatArray, BoolArray, IntArray]:
-    """The global maximum of a (restricted) likelihood over ``tau2`` in ``[0, upper]``.
+    """Return the global maximum of a (restricted) likelihood over ``tau2`` in ``[0, upper]``.
 
     The score is evaluated on :data:`SCAN_POINTS` points (uniform in ``log(tau2 + min v)``); every
     interval where it turns from positive to non-positive holds a local maximum, which is solved to

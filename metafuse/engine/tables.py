@@ -157,10 +157,11 @@ def cochran_mantel_haenszel(
     *,
     correct: bool = True,
 ) -> tuple[float, float]:
-    """The Cochran-Mantel-Haenszel test of no association across 2x2 tables: ``(statistic, P)``,
-    ``(|sum (a - E a)| - 0.5)^2 / sum Var a`` with the continuity correction (Mantel & Haenszel
-    1959), chi^2 with 1 df."""
+    """Return the Cochran-Mantel-Haenszel test of no association across 2x2 tables.
 
+    ``(statistic, P)``, ``(|sum (a - E a)| - 0.5)^2 / sum Var a`` with the continuity correction
+    (Mantel & Haenszel 1959), chi^2 with 1 df.
+    """
     a, _b, c, _d, n1, n2, n = _cells(events_exp, n_exp, events_ctrl, n_ctrl)
     m1 = a + c
     expected = n1 * m1 / n
@@ -176,7 +177,8 @@ def tarone(
     n_ctrl: ArrayLike,
     odds_ratio: float,
 ) -> tuple[float, float]:
-    """Tarone's test for heterogeneity of odds ratios (Breslow-Day with Tarone's correction):
+    """Tarone's test for heterogeneity of odds ratios (Breslow-Day with Tarone's correction).
+
     ``(statistic, P)``, chi^2 with k - 1 df, at the common (Mantel-Haenszel) ``odds_ratio``.
 
     Tarone RE (1985). On heterogeneity tests based on efficient scores. Biometrika 72:91-95.
@@ -211,11 +213,12 @@ def cochran_mantel_haenszel_rates(
     *,
     correct: bool = True,
 ) -> tuple[float, float]:
-    """Mantel-Haenszel test of rate ratio 1 for person-time data: ``(statistic, P)``; given
-    ``m = x1 + x2``, ``x1`` is binomial with ``p = t1 / (t1 + t2)`` under the null, so
-    ``(|sum (x1 - m t1/T)| - 0.5)^2 / sum m t1 t2 / T^2`` is chi^2 with 1 df (Rothman, Greenland
-    & Lash 2008, chapter 15)."""
+    """Mantel-Haenszel test of rate ratio 1 for person-time data.
 
+    ``(statistic, P)``; given ``m = x1 + x2``, ``x1`` is binomial with ``p = t1 / (t1 + t2)`` under
+    the null, so ``(|sum (x1 - m t1/T)| - 0.5)^2 / sum m t1 t2 / T^2`` is chi^2 with 1 df (Rothman,
+    Greenland & Lash 2008, chapter 15).
+    """
     x1, t1, x2, t2 = (
         np.asarray(x, dtype=np.float64) for x in (events_exp, time_exp, events_ctrl, time_ctrl)
     )
@@ -225,8 +228,11 @@ def cochran_mantel_haenszel_rates(
 
 
 def _one_df_test(difference: float, variance: float, correct: bool) -> tuple[float, float]:
-    """``((|observed - expected| - 0.5)^2 / variance, P)`` on chi^2 with 1 df (the 0.5 only
-    with ``correct``); nan without variance."""
+    """Return a continuity-corrected chi^2 test with 1 df and its P value.
+
+    ``((|observed - expected| - 0.5)^2 / variance, P)`` on chi^2 with 1 df (the 0.5 only with
+    ``correct``); nan without variance.
+    """
     from scipy import special
 
     diff = abs(difference) - (0.5 if correct else 0.0)

@@ -166,7 +166,7 @@ def ml_score(
 def solve_q(
     problem: Problem, target: FloatArray, start: FloatArray
 ) -> tuple[FloatArray, BoolArray]:
-    """The tau^2 at which the generalised Q equals ``target`` (0 where Q(0) <= target).
+    """Return the tau^2 at which the generalised Q equals ``target`` (0 where Q(0) <= target).
 
     Q decreases in tau^2 (``dQ/dtau2 = -(Py)'(Py)``), so the root is unique.
     """
@@ -272,8 +272,10 @@ def estimate_tau2(problem: Problem, method: str, **options: object) -> Tau2Fit:
 
 
 def _genq_median(problem: Problem, a: FloatArray) -> Tau2Fit:
-    """Median-unbiased generalised-Q estimator (GENQM), row by row
-    (:mod:`metafuse.engine.genqm`)."""
+    """Compute the median-unbiased generalised-Q estimator (GENQM), row by row.
+
+    Median-unbiased generalised-Q estimator (GENQM), row by row (:mod:`metafuse.engine.genqm`).
+    """
     from metafuse.engine.genqm import tau2_genqm_one
 
     out = np.zeros(problem.m)

@@ -1,8 +1,10 @@
-"""The figures of one analysis, each drawn once and saved in every format from that drawing:
-a forest plot (PNG and SVG) with arm data and risk-of-bias columns from the records; from 10
-studies a funnel plot (Cochrane Handbook 13.3.5.4: fewer studies cannot show asymmetry); from 5
-studies a GOSH plot (every subset of studies fitted; random subsets beyond 15 studies); and the
-Bayesian forest plot with shrunken estimates when the analysis has a Bayesian part."""
+"""The figures of one analysis, each drawn once and saved in every format from that drawing.
+
+A forest plot (PNG and SVG) with arm data and risk-of-bias columns from the records; from 10 studies
+a funnel plot (Cochrane Handbook 13.3.5.4: fewer studies cannot show asymmetry); from 5 studies a
+GOSH plot (every subset of studies fitted; random subsets beyond 15 studies); and the Bayesian
+forest plot with shrunken estimates when the analysis has a Bayesian part.
+"""
 
 from __future__ import annotations
 
@@ -60,8 +62,11 @@ def _risk_of_bias(analysis: Analysis, records: StudyRecords) -> dict[str, dict[s
 
 
 def forest_options(analysis: Analysis, records: StudyRecords | None = None) -> dict[str, Any]:
-    """Arm headers, 'Favours' labels, per-arm values of generic rows and the risk-of-bias
-    judgements (from ``records``), from the review's vocabulary and records."""
+    """Return the forest-plot options of an analysis from the review's vocabulary and records.
+
+    Arm headers, 'Favours' labels, per-arm values of generic rows and the risk-of-bias judgements
+    (from ``records``), from the review's vocabulary and records.
+    """
     s = analysis.selection
     if s is None:
         return {}
@@ -107,8 +112,10 @@ def analysis_figures(
 
 
 def gosh_figure(analysis: Analysis) -> Any:
-    """The GOSH plot of the analysis: its own model (fixed effect for Mantel-Haenszel and Peto)
-    fitted to every subset of its studies."""
+    """Return the GOSH plot of the analysis.
+
+    Its own model (fixed effect for Mantel-Haenszel and Peto) fitted to every subset of its studies.
+    """
     from metafuse.measures import TABLE_METHODS
     from metafuse.plots.gosh import gosh_plot
     from metafuse.pooling import refit

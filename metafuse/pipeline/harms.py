@@ -1,10 +1,12 @@
-"""The harms profile of a review: ``<page>.md``, ``.html`` and ``.csv`` and one forest plot per
-pooling group (``<page>/forest_<group>.png``), from a records folder's ``harms.csv``; the page's
-name and title and the harms, in order, are the review's (``[harms]`` in review.toml).
+"""The harms profile of a review.
+
+The harms profile of a review: ``<page>.md``, ``.html`` and ``.csv`` and one forest plot per pooling
+group (``<page>/forest_<group>.png``), from a records folder's ``harms.csv``; the page's name and
+title and the harms, in order, are the review's (``[harms]`` in review.toml).
 
 Every figure is shown with its source, design, population, follow-up and n, weak sources flagged;
-single-study counts are pooled only within the groups of :mod:`metafuse.review.harm_groups`
-(logit proportions, REML), and published pooled estimates are shown as published, never re-pooled.
+single-study counts are pooled only within the groups of :mod:`metafuse.review.harm_groups` (logit
+proportions, REML), and published pooled estimates are shown as published, never re-pooled.
 """
 
 from __future__ import annotations
@@ -83,8 +85,11 @@ CSV_HEADER: Final = (
 
 @dataclass(frozen=True)
 class HarmsProfile:
-    """The harm figures of a records folder, their sources and the pooled groups, with the
-    review's page name, title and declared harms."""
+    """The harm figures of a records folder, their sources and the pooled groups.
+
+    The harm figures of a records folder, their sources and the pooled groups, with the review's
+    page name, title and declared harms.
+    """
 
     harms: pd.DataFrame
     citations: dict[str, str]
@@ -96,7 +101,7 @@ class HarmsProfile:
 
 
 def harms_profile(records: StudyRecords) -> HarmsProfile | None:
-    """The profile (None when the folder has no ``harms.csv``)."""
+    """Return the profile (None when the folder has no ``harms.csv``)."""
     if records.harms is None:
         return None
     harms = records.harms
@@ -114,20 +119,23 @@ def harms_profile(records: StudyRecords) -> HarmsProfile | None:
 
 
 def _num(x: object) -> str:
-    """A computed count in the CSV ('' when missing; 2896, not 2896.0)."""
+    """Return a computed count in the CSV ('' when missing; 2896, not 2896.0)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     return f"{float(x):g}"  # type: ignore[arg-type]
 
 
 def _p(row: pd.Series, column: str) -> str:
-    """A number of the row as printed in harms.csv ('' when missing)."""
+    """Return a number of the row as printed in harms.csv ('' when missing)."""
     text = row[f"printed_{column}"]
     return text if isinstance(text, str) else ""
 
 
 def figure_value(row: pd.Series) -> str:
-    """The figure as printed: '4/31 (12.9%)', '26.6% (95% CI 21.3 to 31.9)', '5.9% per year'."""
+    """Return the figure as printed.
+
+    '4/31 (12.9%)', '26.6% (95% CI 21.3 to 31.9)', '5.9% per year'.
+    """
     per = " per year" if row["per"] == "patient-year" else ""
     events, n, percent = _p(row, "events"), _p(row, "n"), _p(row, "percent")
     if row["figure"] == "count":
@@ -175,8 +183,11 @@ def _source(profile: HarmsProfile, row: pd.Series) -> str:
 
 
 def study_label(row: pd.Series, citations: dict[str, str]) -> str:
-    """'Smith 2018' from the row's source citation (first author, first year), else the row's
-    ``harm_id``; '(weak)' is added for a weak source."""
+    """'Smith 2018' from the row's source citation.
+
+    'Smith 2018' from the row's source citation (first author, first year), else the row's
+    ``harm_id``; '(weak)' is added for a weak source.
+    """
     citation = citations[str(row["source_id"])]
     year = re.search(r"\b(?:19|20)\d\d\b", citation)
     author = citation.split(" ", 1)[0].rstrip(",")
@@ -185,7 +196,7 @@ def study_label(row: pd.Series, citations: dict[str, str]) -> str:
 
 
 def forest_name(page: str, group: HarmGroup) -> str:
-    """The forest plot of a group, relative to the results folder."""
+    """Return the forest plot of a group, relative to the results folder."""
     return f"{page}/forest_{group.key}.png"
 
 
@@ -194,8 +205,11 @@ def _pct(x: float | None) -> str:
 
 
 def group_result_text(group: HarmGroup, result: PooledResult) -> str:
-    """'Pooled here (...): 15.2% (95% CI 12.0% to 19.1%); tau² = 0.01; I² = 12%' or, for one count,
-    its proportion with its logit CI."""
+    """Return the text of a pooling group's result.
+
+    'Pooled here (...): 15.2% (95% CI 12.0% to 19.1%); tau² = 0.01; I² = 12%' or, for one count, its
+    proportion with its logit CI.
+    """
     b = result.back_transformed()
     ci = f"95% CI {_pct(b['ci_low'])} to {_pct(b['ci_high'])}"
     if result.k == 1:
@@ -217,7 +231,7 @@ GROUPING_WORDS: Final = {
 
 
 def _grouping_rule(profile: HarmsProfile) -> str:
-    """The grouping rule, with the harms the review groups otherwise (review.toml)."""
+    """Return the grouping rule, with the harms the review groups otherwise (review.toml)."""
     rule = "Grouping rule: " + GROUPING_RULE.format(windows=profile.windows_text)
     other = [
         f"{h.label}: {GROUPING_WORDS[h.grouping]}"
@@ -335,7 +349,7 @@ def _harm_blocks(profile: HarmsProfile, declared: Harm) -> list[Block]:
 
 
 def profile_blocks(profile: HarmsProfile) -> list[Block]:
-    """The whole page, section by section in the order the review declares its harms."""
+    """Return the whole page, section by section in the order the review declares its harms."""
     blocks = _intro(profile)
     for declared in profile.declared:
         blocks += _harm_blocks(profile, declared)
@@ -382,8 +396,10 @@ def _group_csv(group: HarmGroup, result: PooledResult, members: pd.DataFrame) ->
 
 
 def profile_csv(profile: HarmsProfile) -> str:
-    """One row per figure of harms.csv, then one row per pooling group (computed here, in
-    percent)."""
+    """Return the harms profile as CSV text.
+
+    One row per figure of harms.csv, then one row per pooling group (computed here, in percent).
+    """
     placed = {h: g.key for g, _ in profile.groups for h in g.harm_ids}
     rows = [
         _figure_csv(profile, r, placed.get(str(r["harm_id"])) or not_poolable_reason(r) or "")

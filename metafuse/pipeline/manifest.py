@@ -1,5 +1,7 @@
-"""``results/manifest.json``: versions and SHA-256 of every input and output, and :func:`verify`,
-which checks a results folder against its manifest in both directions and recomputes it.
+"""``results/manifest.json``.
+
+Versions and SHA-256 of every input and output, and :func:`verify`, which checks a results folder
+against its manifest in both directions and recomputes it.
 
 ``verify`` refuses a manifest of the wrong shape or one that names a path outside the repository
 (or the results folder), reports extra, missing, altered and stale files, changed inputs and
@@ -17,7 +19,9 @@ from typing import Any, Final
 
 from metafuse._version import __version__
 
-#: Packages whose versions can change a number or a byte of the outputs.
+#: Packages whose versions can change a number or a byte of the outputs. statsmodels no longer
+#: can (it moved to the test extra, as a cross-check); it stays listed so that an unchanged
+#: build keeps a byte-identical manifest, until a change that rebuilds results/ drops it.
 DEPENDENCIES: Final = (
     "numpy",
     "scipy",
@@ -53,8 +57,11 @@ def installed_versions() -> dict[str, str]:
 def manifest(
     root: Path, inputs: Iterable[Path], out_dir: Path, outputs: Iterable[Path]
 ) -> dict[str, Any]:
-    """The manifest: versions, and SHA-256 of every input (relative to ``root``) and output
-    (relative to ``out_dir``)."""
+    """Return the manifest: versions, and SHA-256 of every input and output.
+
+    The manifest: versions, and SHA-256 of every input (relative to ``root``) and output (relative
+    to ``out_dir``).
+    """
 
     def rel(path: Path, base: Path) -> str:
         return path.resolve().relative_to(base.resolve()).as_posix()
@@ -68,7 +75,7 @@ def manifest(
 
 
 def _safe(name: str) -> bool:
-    """A relative POSIX path without '..' (never outside its base folder)."""
+    """Return a relative POSIX path without '..' (never outside its base folder)."""
     p = PurePosixPath(name)
     return bool(name) and not p.is_absolute() and ".." not in p.parts and "\\" not in name
 
@@ -154,7 +161,7 @@ def compare(
 
 
 def read_manifest(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """The manifest's JSON and the problems with its shape (text must be exactly as written)."""
+    """Return the manifest's JSON and the problems with its shape (text exactly as written)."""
     from metafuse.files import to_json
 
     try:

@@ -52,7 +52,9 @@ def _write_analysis(
         written.append(write_text_atomic(folder / "bayes.json", to_json(analysis.bayes.to_dict())))
     if analysis.leave_one_out is not None:
         written.append(
-            write_text_atomic(folder / "leave_one_out.csv", frame_to_csv(analysis.leave_one_out))
+            write_text_atomic(
+                folder / "leave_one_out.csv", frame_to_csv(analysis.leave_one_out.to_frame())
+            )
         )
     if analysis.result is not None:
         from metafuse.pipeline.figures import analysis_figures
@@ -64,7 +66,7 @@ def _write_analysis(
 def related_pages(
     pages: dict[str, list[Path]], titles: dict[str, str], out_dir: Path
 ) -> list[RelatedPage]:
-    """The report's top-level HTML pages written so far, by kind, with their titles."""
+    """Return the report's top-level HTML pages written so far, by kind, with their titles."""
     return [
         RelatedPage(kind, titles.get(page.name, page.stem), page.name)
         for kind, paths in pages.items()
@@ -89,9 +91,11 @@ def _write_tables(
 def _write_review_pages(
     analyses: list[Analysis], plan: Plan, out_dir: Path
 ) -> tuple[dict[str, list[Path]], dict[str, str]]:
-    """Each review's harms profile and the pages that set published reviews beside ours: the
-    files written by kind (``harms``, ``published``), and the title of each HTML page (for the
-    index and the SoF tables' pointers)."""
+    """Write each review's harms profile and the pages that set published reviews beside ours.
+
+    Returns the files written by kind (``harms``, ``published``), and the title of each HTML
+    page (for the index and the SoF tables' pointers).
+    """
     from metafuse.pipeline.harms import write_harms
     from metafuse.pipeline.replication_page import page_titles, write_published_reviews
 
@@ -151,7 +155,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 @contextmanager
 def staging(out_dir: Path) -> Iterator[Path]:
-    """A staging folder beside ``out_dir``, swapped in when the block succeeds, removed else."""
+    """Yield a staging folder beside ``out_dir``: swapped in if the block succeeds, else removed."""
     out_dir = out_dir.absolute()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))

@@ -104,7 +104,7 @@ def _automatic(records: StudyRecords, root: Path) -> list[tuple[AnalysisSpec, Se
 
 
 def without_borrowed_sd(spec: AnalysisSpec) -> AnalysisSpec:
-    """The automatic sensitivity analysis of a primary analysis without its borrowed SDs."""
+    """Return the automatic sensitivity analysis of a primary analysis without its borrowed SDs."""
     return dataclasses.replace(
         spec,
         name=f"{spec.name}_without_borrowed_sd",
@@ -118,8 +118,11 @@ def without_borrowed_sd(spec: AnalysisSpec) -> AnalysisSpec:
 
 
 def with_alternative_records(spec: AnalysisSpec, changed: tuple[str, ...]) -> AnalysisSpec:
-    """The automatic sensitivity analysis of a primary analysis with each pooled record's
-    alternative (``changed`` says which, in words)."""
+    """Return the automatic sensitivity analysis of a primary analysis with each pooled record's.
+
+    The automatic sensitivity analysis of a primary analysis with each pooled record's alternative
+    (``changed`` says which, in words).
+    """
     return dataclasses.replace(
         spec,
         name=f"{spec.name}_alternative_records",
@@ -155,15 +158,18 @@ def _select_for(spec: AnalysisSpec, records: StudyRecords) -> Selection:
 
 
 def review_folders(root: Path) -> list[Path]:
-    """The records folders of a project: its sub-folders that hold a ``review.toml``."""
+    """Return the records folders of a project: its sub-folders that hold a ``review.toml``."""
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / FILE_NAME).is_file())
 
 
 def review_pages(records: StudyRecords) -> list[str]:
-    """The output names of the pages a review writes: its harms profile (with harms.csv) and one
-    page per review named in published_estimates.csv."""
+    """Return the output names of the pages a review writes.
+
+    The output names of the pages a review writes: its harms profile (with harms.csv) and one page
+    per review named in published_estimates.csv.
+    """
     pages = [records.review.harms_page] if records.harms is not None else []
     pub = records.published_estimates
     if pub is not None:
@@ -172,7 +178,7 @@ def review_pages(records: StudyRecords) -> list[str]:
 
 
 def _check_page_names(records: dict[Path, StudyRecords], names: set[str]) -> None:
-    """A review page may not take the name of an analysis or of another review's page."""
+    """Return a review page may not take the name of an analysis or of another review's page."""
     taken: dict[str, Path] = {}
     for folder, recs in records.items():
         for page in review_pages(recs):
@@ -189,11 +195,12 @@ def _check_page_names(records: dict[Path, StudyRecords], names: set[str]) -> Non
 
 
 def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
-    """Read every spec in ``spec_dir`` (sorted by name; the folder is optional) and plan the
-    build.
+    """Read every spec in ``spec_dir`` (sorted by name.
 
-    ``studies`` is a records folder to analyse even without specs (default: every sub-folder of
-    the project root, the parent of ``spec_dir``, that holds a ``review.toml``).
+    Read every spec in ``spec_dir`` (sorted by name; the folder is optional) and plan the build.
+
+    ``studies`` is a records folder to analyse even without specs (default: every sub-folder of the
+    project root, the parent of ``spec_dir``, that holds a ``review.toml``).
     """
     root = spec_dir.resolve().parent
     if spec_dir.exists() and not spec_dir.is_dir():

@@ -1,26 +1,25 @@
-"""Each published meta-analysis of ``published_estimates.csv`` (its ``review`` column) beside our
-own analyses, comparison by comparison and outcome by outcome: their figures, ours (the fitted
-analyses of this build), the trials on each side, and every difference with its reason.
+"""Each published meta-analysis of ``published_estimates.csv``.
+
+Each published meta-analysis of ``published_estimates.csv`` (its ``review`` column) beside our own
+analyses, comparison by comparison and outcome by outcome: their figures, ours (the fitted analyses
+of this build), the trials on each side, and every difference with its reason.
 
 Like is set beside like: where their measure is not our protocol's (their OR, our RR) and our
-analysis pools arm-level 2x2 tables or means, ours is re-pooled in their measure from the same
-arm data and shown beside theirs; where it cannot be (contrast records, another outcome type) the
-difference of measures is named. The reasons come from the data: the trial x outcome x window
-cells we lack (:func:`metafuse.review.gaps.gap_cells`), the designs each side admits, the
-follow-up each side uses, events that they pool together and our records keep apart (their row's
-caveat says 'unlike events'; our arm records say which event each arm counts), and what their
-source leaves unprinted. Their estimates are never pooled with ours: their trials are unknown and
-may overlap.
+analysis pools arm-level 2x2 tables or means, ours is re-pooled in their measure from the same arm
+data and shown beside theirs; where it cannot be (contrast records, another outcome type) the
+difference of measures is named. The reasons come from the data: the trial x outcome x window cells
+we lack (:func:`metafuse.review.gaps.gap_cells`), the designs each side admits, the follow-up each
+side uses, events that they pool together and our records keep apart (their row's caveat says
+'unlike events'; our arm records say which event each arm counts), and what their source leaves
+unprinted. Their estimates are never pooled with ours: their trials are unknown and may overlap.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import pandas as pd
 
-from metafuse.exceptions import ExcludedStudyWarning
 from metafuse.measures import TABLE_METHODS, normalise_method
 from metafuse.pipeline.replication_reasons import (
     Difference,
@@ -83,7 +82,7 @@ class PublishedReview:
 
 
 def published_reviews(records: StudyRecords) -> list[str]:
-    """The reviews named in published_estimates.csv, in file order (none without the file)."""
+    """Return the reviews named in published_estimates.csv, in file order (none without it)."""
     pub = records.published_estimates
     return [] if pub is None else list(dict.fromkeys(str(r) for r in pub["review"]))
 
@@ -94,9 +93,12 @@ def _distinct(values: pd.Series, missing: str) -> str:
 
 
 def repooled(analysis: Analysis, measure: str) -> str | None:
-    """Our analysis re-pooled in ``measure`` from the same arm-level data (same trials and,
-    where it applies to the measure, the same method; a Mantel-Haenszel or Peto analysis falls
-    back to Mantel-Haenszel, else to REML); None when the data are contrasts or of another type."""
+    """Our analysis re-pooled in ``measure`` from the same arm-level data.
+
+    Our analysis re-pooled in ``measure`` from the same arm-level data (same trials and, where it
+    applies to the measure, the same method; a Mantel-Haenszel or Peto analysis falls back to
+    Mantel-Haenszel, else to REML); None when the data are contrasts or of another type.
+    """
     s, r = analysis.selection, analysis.result
     if s is None or r is None or s.measure == "GEN":
         return None
@@ -107,17 +109,16 @@ def repooled(analysis: Analysis, measure: str) -> str | None:
         method = normalise_method(method, measure)
     except ValueError:
         method = "MH" if method in TABLE_METHODS else "REML"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExcludedStudyWarning)
-        other = pool(
-            s.frame,
-            measure,
-            method,
-            analysis.spec.hksj,
-            **analysis.spec.pool_options(),
-            scale_name=MEASURE_NAMES[measure],
-            unit=s.outcome.unit if measure == "MD" else None,
-        )
+    other = pool(
+        s.frame,
+        measure,
+        method,
+        analysis.spec.hksj,
+        warn_excluded=False,
+        **analysis.spec.pool_options(),
+        scale_name=MEASURE_NAMES[measure],
+        unit=s.outcome.unit if measure == "MD" else None,
+    )
     b = other.back_transformed()
     text = result_text(other.display_scale.label, b["estimate"], b["ci_low"], b["ci_high"])
     return f"{text} ({method}, re-pooled here from the same arm data)"
@@ -140,8 +141,11 @@ def _ours(analyses: list[Analysis], comparison: str, row: pd.Series) -> tuple[Ou
 
 
 def _their_trials(rows: pd.DataFrame) -> str:
-    """What is known of their included trials: no file lists them, so 'not found', with the
-    caveat clause of their rows that says so."""
+    """Return what is known of their included trials.
+
+    What is known of their included trials: no file lists them, so 'not found', with the caveat
+    clause of their rows that says so.
+    """
     said = [c for c in (clause(v, "trials") for v in rows["caveat"]) if c]
     where = f": '{said[0]}' (published_estimates.csv)" if said else ""
     return f"**not found**{where}"
@@ -199,8 +203,11 @@ def _section(
 def published_review(
     review: str, records: StudyRecords, analyses: list[Analysis]
 ) -> PublishedReview | None:
-    """The page of the review named ``review`` in published_estimates.csv (None when the folder
-    has no row of it)."""
+    """Return the page of the review named ``review`` in published_estimates.csv.
+
+    The page of the review named ``review`` in published_estimates.csv (None when the folder has no
+    row of it).
+    """
     pub = records.published_estimates
     if pub is None:
         return None

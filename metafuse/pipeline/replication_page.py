@@ -1,6 +1,9 @@
-"""The page that sets a published meta-analysis beside ours (``published_<review>.md`` and
-``.html``), from a :class:`~metafuse.pipeline.replication.PublishedReview`: one section per
-comparison of ours that their rows address."""
+"""The page that sets a published meta-analysis beside ours.
+
+The page that sets a published meta-analysis beside ours (``published_<review>.md`` and ``.html``),
+from a :class:`~metafuse.pipeline.replication.PublishedReview`: one section per comparison of ours
+that their rows address.
+"""
 
 from __future__ import annotations
 
@@ -31,12 +34,12 @@ def title(rep: PublishedReview) -> str:
 
 
 def review_title(review: str) -> str:
-    """The title of the page of the review named ``review``."""
+    """Return the title of the page of the review named ``review``."""
     return f"{review} beside our analyses"
 
 
 def page_titles(records: StudyRecords) -> dict[str, str]:
-    """The HTML page of each review named in published_estimates.csv, with its title."""
+    """Return the HTML page of each review named in published_estimates.csv, with its title."""
     return {f"{page_name(r)}.html": review_title(r) for r in published_reviews(records)}
 
 
@@ -106,7 +109,7 @@ def _section(section: ComparisonSection, several: bool) -> list[Block]:
 
 
 def page_blocks(rep: PublishedReview) -> list[Block]:
-    """The whole page."""
+    """Return the whole page."""
     quotes = " … ".join(f"“{q}”" for q in rep.quotes)
     ours = "; ".join(f"{s.comparison}: {s.comparison_label}" for s in rep.sections)
     blocks: list[Block] = [

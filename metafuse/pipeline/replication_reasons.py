@@ -1,7 +1,9 @@
-"""What differs between a published review's row and our analyses of the same comparison and
-outcome, each with its reason (see :mod:`metafuse.pipeline.replication`): our result, the trials
-and cells we lack (:func:`metafuse.review.gaps.gap_cells`), the follow-up, the measure (ours
-re-pooled in theirs where our arm data allow), the designs, and events pooled unlike.
+"""What differs between a published review's row and our analyses of the same comparison and.
+
+What differs between a published review's row and our analyses of the same comparison and outcome,
+each with its reason (see :mod:`metafuse.pipeline.replication`): our result, the trials and cells we
+lack (:func:`metafuse.review.gaps.gap_cells`), the follow-up, the measure (ours re-pooled in theirs
+where our arm data allow), the designs, and events pooled unlike.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ UNLIKE: Final = "unlike events"
 
 @dataclass(frozen=True)
 class Ours:
-    """One of our primary analyses of the outcome, in our protocol's measure and, where their
-    measure differs and our data allow, re-pooled in theirs."""
+    """One of our primary analyses of the outcome, in our protocol's measure and.
+
+    One of our primary analyses of the outcome, in our protocol's measure and, where their measure
+    differs and our data allow, re-pooled in theirs.
+    """
 
     name: str
     window: str
@@ -43,11 +48,12 @@ class Difference:
 
 
 def number_text(x: object) -> str:
+    """Return a number as text ('' when missing)."""
     return "" if x is None or pd.isna(x) else f"{float(x):g}"  # type: ignore[arg-type]
 
 
 def printed(row: pd.Series, column: str) -> str:
-    """A number of a published row as printed ('' when missing)."""
+    """Return a number of a published row as printed ('' when missing)."""
     text = row[f"printed_{column}"]
     return text if isinstance(text, str) else ""
 
@@ -67,10 +73,13 @@ def their_result(row: pd.Series) -> str:
 
 
 def their_measure(row: pd.Series) -> str | None:
+    """Return the measure of a published row (None when not printed)."""
     return str(row["measure"]) if isinstance(row["measure"], str) and row["measure"] else None
 
 
 def result_text(label: str, estimate: float | None, low: float | None, high: float | None) -> str:
+    """Return 'label 0.49 [0.34, 0.70]' ('NA' for a missing number)."""
+
     def fmt(x: float | None) -> str:
         return "NA" if x is None else f"{x:.2f}"
 
@@ -78,8 +87,11 @@ def result_text(label: str, estimate: float | None, low: float | None, high: flo
 
 
 def our_text(o: Ours) -> str:
-    """'about 2 years (12-30 months), k = 3: Mean difference (points) -0.28 [-5.11, 4.55]', with
-    the result in their measure when re-pooled."""
+    """'about 2 years (12-30 months), k = 3.
+
+    'about 2 years (12-30 months), k = 3: Mean difference (points) -0.28 [-5.11, 4.55]', with the
+    result in their measure when re-pooled.
+    """
     extra = f"; in their measure: {o.in_their_measure}" if o.in_their_measure else ""
     return f"{o.window}, k = {o.k}: {o.text}{extra}"
 
@@ -95,8 +107,11 @@ def _trial_text(trial: str, mine: list[GapCell], windows: dict[str, str]) -> str
 def cells_we_lack(
     records: StudyRecords, comparison: str, outcome: str, every: list[GapCell] | None = None
 ) -> tuple[str, list[str]]:
-    """A count of the cells ('4 of 21 cells have data') and one line per trial lacking some;
-    ``every`` is :func:`gap_cells` of the records when already computed."""
+    """Return a count of the cells ('4 of 21 cells have data') and one line per trial lacking some.
+
+    A count of the cells ('4 of 21 cells have data') and one line per trial lacking some; ``every``
+    is :func:`gap_cells` of the records when already computed.
+    """
     every = gap_cells(records) if every is None else every
     cells = [c for c in every if c.comparison == comparison and c.outcome == outcome]
     windows = {k: w.label for k, w in records.review.windows.items()}
@@ -110,7 +125,7 @@ def cells_we_lack(
 
 
 def clause(text: object, marker: str | None = None) -> str:
-    """The first '; '-separated clause of a caveat (or the first containing ``marker``)."""
+    """Return the first '; '-separated clause of a caveat (or the first containing ``marker``)."""
     if not isinstance(text, str):
         return ""
     parts = [p.strip() for p in text.split("; ") if p.strip()]
@@ -171,8 +186,11 @@ def differences(
     ours: tuple[Ours, ...],
     cells: list[GapCell] | None = None,
 ) -> tuple[Difference, ...]:
-    """Every difference between their row and our analyses of the outcome, with its reason
-    (``cells``: :func:`gap_cells` of the records when already computed)."""
+    """Every difference between their row and our analyses of the outcome, with its reason.
+
+    Every difference between their row and our analyses of the outcome, with its reason (``cells``:
+    :func:`gap_cells` of the records when already computed).
+    """
     comparison, outcome = str(row["comparison"]), str(row["outcome"])
     count, lacking = cells_we_lack(records, comparison, outcome, cells)
     lack = count + (": " + "; ".join(lacking) if lacking else "")

@@ -1,19 +1,18 @@
-"""Running one analysis: its data selected (with the spec's exclusions), pooled once, and the
-toolbox applied to that result (leave-one-out from k = 3, small-study tests from k = 10,
-subgroups)."""
+"""Running one analysis: its data selected, pooled once, and the toolbox applied.
+
+Running one analysis: its data selected (with the spec's exclusions), pooled once, and the toolbox
+applied to that result (leave-one-out from k = 3, small-study tests from k = 10, subgroups).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from metafuse.bayes import BayesResult, bayes_pool
 from metafuse.data.csv import read_table
-from metafuse.exceptions import DataError, ExcludedStudyWarning, SpecError
+from metafuse.exceptions import DataError, SpecError
 from metafuse.measures import TABLE_METHODS
 from metafuse.pipeline.spec import AnalysisSpec
 from metafuse.pooling import pool
@@ -23,15 +22,27 @@ from metafuse.review.grade import SMALL_STUDY_MIN_K
 from metafuse.review.rating import bayes_thresholds, measure_of
 from metafuse.review.records import StudyRecords
 from metafuse.review.selection import Selection
-from metafuse.toolbox.bias import egger_test, rank_test
-from metafuse.toolbox.sensitivity import leave_one_out
-from metafuse.toolbox.subgroups import subgroup
+from metafuse.toolbox.bias import RankTest, SlopeTest, egger_test, rank_test
+from metafuse.toolbox.sensitivity import LeaveOneOut, leave_one_out
+from metafuse.toolbox.subgroups import SubgroupAnalysis, subgroup
 
 #: Leave-one-out is reported from this many studies.
 LEAVE_ONE_OUT_MIN_K = 3
 #: Up to this many studies, a Bayesian analysis accompanies the frequentist one: tau^2 and so the
 #: random-effects interval are poorly estimated from so few studies (the threshold of issue 13).
 BAYES_MAX_K = 4
+
+
+@dataclass(frozen=True)
+class SmallStudyTests:
+    """The small-study tests of an analysis (k >= 10): Egger's test and the rank test."""
+
+    egger: SlopeTest
+    rank: RankTest
+
+    def as_mappings(self) -> dict[str, dict[str, Any]]:
+        """Return ``{"egger": ..., "rank": ...}``, each test's ``to_dict()``."""
+        return {"egger": self.egger.to_dict(), "rank": self.rank.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -42,13 +53,13 @@ class Analysis:
     result: PooledResult | None
     selection: Selection | None = None
     #: Leave-one-out table (k >= 3) and small-study tests (k >= 10), else None.
-    leave_one_out: pd.DataFrame | None = None
-    small_study: dict[str, dict[str, Any]] | None = None
+    leave_one_out: LeaveOneOut | None = None
+    small_study: SmallStudyTests | None = None
     #: Studies the spec left out, with the reason.
     excluded: tuple[tuple[str, str], ...] = ()
     #: Study label -> subgroup, and the subgroup analysis, when the spec asks for subgroups.
     subgroups: dict[str, str] | None = None
-    subgroup_test: dict[str, Any] | None = None
+    subgroup_test: SubgroupAnalysis | None = None
     #: The Bayesian analysis (k <= BAYES_MAX_K, or the spec's primary analysis), or why there
     #: is none.
     bayes: BayesResult | None = None
@@ -70,9 +81,12 @@ def _high_risk(selection: Selection, records: StudyRecords, label: str) -> bool:
 def apply_exclusions(
     spec: AnalysisSpec, selection: Selection, records: StudyRecords
 ) -> tuple[Selection, tuple[tuple[str, str], ...]]:
-    """Leave out the studies the spec names, or all weak-source / high-risk trials (the RoB 2
-    judgement for this outcome) / trials with an SD borrowed from another trial; every exclusion
-    keeps its reason. An excluded label that is not in the analysis is an error."""
+    """Leave out the studies the spec names or the kinds of trial it excludes.
+
+    Leave out the studies the spec names, or all weak-source / high-risk trials (the RoB 2 judgement
+    for this outcome) / trials with an SD borrowed from another trial; every exclusion keeps its
+    reason. An excluded label that is not in the analysis is an error.
+    """
     drop: dict[str, str] = {}
     labels = selection.labels
     for study, reason in spec.exclude:
@@ -108,7 +122,7 @@ def apply_exclusions(
 
 def _subgroups(
     spec: AnalysisSpec, selection: Selection, records: StudyRecords, result: PooledResult
-) -> tuple[dict[str, str], dict[str, Any] | None]:
+) -> tuple[dict[str, str], SubgroupAnalysis | None]:
     trials = records.trials.set_index("report_id")
     if spec.subgroup not in trials.columns:
         raise SpecError(f"{spec.path}: subgroup: {spec.subgroup!r} is not a column of trials.csv")
@@ -122,19 +136,25 @@ def _subgroups(
 
 
 def _pool_csv(spec: AnalysisSpec) -> Analysis:
-    """A spec with a data file: pooled, with leave-one-out, small-study tests and subgroups (a
-    column of the file) as for curated records."""
+    """Pool a spec with a data file.
+
+    Pooled, with leave-one-out, small-study tests and subgroups (a column of the file) as for
+    curated records.
+    """
     assert spec.data is not None
     table = read_table(spec.data)
     frame = table.frame
     if spec.subgroup is not None and spec.subgroup not in frame.columns:
         raise SpecError(f"{spec.path}: subgroup: {spec.subgroup!r} is not a column of {spec.data}")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExcludedStudyWarning)
-            result = pool(
-                frame, spec.measure or "GEN", spec.method, spec.hksj, **spec.pool_options()
-            )
+        result = pool(
+            frame,
+            spec.measure or "GEN",
+            spec.method,
+            spec.hksj,
+            warn_excluded=False,
+            **spec.pool_options(),
+        )
     except DataError as err:
         raise table.locate(err) from None
     groups = test = None
@@ -149,11 +169,11 @@ def _pool_csv(spec: AnalysisSpec) -> Analysis:
     return Analysis(spec, result, None, *_toolbox(result), (), groups, test)
 
 
-def _toolbox(result: PooledResult) -> tuple[pd.DataFrame | None, dict[str, Any] | None]:
+def _toolbox(result: PooledResult) -> tuple[LeaveOneOut | None, SmallStudyTests | None]:
     loo = leave_one_out(result) if result.k >= LEAVE_ONE_OUT_MIN_K else None
     small = None
     if result.k >= SMALL_STUDY_MIN_K:
-        small = {"egger": egger_test(result), "rank": rank_test(result)}
+        small = SmallStudyTests(egger_test(result), rank_test(result))
     return loo, small
 
 
@@ -174,16 +194,15 @@ def run_analysis(
             "analysis has contrast records (generic inverse variance); choose an "
             "inverse-variance method"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExcludedStudyWarning)
-        result = pool(
-            selection.frame,
-            selection.measure,
-            spec.method,
-            spec.hksj,
-            **selection.pool_options(),
-            **spec.pool_options(),
-        )
+    result = pool(
+        selection.frame,
+        selection.measure,
+        spec.method,
+        spec.hksj,
+        warn_excluded=False,
+        **selection.pool_options(),
+        **spec.pool_options(),
+    )
     groups = test = None
     if spec.subgroup is not None:
         groups, test = _subgroups(spec, selection, records, result)
@@ -194,9 +213,12 @@ def run_analysis(
 def _bayes(
     spec: AnalysisSpec, selection: Selection, result: PooledResult, records: StudyRecords
 ) -> tuple[BayesResult | None, str | None]:
-    """The Bayesian analysis of a records analysis with few studies (or chosen as primary),
-    with the heterogeneity prior of the outcome's measure; or the reason there is none. A single
-    study gets none: its between-study SD is not estimable."""
+    """Return the Bayesian analysis of an analysis with few studies, or why there is none.
+
+    The Bayesian analysis of a records analysis with few studies (or chosen as primary), with
+    the heterogeneity prior of the outcome's measure; or the reason there is none. A single
+    study gets none: its between-study SD is not estimable.
+    """
     if result.k > BAYES_MAX_K and spec.primary != "bayes":
         return None, None
     if result.k < 2:

@@ -1,5 +1,6 @@
-"""``results/index.html`` and one page per analysis (``results/<analysis>/index.html``): a static
-site with no server and no external assets, readable on a phone.
+"""``results/index.html`` and one page per analysis (``results/<analysis>/index.html``).
+
+A static site with no server and no external assets, readable on a phone.
 
 Pages are built from the analyses' result objects; links come from the files actually present in
 the build folder, so every output is reachable (figures inline as PNG with their SVG/PDF versions
@@ -103,7 +104,7 @@ def _notes(analysis: Analysis) -> list[str]:
     if t is not None:
         notes.append(
             f"Test for subgroup differences ({analysis.spec.subgroup}): Chi² = "
-            f"{t['Q_between']:.2f}, df = {t['Q_between_df']}, p = {t['Q_between_pval']:.4f}"
+            f"{t.Q_between:.2f}, df = {t.Q_between_df}, p = {t.Q_between_pval:.4f}"
         )
     return notes
 
@@ -114,7 +115,7 @@ def _leave_one_out(analysis: Analysis) -> list[dict[str, Any]]:
         return []
     scale = result.display_scale
     rows = []
-    for r in loo.to_dict("records"):
+    for r in loo.to_frame().to_dict("records"):
         for key in ("estimate", "ci_low", "ci_high"):
             r[key] = scale.display(r[key])
         rows.append(
@@ -124,8 +125,11 @@ def _leave_one_out(analysis: Analysis) -> list[dict[str, Any]]:
 
 
 def analysis_page(analysis: Analysis, out_dir: Path, records: StudyRecords | None = None) -> Path:
-    """Write ``<analysis>/index.html``; return its path. With the records behind a records
-    analysis, the page lists every pooled study with its numbers and their source."""
+    """Write ``<analysis>/index.html``; return its path.
+
+    Write ``<analysis>/index.html``; return its path. With the records behind a records analysis,
+    the page lists every pooled study with its numbers and their source.
+    """
     folder = out_dir / analysis.spec.name
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and p.name != INDEX)
     view = {
@@ -152,9 +156,12 @@ def analysis_page(analysis: Analysis, out_dir: Path, records: StudyRecords | Non
 def _top_level(
     out_dir: Path, analysis_names: set[str], pages: Mapping[str, str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, str]]]:
-    """(table groups, review pages, other reports) among the top-level files of the build, and
-    the files of folders that are not analyses (e.g. the harms profile's figures). ``pages`` maps
-    each review page's HTML file to its title; its other formats (same stem) go with it."""
+    """Return the table groups, review pages and other reports among the top-level files.
+
+    Also the files of folders that are not analyses (e.g. the harms profile's figures).
+    ``pages`` maps each review page's HTML file to its title; its other formats (same stem) go
+    with it.
+    """
     skip = {INDEX, "manifest.json"}
     files = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.name not in skip)
     files += sorted(
@@ -198,11 +205,13 @@ def build_site(
     pages: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write the index and every analysis page into ``out_dir``; return the files written.
-    ``records`` are the studies folders of the build (their sources go on the analysis pages).
 
-    ``title`` heads the index (the review's title; default :data:`SITE_TITLE`); ``pages`` maps
-    the review's own HTML pages to their titles. Call it after every other output is written:
-    the pages link the files present.
+    Write the index and every analysis page into ``out_dir``; return the files written. ``records``
+    are the studies folders of the build (their sources go on the analysis pages).
+
+    ``title`` heads the index (the review's title; default :data:`SITE_TITLE`); ``pages`` maps the
+    review's own HTML pages to their titles. Call it after every other output is written: the pages
+    link the files present.
     """
     folders = records or {}
     written = [

@@ -107,8 +107,10 @@ class AnalysisSpec:
 
     @property
     def is_secondary(self) -> bool:
-        """True for sensitivity (studies left out) and subgroup analyses: reported as footnotes
-        of the main summary-of-findings row, not as rows of their own."""
+        """True for sensitivity (studies left out) and subgroup analyses.
+
+        Reported as footnotes of the main summary-of-findings row, not as rows of their own.
+        """
         return bool(
             self.exclude
             or self.exclude_weak_sources
@@ -141,7 +143,7 @@ Fail = Callable[[str, str], SpecError]
 
 
 def check_name(path: Path) -> str:
-    """The output name of a spec file: its stem, which must be a plain, unreserved name."""
+    """Return the output name of a spec file: its stem, which must be a plain, unreserved name."""
     stem = path.name[: -len(".toml")] if path.name.endswith(".toml") else path.stem
     if not NAME.match(stem):
         raise SpecError(

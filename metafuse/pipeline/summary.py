@@ -41,8 +41,8 @@ def _record_notes(analysis: Analysis) -> list[str]:
     if t is not None:
         lines.append(
             f"Test for subgroup differences ({analysis.spec.subgroup}): Chi² = "
-            f"{t['Q_between']:.2f}, df = {t['Q_between_df']}, "
-            f"p = {t['Q_between_pval']:.4f}"
+            f"{t.Q_between:.2f}, df = {t.Q_between_df}, "
+            f"p = {t.Q_between_pval:.4f}"
         )
     return lines
 
@@ -54,18 +54,21 @@ def _toolbox_lines(analysis: Analysis) -> list[str]:
     lines = [""]
     if analysis.leave_one_out is not None:
         lines.append("Leave-one-out (analysis scale):")
-        lines.append(analysis.leave_one_out.to_string(index=False, float_format="{:.4f}".format))
+        frame = analysis.leave_one_out.to_frame()
+        lines.append(frame.to_string(index=False, float_format="{:.4f}".format))
     else:
         lines.append(f"Leave-one-out: not informative with k = {k} (needs at least 3 studies).")
     if analysis.small_study is not None:
-        eg, rk = analysis.small_study["egger"], analysis.small_study["rank"]
+        eg, rk = analysis.small_study.egger, analysis.small_study.rank
         egger = (
             "not estimable"
-            if eg["statistic"] is None
-            else f"t = {eg['statistic']:.3f}, df = {eg['df']}, p = {eg['pval']:.4f}"
+            if eg.statistic is None or eg.pval is None
+            else f"t = {eg.statistic:.3f}, df = {eg.df}, p = {eg.pval:.4f}"
         )
         rank = (
-            "not estimable" if rk["tau"] is None else f"tau = {rk['tau']:.3f}, p = {rk['pval']:.4f}"
+            "not estimable"
+            if rk.tau is None or rk.pval is None
+            else f"tau = {rk.tau:.3f}, p = {rk.pval:.4f}"
         )
         lines.append(f"Egger's test: {egger}; rank test: {rank}")
     else:
@@ -77,7 +80,10 @@ def _toolbox_lines(analysis: Analysis) -> list[str]:
 
 
 def summary_text(analysis: Analysis) -> str:
-    """The summary of one analysis: what was pooled, the result, what was left out and why."""
+    """Return the summary of one analysis.
+
+    What was pooled, the result, what was left out and why.
+    """
     lines = [analysis.spec.title, "", *_selection_lines(analysis)]
     lines.append(
         str(analysis.result) if analysis.result is not None else "No trial has usable data."

@@ -34,23 +34,31 @@ from metafuse.review.vocabulary import Comparison, Review
 
 
 def effect_words(a: Analysis) -> str:
-    """An analysis's pooled effect in words ('RR 0.37 (0.13 to 1.02)', 'MD 2.10 lower (...)')."""
+    """Return an analysis's pooled effect in words ('RR 0.37 (0.13 to 1.02)', 'MD 2.10 ...')."""
     assert a.result is not None
     assert a.selection is not None
     return effect_text(a.selection, *a.result.effect_ci())
 
 
+def small_study_tests(a: Analysis) -> dict[str, dict[str, float]] | None:
+    """Return the analysis's small-study tests as mappings (Egger's, the rank test), or None."""
+    return None if a.small_study is None else a.small_study.as_mappings()
+
+
 def sensitivity_note(a: Analysis, records: StudyRecords | None = None, level: str = "") -> str:
-    """The footnote a sensitivity or subgroup analysis adds to its main row; with the main row's
-    certainty ``level``, whether the sensitivity analysis would be rated the same."""
+    """Return the footnote a sensitivity or subgroup analysis adds to its main row.
+
+    With the main row's certainty ``level``, it says whether the sensitivity analysis would be
+    rated the same.
+    """
     if a.spec.subgroup is not None:
         t = a.subgroup_test
         if t is None:
             return f"Subgroup analysis by {a.spec.subgroup}: a single subgroup, no test."
         return (
-            f"Subgroup analysis by {a.spec.subgroup} ({', '.join(t['groups'])}): test for "
-            f"subgroup differences Chi² = {t['Q_between']:.2f}, df = {t['Q_between_df']}, "
-            f"P = {t['Q_between_pval']:.2f}."
+            f"Subgroup analysis by {a.spec.subgroup} ({', '.join(t.groups)}): test for "
+            f"subgroup differences Chi² = {t.Q_between:.2f}, df = {t.Q_between_df}, "
+            f"P = {t.Q_between_pval:.2f}."
         )
     left_out = "; ".join(f"{label} ({reason})" for label, reason in a.excluded) or "none"
     what = (
@@ -65,7 +73,7 @@ def sensitivity_note(a: Analysis, records: StudyRecords | None = None, level: st
         return text + "."
     grade = grade_inputs(a, records)
     ctx = RowContext(start=EVIDENCE[a.spec.evidence])
-    other = rate(a.selection, a.result, records, grade, a.small_study, ctx)[0].level
+    other = rate(a.selection, a.result, records, grade, small_study_tests(a), ctx)[0].level
     same = (
         "the same certainty"
         if other == level
@@ -75,7 +83,7 @@ def sensitivity_note(a: Analysis, records: StudyRecords | None = None, level: st
 
 
 def grade_inputs(a: Analysis, records: StudyRecords) -> GradeInputs:
-    """The GRADE inputs of an analysis: the spec's [grade] table over the review's decisions."""
+    """Return the GRADE inputs of an analysis: its spec's [grade] over the review's decisions."""
     return panel.grade_inputs(
         records.review, str(a.spec.comparison), str(a.spec.outcome), a.spec.grade
     )
@@ -94,11 +102,10 @@ def _row(a: Analysis, records: StudyRecords, headline: bool) -> SofRow:
         headline=headline,
     )
     primary_bayes = a.spec.primary == "bayes"
-    row = sof_row(a.selection, a.result, records, grade, a.small_study, a.bayes, primary_bayes, ctx)
+    small = small_study_tests(a)
+    row = sof_row(a.selection, a.result, records, grade, small, a.bayes, primary_bayes, ctx)
     if row.certainty is not None and not primary_bayes:
-        note = robustness_note(
-            a.selection, a.result, records, grade, row.certainty, ctx, a.small_study
-        )
+        note = robustness_note(a.selection, a.result, records, grade, row.certainty, ctx, small)
         if note:
             row = with_note(row, note, "certainty")
     return row
@@ -195,8 +202,11 @@ def sof_tables(
     records: dict[Path, StudyRecords],
     related: Sequence[RelatedPage] = (),
 ) -> list[tuple[str, SofTable]]:
-    """``(comparison key, table)`` for every comparison of every studies folder; ``related`` are
-    the report's other pages (label, link) that empty rows point to."""
+    """``(comparison key, table)`` for every comparison of every studies folder.
+
+    ``(comparison key, table)`` for every comparison of every studies folder; ``related`` are the
+    report's other pages (label, link) that empty rows point to.
+    """
     tables = []
     for folder, recs in records.items():
         review = recs.review

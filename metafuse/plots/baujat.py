@@ -24,13 +24,31 @@ def baujat_plot(
     hksj: bool = False,
     **options: Any,
 ) -> ggplot:
-    """Baujat plot of a pooled result (or of data pooled with the given options)."""
+    """Draw the Baujat plot: each study's contribution to heterogeneity against its influence.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result, or study rows pooled with the arguments below.
+    measure, method, hksj, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool`.
+
+    Returns
+    -------
+    plotnine.ggplot
+        The plot of :func:`metafuse.toolbox.baujat_data`.
+
+    References
+    ----------
+    Baujat B, Mahé C, Pignon J-P, Hill C (2002). A graphical method for exploring heterogeneity
+    in meta-analyses. Stat Med 21:2641-2652.
+    """
     from plotnine import aes, geom_point, geom_text, ggplot, labs
 
     from metafuse.plots.style import bw_theme
 
     result = as_result(data, measure, method, hksj, **options)
-    points = baujat_data(result)
+    points = baujat_data(result).to_frame()
     return (
         ggplot(points, aes("x", "y"))
         + geom_point(size=2, fill="white", colour="black")

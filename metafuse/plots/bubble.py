@@ -19,7 +19,22 @@ if TYPE_CHECKING:
 def bubble_plot(
     data: pd.DataFrame, measure: str, moderator: str, method: str = "REML", **options: Any
 ) -> ggplot:
-    """Effect sizes (analysis scale) against one numeric moderator, bubbles sized by weight."""
+    """Draw effect sizes (analysis scale) against one numeric moderator, bubbles sized by weight.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Study rows with the moderator column.
+    measure, method, **options
+        How to pool ``data``, as in :func:`metafuse.pool`.
+    moderator : str
+        The moderator column; the meta-regression line is drawn over the bubbles.
+
+    Returns
+    -------
+    plotnine.ggplot
+        The plot.
+    """
     from plotnine import (
         aes,
         geom_abline,

@@ -28,16 +28,43 @@ CONTOURS = ((0.10, "#ececec"), (0.05, "#d0d0d0"), (0.01, "#ababab"))
 
 
 def funnel_data(result: PooledResult) -> pd.DataFrame:
-    """Per-study points on the analysis scale: ``study, yi, sei`` (estimable studies only)."""
+    """Per-study points of the funnel plot.
+
+    Parameters
+    ----------
+    result : PooledResult
+        The meta-analysis.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``study, yi, sei`` (analysis scale; estimable studies only).
+    """
     rows = [(s.study, s.yi, s.sei) for s in result.studies if s.yi is not None and s.sei]
     return pd.DataFrame(rows, columns=["study", "yi", "sei"])
 
 
 def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = None) -> ggplot:
-    """Contour-enhanced funnel plot (analysis scale; ratio axes labelled on the ratio scale).
+    """Draw a contour-enhanced funnel plot (analysis scale; ratio axes labelled as ratios).
 
-    Given a :class:`~metafuse.bias.TrimFillResult`, the filled studies are drawn as filled
-    circles and the pooled line is the filled model's estimate.
+    Parameters
+    ----------
+    result : PooledResult or TrimFillResult
+        The meta-analysis; given a trim-and-fill result, the filled studies are drawn as filled
+        circles and the pooled line is the filled model's estimate.
+    title : str, optional
+        A title above the plot.
+
+    Returns
+    -------
+    plotnine.ggplot
+        The plot.
+
+    References
+    ----------
+    Peters JL, Sutton AJ, Jones DR, Abrams KR, Rushton L (2008). Contour-enhanced meta-analysis
+    funnel plots help distinguish publication bias from other causes of asymmetry. J Clin
+    Epidemiol 61:991-996.
     """
     filled: tuple[str, ...] = ()
     if isinstance(result, TrimFillResult):

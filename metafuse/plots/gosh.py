@@ -1,6 +1,9 @@
-"""The GOSH plot: estimate (display scale) against I² for every fitted subset, coloured by whether a
+"""The GOSH plot: estimate against I² for every fitted subset.
+
+The GOSH plot: estimate (display scale) against I² for every fitted subset, coloured by whether a
 chosen study is in the subset; above ``max_points`` subsets the plane is binned, so density shows
-where points overlap."""
+where points overlap.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def most_influential(result: GoshResult) -> str:
-    """The study whose inclusion shifts the mean estimate of the subsets most."""
+    """Return the study whose inclusion shifts the mean estimate of the subsets most."""
     shifts = [
         abs(
             float(np.mean(result.estimate[result.subsets[:, j]]))
@@ -36,7 +39,26 @@ def gosh_plot(
     max_points: int = 50_000,
     title: str | None = None,
 ) -> ggplot:
-    """GOSH plot of :func:`metafuse.toolbox.gosh.gosh` (study: the one to highlight)."""
+    """Draw the GOSH plot: each subset's estimate against its I².
+
+    Parameters
+    ----------
+    result : GoshResult
+        The fits of :func:`metafuse.toolbox.gosh`.
+    study : str, optional
+        The study whose subsets are highlighted (default: the most influential).
+    scale : Scale, optional
+        The display scale of the estimates (ratios for log measures).
+    max_points : int, optional
+        Above this many subsets the points are binned.
+    title : str, optional
+        A title above the plot.
+
+    Returns
+    -------
+    plotnine.ggplot
+        The plot.
+    """
     from plotnine import (
         aes,
         geom_bin_2d,

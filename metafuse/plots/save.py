@@ -31,19 +31,23 @@ METADATA = {
 
 
 def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
-    """The plot drawn once and saved in each of ``formats`` (png, svg, pdf)."""
-    import matplotlib
+    """Draw the plot once and return it saved in each of ``formats`` (png, svg, pdf).
 
-    matplotlib.use("Agg")
+    The figure is printed through a canvas of its own (Agg; matplotlib's SVG and PDF writers for
+    those formats): the global backend, a notebook's for example, is left as it is.
+    """
+    import matplotlib
     import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     out = {}
     with matplotlib.rc_context(cast(Any, RC)):
         figure = plot.draw()
         try:
+            canvas = FigureCanvasAgg(figure)
             for fmt in formats:
                 buffer = io.BytesIO()
-                figure.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+                canvas.print_figure(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
                 out[fmt] = buffer.getvalue()
         finally:
             plt.close(figure)
@@ -51,7 +55,20 @@ def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
 
 
 def render(plot: ggplot, fmt: str) -> bytes:
-    """The plot as bytes in ``fmt`` (png, svg or pdf)."""
+    """Draw the plot and return it as bytes.
+
+    Parameters
+    ----------
+    plot : plotnine.ggplot
+        The plot.
+    fmt : {"png", "svg", "pdf"}
+        The format.
+
+    Returns
+    -------
+    bytes
+        The file's bytes (the same for the same plot).
+    """
     return render_all(plot, [fmt])[fmt]
 
 
@@ -65,10 +82,19 @@ def _format(target: Path) -> str:
 def save_plot(
     plot: ggplot, path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
 ) -> Path:
-    """Write ``plot`` to ``path`` (format from the suffix), atomically; return the path.
+    """Write a plot to PNG (300 dpi), SVG or PDF, chosen by the file suffix, atomically.
 
-    Given several paths, the plot is drawn once and written in each format; the first path is
-    returned.
+    Parameters
+    ----------
+    plot : plotnine.ggplot
+        The plot.
+    path : path or sequence of paths
+        Where to write; given several, the plot is drawn once and written in each format.
+
+    Returns
+    -------
+    pathlib.Path
+        The (first) path written.
     """
     targets = [Path(path)] if isinstance(path, str | os.PathLike) else [Path(p) for p in path]
     data = render_all(plot, [_format(t) for t in targets])

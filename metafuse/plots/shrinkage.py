@@ -1,6 +1,8 @@
-"""Forest plot of a Bayesian meta-analysis: each study's observed effect (open square, its CI)
-beside its shrunken estimate (filled circle, posterior median and credible interval), the
-posterior of mu (diamond) and the posterior predictive interval (bar).
+"""Forest plot of a Bayesian meta-analysis.
+
+Each study's observed effect (open square, its CI) beside its shrunken estimate (filled circle,
+posterior median and credible interval), the posterior of mu (diamond) and the posterior predictive
+interval (bar).
 
 Reference: Röver C (2020). J Stat Softw 93(6):1-51, Figure 2 (forest plot with shrinkage
 estimates); Gelman A et al. (2013). Bayesian Data Analysis, 3rd ed., section 5.5.
@@ -22,8 +24,19 @@ if TYPE_CHECKING:
 
 
 def shrinkage_data(result: BayesResult) -> pd.DataFrame:
-    """Rows to draw (analysis scale): ``label, kind (observed/shrunken/mu/prediction), est, lo,
-    hi, row`` with row 0 at the bottom."""
+    """Return the rows of the Bayesian forest plot (analysis scale).
+
+    Parameters
+    ----------
+    result : BayesResult
+        The Bayesian analysis.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``label, kind`` (observed, shrunken, mu, prediction), ``est, lo, hi, row`` with row 0
+        at the bottom.
+    """
     z = float(special.ndtri(0.5 + result.level / 2))
     rows = []
     k = len(result.shrinkage)
@@ -38,7 +51,20 @@ def shrinkage_data(result: BayesResult) -> pd.DataFrame:
 
 
 def shrinkage_plot(result: BayesResult, *, title: str | None = None) -> ggplot:
-    """The Bayesian forest plot (ratio measures on a log axis labelled with ratios)."""
+    """Draw the Bayesian forest plot: each study observed and shrunken, mu and the prediction.
+
+    Parameters
+    ----------
+    result : BayesResult
+        The Bayesian analysis.
+    title : str, optional
+        A title above the plot.
+
+    Returns
+    -------
+    plotnine.ggplot
+        The plot (ratio measures on a log axis labelled with ratios).
+    """
     from plotnine import (
         aes,
         element_blank,

@@ -1,5 +1,7 @@
-"""A small document model (headings, paragraphs, lists, tables, figures) written as Markdown and as
-a standalone HTML page from the same blocks, so both say the same thing byte for byte each run.
+"""A small document model written as Markdown and as a standalone HTML page.
+
+A small document model (headings, paragraphs, lists, tables, figures) written as Markdown and as a
+standalone HTML page from the same blocks, so both say the same thing byte for byte each run.
 
 Inline markup is one form only: ``**text**`` for emphasis (bold in both formats). Text is escaped
 for its format (``|`` in Markdown table cells, HTML entities).
@@ -61,7 +63,7 @@ def _md_cell(text: str) -> str:
 
 
 def to_markdown(blocks: Sequence[Block]) -> str:
-    """The blocks as Markdown (GitHub tables), one blank line between blocks."""
+    """Return the blocks as Markdown (GitHub tables), one blank line between blocks."""
     parts: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
@@ -85,7 +87,7 @@ def _inline(text: str) -> str:
 
 
 def to_html(title: str, blocks: Sequence[Block]) -> str:
-    """The blocks as a standalone HTML page (no scripts, no external files but the figures)."""
+    """Return the blocks as a standalone HTML page (no scripts, no external files but figures)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

@@ -1,6 +1,7 @@
-"""Word (.docx) tables a guideline panel can paste: landscape A4, column widths that fit their
-text, the header row repeated on every page, rows never split across pages, and no word broken
-inside: each column is at least as wide as its longest word.
+"""Word (.docx) tables a guideline panel can paste.
+
+Landscape A4, column widths that fit their text, the header row repeated on every page, rows never
+split across pages, and no word broken inside: each column is at least as wide as its longest word.
 
 Widths are measured with DejaVu Sans (shipped with matplotlib, wider than the Arial the document
 asks for), so the text fits in Word and LibreOffice alike and the bytes do not depend on the fonts
@@ -36,8 +37,11 @@ HEADER_FILL = "E8EEF4"
 def column_widths(
     header: Sequence[str], rows: Sequence[Sequence[str]], available: float, size: float = FONT_PT
 ) -> list[float]:
-    """Column widths in inches summing to ``available``: every column at least its longest word
-    (headers in bold), the rest shared by how much more each needs to fit on one line."""
+    """Column widths in inches summing to ``available``.
+
+    Every column at least its longest word (headers in bold), the rest shared by how much more each
+    needs to fit on one line.
+    """
     columns = list(zip(header, *rows, strict=True))
     mins, prefs = [], []
     for head, *cells in columns:
@@ -129,7 +133,10 @@ def _add_table(
 
 
 def to_docx(document: TableDocument) -> bytes:
-    """The document as a Word file (see the module docstring)."""
+    """Return the document as a Word file (see the module docstring)."""
+    from metafuse._extras import require
+
+    require("docx", "Word tables")
     from docx import Document
     from docx.shared import Pt
 
@@ -169,7 +176,7 @@ def to_docx(document: TableDocument) -> bytes:
 
 
 def normalise_zip(data: bytes) -> bytes:
-    """The zip archive with every entry dated :data:`DOCX_DATE` (byte-reproducible)."""
+    """Return the zip archive with every entry dated :data:`DOCX_DATE` (byte-reproducible)."""
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:

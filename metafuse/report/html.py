@@ -2,8 +2,7 @@
 
 Autoescaping is on for every template, so study labels, titles and notes from user files are
 always text, never markup. Numbers are formatted by filters here; the templates hold no
-statistics. The view of a result (:func:`result_view`) is shared by the report pages and
-``PooledResult._repr_html_``.
+statistics. The view of a result (:func:`result_view`) is shared by the report pages.
 """
 
 from __future__ import annotations
@@ -20,14 +19,14 @@ if TYPE_CHECKING:
 
 
 def num(x: Any, digits: int = 2) -> str:
-    """A number with ``digits`` decimals; 'NA' for None or nan."""
+    """Return a number with ``digits`` decimals; 'NA' for None or nan."""
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "NA"
     return f"{float(x):.{digits}f}"
 
 
 def pct(x: Any, digits: int = 1) -> str:
-    """A percentage ('NA' when undefined, e.g. I² of a single study)."""
+    """Return a percentage ('NA' when undefined, e.g. I² of a single study)."""
     text = num(x, digits)
     return text if text == "NA" else f"{text}%"
 
@@ -40,14 +39,19 @@ def pval(p: float | None) -> str:
 
 
 def href(path: str) -> str:
-    """A relative link with every character outside the safe set percent-encoded."""
+    """Return a relative link with every character outside the safe set percent-encoded."""
     return quote(path, safe="/")
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The report's Jinja2 environment: package templates, autoescape on, strict undefined."""
-    import jinja2
+    """Return the report's Jinja2 environment.
+
+    Package templates, autoescape on, strict undefined.
+    """
+    from metafuse._extras import require
+
+    jinja2 = require("jinja2", "the HTML report")
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("metafuse.report", "templates"),
@@ -62,12 +66,12 @@ def environment() -> jinja2.Environment:
 
 
 def render(template: str, **context: Any) -> str:
-    """A template rendered with ``context`` (always ending in one newline)."""
+    """Return a template rendered with ``context`` (always ending in one newline)."""
     return environment().get_template(template).render(**context).rstrip("\n") + "\n"
 
 
 def result_view(result: PooledResult) -> dict[str, Any]:
-    """What the templates show of a result: display-scale numbers, heterogeneity, studies."""
+    """Return what the templates show of a result: display-scale numbers, heterogeneity, studies."""
     scale = result.display_scale
     pct = f"{100 * result.level:g}%"
     est = scale.display(result.estimate)
@@ -101,8 +105,3 @@ def result_view(result: PooledResult) -> dict[str, Any]:
         ],
         "excluded": list(result.excluded),
     }
-
-
-def result_html(result: PooledResult) -> str:
-    """An HTML fragment for notebooks: the numbers and the study table of a result."""
-    return render("result.html", r=result_view(result))

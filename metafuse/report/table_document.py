@@ -1,7 +1,10 @@
-"""A SoF table or evidence profile as a format-neutral document: title, PICO and rule lines, the
-main and the additional table with each cell's footnote letters and link, the footnotes in reading
-order, and the legend (GRADE definitions, abbreviations). The writers of
-:mod:`metafuse.report.writers` render it as Markdown, CSV, HTML and Word."""
+"""A SoF table or evidence profile as a format-neutral document.
+
+A SoF table or evidence profile as a format-neutral document: title, PICO and rule lines, the main
+and the additional table with each cell's footnote letters and link, the footnotes in reading order,
+and the legend (GRADE definitions, abbreviations). The writers of :mod:`metafuse.report.writers`
+render it as Markdown, CSV, HTML and Word.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +50,7 @@ class TableDocument:
 
 
 def sof_header(table: SofTable) -> tuple[str, ...]:
-    """The SoF columns (GRADEpro's, with the arms named)."""
+    """Return the SoF columns (GRADEpro's, with the arms named)."""
     return (
         "Outcomes",
         f"Risk with {in_sentence(table.comparator)}*",

@@ -28,7 +28,7 @@ def _md_cell(cell: RenderedCell) -> str:
 
 
 def to_markdown(doc: TableDocument) -> str:
-    """The document as GitHub Markdown."""
+    """Return the document as GitHub Markdown."""
     out = [f"# {_md_escape(doc.title)}", ""]
     out += [f"**{_md_escape(k)}:** {_md_escape(v)}  " for k, v in doc.lines]
     for section in doc.sections:
@@ -49,8 +49,11 @@ def _csv_cell(cell: RenderedCell) -> str:
 
 
 def to_csv(doc: TableDocument) -> str:
-    """The document as CSV: the main table's header and rows first (machine-readable), then the
-    additional table, the footnotes, the title, PICO lines and the legend as one-cell rows."""
+    """Return the document as CSV.
+
+    The document as CSV: the main table's header and rows first (machine-readable), then the
+    additional table, the footnotes, the title, PICO lines and the legend as one-cell rows.
+    """
     header = doc.sections[0].header if doc.sections else ("Outcomes",)
     rows: list[list[str]] = []
     for i, section in enumerate(doc.sections):
@@ -74,7 +77,7 @@ def _html_cell(cell: RenderedCell) -> str:
 
 
 def to_html(doc: TableDocument) -> str:
-    """The document as a standalone HTML page (no scripts, no external files)."""
+    """Return the document as a standalone HTML page (no scripts, no external files)."""
     esc = html.escape
     parts = [
         "<!DOCTYPE html>",

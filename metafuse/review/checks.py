@@ -1,5 +1,6 @@
-"""Checks of a studies folder beyond its schema: each outcome row against the
-review's declared scales and windows, and links between the files.
+"""Checks of a studies folder beyond its schema.
+
+Each outcome row against the review's declared scales and windows, and links between the files.
 
 Every check returns :class:`~metafuse.review.schema.Problem` s (``file:line: column: message``);
 warnings (for example a time point in no bounded window) are marked and do not fail validation.
@@ -22,7 +23,7 @@ Add = Callable[..., None]
 
 
 def missing(x: Any) -> bool:
-    """True for a missing cell (None or nan)."""
+    """Return True for a missing cell (None or nan)."""
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
@@ -37,8 +38,11 @@ _RANGE_TEXT = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(-?\d+(?:\.\d+)?)"
 
 
 def _declared_scale(add: Add, i: int, r: Any, outcome: Outcome) -> None:
-    """A record whose `scale` names another range (0-10 against a declared 0-100) cannot be
-    pooled with the others as it stands: an error, or a warning for a baseline record."""
+    """Check that a record's scale is the outcome's declared scale.
+
+    A record whose `scale` names another range (0-10 against a declared 0-100) cannot be pooled with
+    the others as it stands: an error, or a warning for a baseline record.
+    """
     assert outcome.range is not None
     found = _RANGE_TEXT.search(str(r.scale))
     if not found:
@@ -171,8 +175,10 @@ def outcome_problems(
 
 
 def _record_problems(o: pd.DataFrame, add: Add) -> None:
-    """One record = two arm rows (exp, ctrl) or one contrast row, described alike; at most one
-    primary record per report x outcome x time point; no duplicated rows."""
+    """One record = two arm rows (exp, ctrl) or one contrast row, described alike.
+
+    At most one primary record per report x outcome x time point; no duplicated rows.
+    """
     for record, rows in o.groupby("record_id", sort=False):
         idx = [int(k) for k in rows.index]
         for col in ("report_id", "outcome", "timepoint_months", "data_type", "primary", "analysis"):

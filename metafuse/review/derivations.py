@@ -97,8 +97,11 @@ def se_from_p(estimate: float, p: float, *, n_total: float | None = None) -> flo
 
 
 def se_from_t(estimate: float, t: float) -> float:
-    """SE of a mean difference from its t statistic: ``SE = |MD| / |t|`` (Handbook 6.5.2.3; 5.1
-    section 7.7.3.3: MD 3.8 with t = 2.78 gives SE = 1.37)."""
+    """SE of a mean difference from its t statistic.
+
+    ``SE = |MD| / |t|`` (Handbook 6.5.2.3; 5.1 section 7.7.3.3: MD 3.8 with t = 2.78 gives SE =
+    1.37).
+    """
     if not (math.isfinite(t) and t != 0):
         raise ValueError(f"t must be a non-zero number, got {t}")
     if estimate == 0:
@@ -107,30 +110,41 @@ def se_from_t(estimate: float, t: float) -> float:
 
 
 def sd_from_p(mean_difference: float, p: float, n_exp: float, n_ctrl: float) -> float:
-    """Common within-group SD from a mean difference and its two-sided P value from a t test
-    (Handbook 6.5.2.3): t with ``n_exp + n_ctrl - 2`` df, ``SE = |MD| / t``, then
-    :func:`sd_from_mean_difference_se`."""
+    """Return the common within-group SD from a mean difference and its P value.
+
+    Common within-group SD from a mean difference and its two-sided P value from a t test (Handbook
+    6.5.2.3): t with ``n_exp + n_ctrl - 2`` df, ``SE = |MD| / t``, then
+    :func:`sd_from_mean_difference_se`.
+    """
     _positive(n_exp=n_exp, n_ctrl=n_ctrl)
     se = se_from_p(mean_difference, p, n_total=n_exp + n_ctrl)
     return sd_from_mean_difference_se(se, n_exp, n_ctrl)
 
 
 def sd_from_t(mean_difference: float, t: float, n_exp: float, n_ctrl: float) -> float:
-    """Common within-group SD from a mean difference and its t statistic (Handbook 6.5.2.3):
-    ``SE = |MD| / |t|``, then :func:`sd_from_mean_difference_se`."""
+    """Return the common within-group SD from a mean difference and its t statistic.
+
+    Common within-group SD from a mean difference and its t statistic (Handbook 6.5.2.3): ``SE =
+    |MD| / |t|``, then :func:`sd_from_mean_difference_se`.
+    """
     return sd_from_mean_difference_se(se_from_t(mean_difference, t), n_exp, n_ctrl)
 
 
 def ci_from_se(estimate: float, se: float, level: float = LEVEL) -> tuple[float, float]:
-    """The normal-theory CI ``estimate -/+ z SE`` of a difference (Handbook 6.5.2.3 read
-    backwards), which pooling turns back into the same SE."""
+    """Return the normal-theory CI ``estimate -/+ z SE`` of a difference.
+
+    The normal-theory CI ``estimate -/+ z SE`` of a difference (Handbook 6.5.2.3 read backwards),
+    which pooling turns back into the same SE.
+    """
     _positive(se=se)
     z = _z(level)
     return estimate - z * se, estimate + z * se
 
 
 def sd_from_mean_difference_se(se: float, n_exp: float, n_ctrl: float) -> float:
-    """Common within-group SD from the SE of a mean difference (Handbook 6.5.2.3).
+    """Return the common within-group SD from the SE of a mean difference.
+
+    Common within-group SD from the SE of a mean difference (Handbook 6.5.2.3).
 
     ``SD = SE / sqrt(1/n1 + 1/n2)``: the same SD is then used for both groups.
     """
@@ -139,7 +153,9 @@ def sd_from_mean_difference_se(se: float, n_exp: float, n_ctrl: float) -> float:
 
 
 def count_from_percent(percent: float, n: float) -> Derived:
-    """Number of events from a percentage of ``n``, rounded to the nearest whole number.
+    """Return the number of events from a percentage of ``n``.
+
+    Number of events from a percentage of ``n``, rounded to the nearest whole number.
 
     Always approximate: the rounding of the published percentage makes the count uncertain. The
     denominator must be stated by the source as a whole number of participants (a record's ``n``,
@@ -154,7 +170,9 @@ def count_from_percent(percent: float, n: float) -> Derived:
 
 
 def change_sd(sd_baseline: float, sd_final: float, correlation: float) -> float:
-    """SD of change from baseline (Handbook 6.5.2.8):
+    """Return the SD of change from baseline (Handbook 6.5.2.8).
+
+    SD of change from baseline (Handbook 6.5.2.8):
 
     ``sqrt(SD_b^2 + SD_f^2 - 2 r SD_b SD_f)``; ``r`` must come from a source (the same or a
     similar trial), stated in the record.
@@ -166,9 +184,12 @@ def change_sd(sd_baseline: float, sd_final: float, correlation: float) -> float:
 
 
 def sd_borrowed(sd: float) -> Derived:
-    """An SD borrowed from another trial on the same scale, for a trial that reports none
-    (Furukawa et al. 2006; Handbook 5.1 section 16.1.3): always approximate, and every analysis
-    that uses one is repeated without it (``<analysis>_without_borrowed_sd``)."""
+    """Return an SD borrowed from another trial on the same scale (always approximate).
+
+    An SD borrowed from another trial on the same scale, for a trial that reports none (Furukawa et
+    al. 2006; Handbook 5.1 section 16.1.3): always approximate, and every analysis that uses one is
+    repeated without it (``<analysis>_without_borrowed_sd``).
+    """
     _positive(sd=sd)
     return Derived(sd, approximate=True)
 
@@ -203,10 +224,13 @@ def flip_contrast(
 
 
 def ratio_from_reduction(percent: float, low: float, high: float) -> tuple[float, float, float]:
-    """A ratio (of risks or odds) from the relative reduction a source prints in percent, with
-    the reduction's CI limits: ratio = 1 - percent / 100, CI (1 - high / 100, 1 - low / 100)
-    (Cochrane Handbook 5.1, section 12.5.1: RRR = 100% x (1 - RR); the same re-expression holds
-    for odds). A negative limit is an increase ('-8% to 15%' gives 0.85 to 1.08)."""
+    """Return a ratio (of risks or odds) from the relative reduction a source prints in percent.
+
+    A ratio (of risks or odds) from the relative reduction a source prints in percent, with the
+    reduction's CI limits: ratio = 1 - percent / 100, CI (1 - high / 100, 1 - low / 100) (Cochrane
+    Handbook 5.1, section 12.5.1: RRR = 100% x (1 - RR); the same re-expression holds for odds). A
+    negative limit is an increase ('-8% to 15%' gives 0.85 to 1.08).
+    """
     _ordered(low, high)
     if not low <= percent <= high:
         raise ValueError(f"reduction {percent}% lies outside its CI [{low}%, {high}%]")
@@ -268,7 +292,7 @@ Arguments = Mapping[str, float | str]
 
 
 def number_of(kw: Arguments, key: str) -> float:
-    """The number given for ``key`` in a derivation's arguments."""
+    """Return the number given for ``key`` in a derivation's arguments."""
     value = kw[key]
     if not isinstance(value, float):
         raise ValueError(f"{key} must be a number")
@@ -401,8 +425,10 @@ def parse_derivation(text: str) -> tuple[str, dict[str, float | str]]:
 
 
 def derivation_name(text: object) -> str | None:
-    """The name of the derivation a record's ``derivation`` cell names (None when empty or
-    unreadable)."""
+    """Return the name of the derivation a record's ``derivation`` cell names.
+
+    The name of the derivation a record's ``derivation`` cell names (None when empty or unreadable).
+    """
     if not isinstance(text, str) or not text.strip():
         return None
     try:

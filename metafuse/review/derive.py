@@ -1,5 +1,7 @@
-"""Applying the derivations that ``outcomes.csv`` rows name (their ``derivation`` column) when
-the records are loaded, so that no derived number is ever typed in.
+"""Applying the derivations that ``outcomes.csv`` rows name when the records are loaded.
+
+Applying the derivations that ``outcomes.csv`` rows name (their ``derivation`` column) when the
+records are loaded, so that no derived number is ever typed in.
 
 Order: first each row by itself (a contrast reversed, or the CI of a mean difference from its P
 value or t statistic; an arm's SD from its SE, CI or a change-score correlation; events from a
@@ -33,7 +35,7 @@ def _set(out: pd.DataFrame, i: int, **values: Any) -> None:
 
 
 def _states(text: object, value: float) -> bool:
-    """True if ``text`` prints ``value`` (thousands separators allowed: 1,290 for 1290)."""
+    """Return True if ``text`` prints ``value`` (thousands separators allowed: 1,290 for 1290)."""
     plain = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", str(text))
     number = str(int(value)) if float(value).is_integer() else repr(float(value))
     return re.search(rf"(?<![\d.]){re.escape(number)}(?!\d|\.\d)", plain) is not None
@@ -94,7 +96,7 @@ def _arm(out: pd.DataFrame, i: int, row: Any, name: str, kw: dv.Arguments) -> No
 
 
 def _pairs(out: pd.DataFrame, parsed: Parsed, add: Callable[..., None]) -> None:
-    """The common SD of both arms from the P value or t statistic of their mean difference."""
+    """Derive the common SD of both arms from the P value or t statistic of their difference."""
     mine = {i: v for i, v in parsed.items() if v[0] in dv.PAIR_DERIVATIONS}
     for _record, rows in out.loc[list(mine)].groupby("record_id", sort=False):
         idx = [int(k) for k in rows.index]
@@ -127,7 +129,7 @@ def _scale(text: object) -> str:
 
 
 def _borrowed(out: pd.DataFrame, parsed: Parsed, add: Callable[..., None]) -> None:
-    """An SD borrowed from another trial's record of the same outcome on the same scale."""
+    """Return an SD borrowed from another trial's record of the same outcome on the same scale."""
     for i, (name, kw) in parsed.items():
         if name not in dv.BORROW_DERIVATIONS:
             continue

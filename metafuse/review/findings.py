@@ -1,4 +1,6 @@
-"""From a pooled analysis to its summary-of-findings row: GRADE certainty (by
+"""From a pooled analysis to its summary-of-findings row.
+
+From a pooled analysis to its summary-of-findings row: GRADE certainty (by
 :mod:`metafuse.review.rating`), absolute effects, an informative statement, and every footnote
 attached to the cell it explains.
 
@@ -126,8 +128,11 @@ def sof_row(
     primary_bayes: bool = False,
     context: RowContext | None = None,
 ) -> SofRow:
-    """One SoF row for an analysis, with its GRADE rating and every footnote on its cell. With
-    ``primary_bayes`` the effect cells and imprecision use the Bayesian posterior ``bayes``."""
+    """One SoF row for an analysis, with its GRADE rating and every footnote on its cell.
+
+    One SoF row for an analysis, with its GRADE rating and every footnote on its cell. With
+    ``primary_bayes`` the effect cells and imprecision use the Bayesian posterior ``bayes``.
+    """
     ctx = context or RowContext()
     effect_notes: list[str] = []
     if bayes is not None:
@@ -210,8 +215,11 @@ def sof_row(
 
 
 def effect_text(selection: Selection, est: float, lo: float, hi: float) -> str:
-    """The effect in words, from analysis-scale numbers, in the outcome's measure: 'RR 0.37
-    (0.13 to 1.02)', 'Peto OR …', 'MD 2.10 lower (…)', 'RD 0.02 higher (…)'."""
+    """Return the effect in words, from analysis-scale numbers, in the outcome's measure.
+
+    The effect in words, from analysis-scale numbers, in the outcome's measure: 'RR 0.37 (0.13 to
+    1.02)', 'Peto OR …', 'MD 2.10 lower (…)', 'RD 0.02 higher (…)'.
+    """
     outcome = selection.outcome
     if outcome.is_ratio:
         return fmt_ratio(outcome.measure_label, math.exp(est), math.exp(lo), math.exp(hi))
@@ -221,8 +229,11 @@ def effect_text(selection: Selection, est: float, lo: float, hi: float) -> str:
 def bayes_footnote(
     bayes: BayesResult, selection: Selection, primary: bool, frequentist: str
 ) -> str:
-    """The footnote of a Bayesian analysis: its estimate with the credible interval and the
-    prior in words (with its source); as the primary analysis, what it replaces."""
+    """Return the footnote of a Bayesian analysis.
+
+    The footnote of a Bayesian analysis: its estimate with the credible interval and the prior in
+    words (with its source); as the primary analysis, what it replaces.
+    """
     pct = f"{100 * bayes.level:g}%"
     effect = effect_text(selection, bayes.mu_median, bayes.mu_ci_low, bayes.mu_ci_high)
     effect = effect.replace(" (", f" ({pct} CrI ", 1)
@@ -251,13 +262,16 @@ def bayes_footnote(
 def empty_row(
     key: str, outcome: Cell, comment: Cell, importance: str = "", harm: bool = False
 ) -> SofRow:
-    """A SoF row for an outcome without usable data (listed, not hidden)."""
+    """Return a SoF row for an outcome without usable data (listed, not hidden)."""
     return SofRow(key=key, outcome=outcome, comments=comment, importance=importance, harm=harm)
 
 
 def with_note(row: SofRow, note: str, cell: str = "relative") -> SofRow:
-    """The row with one more footnote on one of its cells (default: the relative effect for
-    binary rows; sensitivity analyses and other analyses of the same question go there)."""
+    """Return the row with one more footnote on one of its cells (default.
+
+    The row with one more footnote on one of its cells (default: the relative effect for binary
+    rows; sensitivity analyses and other analyses of the same question go there).
+    """
     if cell == "certainty":
         return dataclasses.replace(row, certainty_notes=(*row.certainty_notes, note))
     target: Cell = getattr(row, cell)

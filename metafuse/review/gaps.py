@@ -40,7 +40,7 @@ class GapCell:
         return "time point not stated" if self.months is None else f"{self.months:g} months"
 
     def describe(self) -> str:
-        """'data (24 months)', 'data (24 months) (weak source)', 'incomplete (…): missing …'."""
+        """Describe the cell: 'data (24 months)', '... (weak source)', 'incomplete (…): …'."""
         if self.status == "missing":
             return "missing"
         if self.status == "incomplete":
@@ -142,7 +142,7 @@ def _cell(
 
 
 def _short(cell: GapCell) -> str:
-    """'data 24m', 'weak 24m', 'incomplete 60m', '-'."""
+    """Return the cell in short: 'data 24m', 'weak 24m', 'incomplete 60m', '-'."""
     if cell.status == "missing":
         return "-"
     when = "t?" if cell.months is None else f"{cell.months:g}m"
@@ -150,8 +150,11 @@ def _short(cell: GapCell) -> str:
 
 
 def format_gaps(records: StudyRecords) -> str:
-    """The gaps report: per comparison a trial x outcome matrix over the windows, then every
-    incomplete cell and the weak sources."""
+    """Return the gaps report.
+
+    The gaps report: per comparison a trial x outcome matrix over the windows, then every incomplete
+    cell and the weak sources.
+    """
     review = records.review
     cells = gap_cells(records)
     lines: list[str] = []

@@ -128,7 +128,7 @@ class Certainty:
         return any(d.rating == "not judged" for d in self.domains)
 
     def domain(self, name: str) -> DomainRating:
-        """The rating of one domain."""
+        """Return the rating of one domain."""
         return self.domains[DOMAINS.index(name)]
 
     def label(self) -> str:
@@ -178,11 +178,14 @@ I2_SELDOM: Final = 30.0
 
 
 def rate_risk_of_bias(studies: Sequence[StudyInfo], rules: str = DEFAULT_RULES) -> DomainRating:
-    """Core GRADE 4 (``grade-2022``): rate down once when studies not at low risk of bias
-    (overall RoB 2 high or some concerns; 'not assessed' counted with them, as RoB 2 turns
-    missing information into some concerns) carry at least 55% of the weight; two levels only
-    by judgement. ``grade-2011``: very serious from 50% of the weight at high risk, serious from
-    25% at high risk or 50% high and some concerns together. The domains driving it are named."""
+    """Core GRADE 4 (``grade-2022``).
+
+    Core GRADE 4 (``grade-2022``): rate down once when studies not at low risk of bias (overall RoB
+    2 high or some concerns; 'not assessed' counted with them, as RoB 2 turns missing information
+    into some concerns) carry at least 55% of the weight; two levels only by judgement.
+    ``grade-2011``: very serious from 50% of the weight at high risk, serious from 25% at high risk
+    or 50% high and some concerns together. The domains driving it are named.
+    """
     high = sum(s.weight for s in studies if s.risk_of_bias == "high")
     concerns = sum(s.weight for s in studies if s.risk_of_bias == "some concerns")
     unassessed = sum(s.weight for s in studies if s.risk_of_bias == "not assessed")
@@ -224,11 +227,13 @@ def rate_inconsistency(
     study_values: Sequence[float] = (),
     thresholds: Sequence[float] = (),
 ) -> DomainRating:
-    """Not applicable to one study. ``grade-2022`` (Core GRADE 3): serious when the study
-    estimates (``study_values``, on the scale of the ``thresholds``) fall on different sides of
-    the threshold(s) of the target and I² is at least 30%; twice only by judgement.
-    ``grade-2011``: I² and the Q test (serious if I² ≥ 50% or P < 0.10; very serious if I² ≥
-    75% and P < 0.10)."""
+    """Not applicable to one study.
+
+    Not applicable to one study. ``grade-2022`` (Core GRADE 3): serious when the study estimates
+    (``study_values``, on the scale of the ``thresholds``) fall on different sides of the
+    threshold(s) of the target and I² is at least 30%; twice only by judgement. ``grade-2011``: I²
+    and the Q test (serious if I² ≥ 50% or P < 0.10; very serious if I² ≥ 75% and P < 0.10).
+    """
     if result.k < 2 or result.I2 is None:
         return DomainRating(
             "inconsistency", "not applicable", "one study: inconsistency cannot be assessed"
@@ -265,10 +270,13 @@ def rate_publication_bias(
     small_study: Mapping[str, Any] | None,
     unpooled: Sequence[str] = (),
 ) -> DomainRating:
-    """Egger's test from ten studies ('strongly suspected' if P < 0.10, else 'undetected',
-    Core GRADE 4's words); below ten, 'not assessable' (a panel that checked trial registries
-    may judge it 'undetected'). ``unpooled`` names the known missing evidence of the row (trials
-    with a record of the outcome that could not be pooled)."""
+    """Egger's test from ten studies.
+
+    Egger's test from ten studies ('strongly suspected' if P < 0.10, else 'undetected', Core GRADE
+    4's words); below ten, 'not assessable' (a panel that checked trial registries may judge it
+    'undetected'). ``unpooled`` names the known missing evidence of the row (trials with a record of
+    the outcome that could not be pooled).
+    """
     missing = "; known missing evidence: " + "; ".join(unpooled) if unpooled else ""
     if result.k < SMALL_STUDY_MIN_K or small_study is None:
         n = f"{result.k} {'study' if result.k == 1 else 'studies'}"
@@ -286,7 +294,7 @@ def rate_publication_bias(
 
 
 def rate_indirectness(judgement: tuple[str, str] | None) -> DomainRating:
-    """The recorded judgement, or 'not judged' (the certainty is then provisional)."""
+    """Return the recorded judgement, or 'not judged' (the certainty is then provisional)."""
     if judgement is None:
         return DomainRating(
             "indirectness",

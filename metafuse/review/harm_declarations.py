@@ -1,5 +1,7 @@
-"""The harms a review declares in ``review.toml`` (``[harms]``): the vocabulary of ``harms.csv``
-and the name and title of the harms profile page.
+"""The harms a review declares in ``review.toml`` (``[harms]``).
+
+The harms a review declares in ``review.toml`` (``[harms]``): the vocabulary of ``harms.csv`` and
+the name and title of the harms profile page.
 
 ::
 
@@ -12,11 +14,11 @@ and the name and title of the harms profile page.
     unit = "patients with a major bleed"  # what a figure counts, shown with the section
     grouping = "window"                   # which single-study counts are pooled together
 
-``grouping`` is ``window`` (the default: counts of the harm with the same ``per`` unit and a
-follow-up in the same bounded window of ``[windows]``), ``all`` (counts with the same ``per``
-unit whatever their follow-up, for a harm counted over one fixed period such as a hospital stay)
-or ``none`` (every count stands alone, e.g. the two arms of one trial). Harms appear in the
-profile in the order declared. Errors name the file and key.
+``grouping`` is ``window`` (the default: counts of the harm with the same ``per`` unit and a follow-
+up in the same bounded window of ``[windows]``), ``all`` (counts with the same ``per`` unit whatever
+their follow-up, for a harm counted over one fixed period such as a hospital stay) or ``none``
+(every count stands alone, e.g. the two arms of one trial). Harms appear in the profile in the order
+declared. Errors name the file and key.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def _harm(key: str, raw: Any, path: Path) -> Harm:
 
 
 def read_harms_declaration(raw: Any, path: Path, review_title: str) -> HarmsDeclaration:
-    """The ``[harms]`` table of review.toml (absent: no harm declared, default page names)."""
+    """Read the ``[harms]`` table of review.toml (absent: no harm declared, default page names)."""
     default_title = f"Harms profile: {review_title}" if review_title else "Harms profile"
     if raw is None:
         return HarmsDeclaration({}, DEFAULT_PAGE, default_title)

@@ -24,14 +24,12 @@ double arcsine, whose back-transformation can mislead (Schwarzer et al. 2019, Re
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 import pandas as pd
 
-from metafuse.exceptions import ExcludedStudyWarning
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
 from metafuse.review.harm_declarations import Harm
@@ -85,8 +83,11 @@ class HarmGroup:
 
     @property
     def short_title(self) -> str:
-        """For a figure: 'Bleeding per patient, about 2 years (12-30 months)', or '…: one
-        count, nothing pooled'."""
+        """For a figure: 'Bleeding per patient, about 2 years (12-30 months)', or '….
+
+        For a figure: 'Bleeding per patient, about 2 years (12-30 months)', or '…: one count,
+        nothing pooled'.
+        """
         what = f"{self.name} per {self.per}"
         if self.any_follow_up:
             return f"{what}, any follow-up"
@@ -96,8 +97,11 @@ class HarmGroup:
 
     @property
     def title(self) -> str:
-        """'Bleeding, per patient, follow-up about 2 years (12-30 months)', or for a count alone
-        'Bleeding, per patient: smith2020-count alone (follow-up '…' in no window)'."""
+        """'Bleeding, per patient, follow-up about 2 years.
+
+        'Bleeding, per patient, follow-up about 2 years (12-30 months)', or for a count alone
+        'Bleeding, per patient: smith2020-count alone (follow-up '…' in no window)'.
+        """
         if self.window is not None:
             return f"{self.name}, per {self.per}, follow-up {self.window.label}"
         if self.any_follow_up:
@@ -109,9 +113,12 @@ class HarmGroup:
 
 
 def follow_up_months(text: str | None) -> tuple[float, float] | None:
-    """The follow-up stated in ``text`` as (low, high) months, or None when it is not stated as
-    exactly one amount or range ('2 years', 'mean 3.9 years', '1 to 2 years', '24 months') or is
-    an open bound ('at least 12 months')."""
+    """Return the follow-up stated in ``text`` as (low, high) months, or None.
+
+    The follow-up stated in ``text`` as (low, high) months, or None when it is not stated as exactly
+    one amount or range ('2 years', 'mean 3.9 years', '1 to 2 years', '24 months') or is an open
+    bound ('at least 12 months').
+    """
     if text is None or _OPEN_BOUND.search(text.lower()):
         return None
     found = list(_AMOUNT.finditer(text.lower()))
@@ -125,7 +132,7 @@ def follow_up_months(text: str | None) -> tuple[float, float] | None:
 
 
 def follow_up_window(text: str | None, windows: list[Window]) -> Window | None:
-    """The bounded window that holds the whole stated follow-up, if any."""
+    """Return the bounded window that holds the whole stated follow-up, if any."""
     months = follow_up_months(text)
     if months is None:
         return None
@@ -157,8 +164,11 @@ def not_poolable_reason(row: pd.Series) -> str | None:
 def group_counts(
     harms: pd.DataFrame, declared: Mapping[str, Harm], windows: list[Window]
 ) -> list[HarmGroup]:
-    """The pooling groups of the poolable counts, in the order of the declared harms and the
-    review's windows; a count that stands alone follows the groups of its harm, in file order."""
+    """Return the pooling groups of the poolable counts.
+
+    The pooling groups of the poolable counts, in the order of the declared harms and the review's
+    windows; a count that stands alone follows the groups of its harm, in file order.
+    """
     groups: list[HarmGroup] = []
     for harm in declared.values():
         rows = harms[harms["harm"] == harm.key]
@@ -172,7 +182,7 @@ def group_counts(
 def _groups_of(
     harm: Harm, per: str, same: list[pd.Series], windows: list[Window]
 ) -> list[HarmGroup]:
-    """The groups of one harm's poolable counts of one unit, by the harm's grouping rule."""
+    """Return the groups of one harm's poolable counts of one unit, by the harm's grouping rule."""
     ids = [str(r["harm_id"]) for r in same]
     if harm.grouping == "all":
         key = f"{harm.key}_{per}_all"
@@ -208,11 +218,14 @@ def pool_group(
     labels: Mapping[str, str] | None = None,
     method: str = POOL_METHOD,
 ) -> PooledResult:
-    """The group's counts pooled as logit proportions, REML by default (one study: its own logit
-    CI); zero or all-event counts get metafor's 0.5 correction.
+    """Pool the group's counts as logit proportions.
+
+    The group's counts pooled as logit proportions, REML by default (one study: its own logit CI);
+    zero or all-event counts get metafor's 0.5 correction.
 
     ``labels`` maps ``harm_id`` to the study label shown (default: the ``harm_id``); a label
-    given to two members falls back to their ``harm_id``."""
+    given to two members falls back to their ``harm_id``.
+    """
     rows = harms.set_index("harm_id").loc[list(group.harm_ids)]
     names = [(labels or {}).get(h, h) for h in group.harm_ids]
     names = [n if names.count(n) == 1 else h for n, h in zip(names, group.harm_ids, strict=True)]
@@ -223,6 +236,4 @@ def pool_group(
             "n": rows["n"].astype(float).to_numpy(),
         }
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExcludedStudyWarning)
-        return pool(frame, POOL_MEASURE, method)
+    return pool(frame, POOL_MEASURE, method, warn_excluded=False)

@@ -1,5 +1,7 @@
-"""Published harm figures (``harms.csv``), read and validated against the harms the review
-declares (``[harms.<key>]`` in review.toml, :mod:`metafuse.review.harm_declarations`).
+"""Published harm figures.
+
+Published harm figures (``harms.csv``), read and validated against the harms the review declares
+(``[harms.<key>]`` in review.toml, :mod:`metafuse.review.harm_declarations`).
 
 One row per published figure: a count (events of n in one study or arm, or a crude total over
 several studies), a percentage without a count, a published pooled estimate with its CI, or a
@@ -17,8 +19,8 @@ from pathlib import Path
 from typing import Final
 
 import pandas as pd
-import pandera.pandas as pa
 
+from metafuse._extras import require
 from metafuse.review.schema import YES_NO, Problem
 from metafuse.review.sourced_files import (
     given,
@@ -28,6 +30,9 @@ from metafuse.review.sourced_files import (
     text_column,
 )
 from metafuse.review.vocabulary import Review
+
+require("pandera", "the review records (metafuse.review)")
+import pandera.pandas as pa  # noqa: E402
 
 FILE_NAME: Final = "harms.csv"
 #: Number columns also kept as printed (``printed_<column>``), for display.
@@ -53,8 +58,11 @@ PERCENT_ROUNDING: Final = 0.5
 
 
 def harms_schema(review: Review) -> pa.DataFrameSchema:
-    """The layout of ``harms.csv`` (percentages as printed, 0 to 100); ``harm`` is one of the
-    review's declared harms."""
+    """Return the layout of ``harms.csv`` (percentages as printed, 0 to 100).
+
+    The layout of ``harms.csv`` (percentages as printed, 0 to 100); ``harm`` is one of the review's
+    declared harms.
+    """
     percent = pa.Check.in_range(0, 100)
     return pa.DataFrameSchema(
         {
@@ -89,7 +97,7 @@ def design_kind(design: str) -> str:
 
 
 def is_single_study(design: str) -> bool:
-    """True when the design is one study or arm (not an aggregate over studies)."""
+    """Return True when the design is one study or arm (not an aggregate over studies)."""
     return design_kind(design) in SINGLE_STUDY_DESIGNS
 
 
@@ -130,9 +138,12 @@ def _row_problems(row: pd.Series, sources: pd.DataFrame | None) -> list[tuple[st
 def read_harms(
     directory: Path, review: Review, sources: pd.DataFrame | None
 ) -> tuple[pd.DataFrame | None, tuple[int, ...], list[Problem]]:
-    """The validated harms table of a records folder (None when it has no ``harms.csv`` or the
-    file has problems), each row's line, and every problem. ``sources`` is the validated
-    ``sources.csv`` (None skips the source checks)."""
+    """Return the validated harms table of a records folder.
+
+    The validated harms table of a records folder (None when it has no ``harms.csv`` or the file has
+    problems), each row's line, and every problem. ``sources`` is the validated ``sources.csv``
+    (None skips the source checks).
+    """
     path = directory / FILE_NAME
     if path.exists() and not review.harms:
         message = "the review declares no harm: add [harms.<key>] tables to review.toml"

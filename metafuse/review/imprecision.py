@@ -74,9 +74,12 @@ Z_POWER: Final = 0.84
 
 
 def optimal_information_size_binary(control_risk: float, rrr: float = OIS_RRR) -> int:
-    """Total participants a single trial needs to detect a relative risk reduction ``rrr`` at
-    the given control risk: Fleiss's formula with continuity correction, per group rounded up
-    (as OpenEpi computes it; Core GRADE 2 appendix 5: control risk 12%, RRR 25% -> 3406)."""
+    """Total participants a single trial needs to detect a relative risk reduction ``rrr`` at.
+
+    Total participants a single trial needs to detect a relative risk reduction ``rrr`` at the given
+    control risk: Fleiss's formula with continuity correction, per group rounded up (as OpenEpi
+    computes it; Core GRADE 2 appendix 5: control risk 12%, RRR 25% -> 3406).
+    """
     p1, p2 = control_risk, control_risk * (1 - rrr)
     mean = (p1 + p2) / 2
     diff = abs(p1 - p2)
@@ -89,15 +92,21 @@ def optimal_information_size_binary(control_risk: float, rrr: float = OIS_RRR) -
 
 
 def optimal_information_size_continuous(sd: float, delta: float) -> int:
-    """Total participants a single trial needs to detect a mean difference ``delta`` (SD
-    ``sd``): 2 (z_alpha + z_power)^2 sd^2 / delta^2 per group, rounded up."""
+    """Total participants a single trial needs to detect a mean difference ``delta`` (SD ``sd``).
+
+    Total participants a single trial needs to detect a mean difference ``delta`` (SD ``sd``): 2
+    (z_alpha + z_power)^2 sd^2 / delta^2 per group, rounded up.
+    """
     return 2 * math.ceil(2 * (Z_ALPHA + Z_POWER) ** 2 * sd**2 / delta**2)
 
 
 @dataclass(frozen=True)
 class Effect:
-    """A point estimate and CI on the scale the thresholds are on (MD units, or a difference
-    per 1000), with the outcome's better direction and its unit."""
+    """A point estimate and CI on the scale the thresholds are on.
+
+    A point estimate and CI on the scale the thresholds are on (MD units, or a difference per 1000),
+    with the outcome's better direction and its unit.
+    """
 
     estimate: float
     low: float
@@ -109,6 +118,7 @@ class Effect:
     interval: str = "CI"
 
     def describe(self, x: float) -> str:
+        """Return a value of this scale as the notes print it."""
         return f"{x:.3g}" if self.unit != "per 1000" else f"{x:.0f}"
 
 
@@ -117,7 +127,8 @@ class InformationSize:
     """The sample of a body of evidence against its optimal information size (OIS).
 
     For binary outcomes ``ratio`` is the relative effect (estimate, CI low, CI high) with its
-    ``measure`` (RR or OR): its CI ratio tells a sample far below the OIS (Core GRADE 2)."""
+    ``measure`` (RR or OR): its CI ratio tells a sample far below the OIS (Core GRADE 2).
+    """
 
     participants: float | None
     ois: int | None
@@ -134,8 +145,11 @@ class InformationSize:
         return self.ratio[2] / self.ratio[1]
 
     def is_large(self, effect: Effect, mid: float | None) -> bool:
-        """A large effect: a relative change beyond :data:`LARGE_RRR` (binary); an effect
-        beyond the MID, or any effect without one (continuous)."""
+        """Return a large effect.
+
+        A large effect: a relative change beyond :data:`LARGE_RRR` (binary); an effect beyond the
+        MID, or any effect without one (continuous).
+        """
         if self.ratio is not None:
             est = self.ratio[0]
             return est < 1 - LARGE_RRR or est > 1 / (1 - LARGE_RRR)
@@ -196,7 +210,7 @@ class Imprecision:
 
 
 def target_of(effect: Effect, mid: float | None) -> str:
-    """What the certainty is about, from the point estimate (Core GRADE 2)."""
+    """Return what the certainty is about, from the point estimate (Core GRADE 2)."""
     if mid is not None and abs(effect.estimate) < mid:
         return "little or no difference"
     benefit = (effect.estimate < 0) == (effect.better == "lower")
@@ -206,8 +220,11 @@ def target_of(effect: Effect, mid: float | None) -> str:
 
 
 def rate_2022(effect: Effect, mid: float | None, size: InformationSize) -> Imprecision:
-    """Imprecision by the thresholds the CI crosses and, for large effects, the OIS (GRADE 34,
-    Core GRADE 2 figure 4). With ``mid`` None the one threshold is no effect (0)."""
+    """Imprecision by the thresholds the CI crosses and, for large effects, the OIS.
+
+    Imprecision by the thresholds the CI crosses and, for large effects, the OIS (GRADE 34, Core
+    GRADE 2 figure 4). With ``mid`` None the one threshold is no effect (0).
+    """
     thresholds = [0.0] if mid is None else [-mid, mid]
     crossed = [t for t in thresholds if effect.low < t < effect.high]
     target = target_of(effect, mid)
@@ -246,8 +263,11 @@ def rate_2022(effect: Effect, mid: float | None, size: InformationSize) -> Impre
 def rate_2011(
     effect: Effect, ratio_ci: tuple[float, float] | None, mid: float | None, size: InformationSize
 ) -> Imprecision:
-    """The 2011 rule (GRADE guidelines 6): the CI against no effect, RR 0.75/1.25 or ±MID for
-    "appreciable" benefit and harm, the OIS only when the CI excludes no effect."""
+    """Return the 2011 rule (GRADE guidelines 6).
+
+    The 2011 rule (GRADE guidelines 6): the CI against no effect, RR 0.75/1.25 or ±MID for
+    "appreciable" benefit and harm, the OIS only when the CI excludes no effect.
+    """
     if ratio_ci is not None:
         lo, hi = ratio_ci
         ci = f"95% {effect.interval} of the ratio {lo:.2f} to {hi:.2f}"
@@ -271,9 +291,12 @@ def rate_2011(
 
 
 def absolute_per_1000(measure: str, acr: float, value: float) -> float:
-    """Difference per 1000 at the assumed comparator risk ``acr`` for one relative effect
-    ``value`` on the display scale (RR, OR; RD as a risk difference), bounded so that the risk
-    with the intervention stays within 0 and 1000 per 1000."""
+    """Difference per 1000 at the assumed comparator risk ``acr`` for one relative effect.
+
+    Difference per 1000 at the assumed comparator risk ``acr`` for one relative effect ``value`` on
+    the display scale (RR, OR; RD as a risk difference), bounded so that the risk with the
+    intervention stays within 0 and 1000 per 1000.
+    """
     if measure == "OR":
         risk = acr * value / (1 - acr + acr * value)
     elif measure == "RD":

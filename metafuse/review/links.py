@@ -1,5 +1,8 @@
-"""Checks across the files of a studies folder: every reference resolves, every number has its
-source, no label or risk-of-bias judgement is given twice, analysed never exceeds randomised."""
+"""Checks across the files of a studies folder.
+
+Every reference resolves, every number has its source, no label or risk-of-bias judgement is given
+twice, analysed never exceeds randomised.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,11 @@ from metafuse.review.vocabulary import Review
 
 
 def report_label(row: object) -> str:
-    """A report's study label: its ``label`` if given, else 'First author year' ('First author'
-    when the year is unknown)."""
+    """Return a report's study label.
+
+    A report's study label: its ``label`` if given, else 'First author year' ('First author' when
+    the year is unknown).
+    """
     label = getattr(row, "label", None)
     if isinstance(label, str) and label.strip():
         return label.strip()

@@ -1,4 +1,6 @@
-"""Sample mean and SD from a median with its range, interquartile range or both (the five-number
+"""Sample mean and SD from a median with its range, interquartile range or both.
+
+Sample mean and SD from a median with its range, interquartile range or both (the five-number
 summary), for trials that print medians.
 
 Scenarios as in the papers: S1 = {minimum ``a``, median ``m``, maximum ``b``; n}, S2 = {first
@@ -50,15 +52,21 @@ def _ordered(names: str, *values: float) -> None:
 
 
 def xi(n: float) -> float:
-    """Wan et al. (2014): ``2 Phi^-1((n - 0.375) / (n + 0.25))``, the expected range of n standard
-    normal values (Blom's approximation)."""
+    """Return Wan et al.'s (2014) expected range of n standard normal values.
+
+    Wan et al. (2014): ``2 Phi^-1((n - 0.375) / (n + 0.25))``, the expected range of n standard
+    normal values (Blom's approximation).
+    """
     _check_n(n)
     return 2 * float(stats.norm.ppf((n - 0.375) / (n + 0.25)))
 
 
 def eta(n: float) -> float:
-    """Wan et al. (2014): ``2 Phi^-1((0.75 n - 0.125) / (n + 0.25))``, the expected interquartile
-    range of n standard normal values."""
+    """Return Wan et al.'s (2014) expected interquartile range of n standard normal values.
+
+    Wan et al. (2014): ``2 Phi^-1((0.75 n - 0.125) / (n + 0.25))``, the expected interquartile range
+    of n standard normal values.
+    """
     _check_n(n)
     return 2 * float(stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25)))
 

@@ -60,6 +60,7 @@ class Merge:
 
     @property
     def errors(self) -> list[Problem]:
+        """The problems that are errors (not warnings)."""
         return [p for p in self.problems if not p.warning]
 
 
@@ -193,8 +194,11 @@ def _read_template(path: Path, columns: list[str]) -> tuple[list[tuple[int, Row]
 
 
 def _cells(row: Row, columns: list[str], unsourced: bool) -> list[str]:
-    """A row's cells; a row already reported for lacking its source gets a stand-in source so
-    that every other check still runs on it (such a merge is never written)."""
+    """Return a row's cells, with a stand-in source where its source was already reported.
+
+    A row's cells; a row already reported for lacking its source gets a stand-in source so that
+    every other check still runs on it (such a merge is never written).
+    """
     return [
         row.get(c) or ("(no source)" if unsourced and c in SOURCE_COLUMNS else "") for c in columns
     ]
@@ -203,7 +207,7 @@ def _cells(row: Row, columns: list[str], unsourced: bool) -> list[str]:
 def _compose(
     text: str, columns: list[str], b: _Builder, lines: tuple[int, ...]
 ) -> tuple[str, list[tuple[str, int]]]:
-    """The merged outcomes.csv and, per data row, the (file, line) it comes from."""
+    """Return the merged outcomes.csv and, per data row, the (file, line) it comes from."""
     spans = row_texts(text)
     parts = [spans[0][1]] if spans else []
     origin: list[tuple[str, int]] = []
@@ -231,8 +235,11 @@ def _compose(
 def _validate(
     studies: Path, text: str, origin: list[tuple[str, int]], template: str
 ) -> list[Problem]:
-    """Every problem of the studies folder with the merged outcomes.csv, located at its origin
-    (warnings only for the template's rows)."""
+    """Return every problem of the studies folder with the merged outcomes.csv.
+
+    Every problem of the studies folder with the merged outcomes.csv, located at its origin
+    (warnings only for the template's rows).
+    """
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / (studies.name or "records")
@@ -259,8 +266,10 @@ def _validate(
 
 
 def plan_merge(template: str | Path, studies: str | Path) -> Merge:
-    """Check a filled template against a studies folder; nothing is written (see
-    :func:`write_merge`)."""
+    """Check a filled template against a studies folder.
+
+    Nothing is written (see :func:`write_merge`).
+    """
     template, studies = Path(template), Path(studies)
     outcomes = studies / "outcomes.csv"
     try:
@@ -323,8 +332,11 @@ def plan_merge(template: str | Path, studies: str | Path) -> Merge:
 
 
 def write_merge(merge: Merge) -> Path:
-    """Write the merged outcomes.csv atomically (only a merge without errors, and only if
-    outcomes.csv has not changed since it was checked)."""
+    """Write the merged outcomes.csv atomically.
+
+    Write the merged outcomes.csv atomically (only a merge without errors, and only if outcomes.csv
+    has not changed since it was checked).
+    """
     if merge.errors:
         raise ValueError(f"{merge.template}: the template has problems; nothing merged")
     if merge.outcomes.read_bytes() != merge.original:

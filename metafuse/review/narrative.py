@@ -1,6 +1,9 @@
-"""Rows and notes in a panel's words when an outcome cannot be pooled: what is missing, which
-trials hold an incomplete record, and what the same report holds instead (published pooled
-estimates, harm figures), each with its source. No file or command names."""
+"""Rows and notes in a panel's words when an outcome cannot be pooled.
+
+Rows and notes in a panel's words when an outcome cannot be pooled: what is missing, which trials
+hold an incomplete record, and what the same report holds instead (published pooled estimates, harm
+figures), each with its source. No file or command names.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +26,11 @@ _ARMS = {"exp": "the intervention group's", "ctrl": "the comparator group's"}
 
 
 def missing_words(missing: Sequence[str]) -> str:
-    """['sd (exp)', 'n (exp)', 'sd (ctrl)'] -> 'SDs and the intervention group's group size not
-    reported' — what a record lacks, in a reader's words."""
+    """['sd (exp)', 'n (exp)', 'sd.
+
+    ['sd (exp)', 'n (exp)', 'sd (ctrl)'] -> 'SDs and the intervention group's group size not
+    reported' — what a record lacks, in a reader's words.
+    """
     arms: dict[str, list[str]] = {}
     for item in missing:
         kind, _, arm = item.partition(" ")
@@ -37,7 +43,7 @@ def missing_words(missing: Sequence[str]) -> str:
 
 
 def reason_words(reason: str) -> str:
-    """A selection's reason for not pooling a record, in a reader's words."""
+    """Return a selection's reason for not pooling a record, in a reader's words."""
     if reason.startswith("missing "):
         return missing_words(reason[len("missing ") :].split(", "))
     return reason
@@ -59,8 +65,11 @@ def _interval(r: Any) -> str:
 
 
 def published_notes(records: StudyRecords, comparison: str, outcome: str) -> list[str]:
-    """One note per published review with pooled estimates of this comparison and outcome,
-    with its source (never pooled with ours; their certainty is not rated here)."""
+    """One note per published review with pooled estimates of this comparison and outcome.
+
+    One note per published review with pooled estimates of this comparison and outcome, with its
+    source (never pooled with ours; their certainty is not rated here).
+    """
     table = records.published_estimates
     if table is None:
         return []
@@ -105,9 +114,12 @@ def harm_figures(records: StudyRecords, outcome: str) -> int:
 
 
 def incomplete_notes(records: StudyRecords, cells: Sequence[GapCell]) -> list[str]:
-    """'Smith 2016 (24 months): SDs and group sizes not reported', once per record, with the
-    study label of the report the record comes from (the window named only when the time
-    point is not stated)."""
+    """'Smith 2016 (24 months).
+
+    'Smith 2016 (24 months): SDs and group sizes not reported', once per record, with the study
+    label of the report the record comes from (the window named only when the time point is not
+    stated).
+    """
     windows = {k: w.label for k, w in records.review.windows.items()}
     out = []
     for c in cells:
@@ -121,8 +133,11 @@ def incomplete_notes(records: StudyRecords, cells: Sequence[GapCell]) -> list[st
 def relevant_pages(
     records: StudyRecords, comparison: str, outcome: str, related: Sequence[RelatedPage]
 ) -> list[RelatedPage]:
-    """The report's pages that hold evidence on this outcome: the harms profile for a harm,
-    and the pages of published reviews with estimates of this comparison and outcome."""
+    """Return the report's pages that hold evidence on this outcome.
+
+    The report's pages that hold evidence on this outcome: the harms profile for a harm, and the
+    pages of published reviews with estimates of this comparison and outcome.
+    """
     out = [p for p in related if p.kind == "harms" and records.review.outcomes[outcome].harm]
     table = records.published_estimates
     if table is not None:
@@ -139,8 +154,11 @@ def empty_outcome_row(
     cells: Sequence[GapCell],
     related: Sequence[RelatedPage],
 ) -> SofRow:
-    """The row of an outcome with no pooled analysis: what is missing, in a panel's words, with
-    what the report holds instead (published estimates, harm figures) as footnotes."""
+    """Return the row of an outcome with no pooled analysis.
+
+    The row of an outcome with no pooled analysis: what is missing, in a panel's words, with what
+    the report holds instead (published estimates, harm figures) as footnotes.
+    """
     review = records.review
     out = review.outcomes[outcome]
     mine = [c for c in cells if c.comparison == comparison and c.outcome == outcome]

@@ -1,5 +1,7 @@
-"""An outcome's analysis options in ``review.toml``: the protocol's effect measure and pooling
-method, and the heterogeneity prior of its Bayesian analyses. Errors name the file and key.
+"""An outcome's analysis options in ``review.toml``.
+
+An outcome's analysis options in ``review.toml``: the protocol's effect measure and pooling method,
+and the heterogeneity prior of its Bayesian analyses. Errors name the file and key.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _fail(path: Path, key: str, message: str) -> SpecError:
 def measure_and_method(
     raw: Mapping[str, Any], kind: str, where: str, path: Path
 ) -> tuple[str, str]:
-    """The protocol's effect measure (one of the type's) and pooling method of an outcome."""
+    """Return the protocol's effect measure (one of the type's) and pooling method of an outcome."""
     allowed = OUTCOME_MEASURES[kind]
     measure = raw.get("measure", allowed[0])
     if not isinstance(measure, str) or measure.strip().upper() not in allowed:
@@ -65,7 +67,7 @@ PRIOR_MEASURES = ("RR", "OR", "RD", "MD", "SMD", "PETO")
 
 
 def tau_prior_table(raw: Any, where: str, path: Path) -> Mapping[str, Any] | None:
-    """A declared heterogeneity prior, checked by building it (kind, parameters, source)."""
+    """Return a declared heterogeneity prior, checked by building it (kind, parameters, source)."""
     if raw is None:
         return None
     if not isinstance(raw, dict):

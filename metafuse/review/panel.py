@@ -1,14 +1,16 @@
-"""The GRADE decisions a review declares in ``review.toml``: outcome importance, thresholds with
-their sources, assumed comparator risks, indirectness judgements and the rule set.
+"""The GRADE decisions a review declares in ``review.toml``.
+
+The GRADE decisions a review declares in ``review.toml``: outcome importance, thresholds with their
+sources, assumed comparator risks, indirectness judgements and the rule set.
 
 Outcome keys (``[outcomes.<key>]``): ``importance`` (critical, important, of limited importance;
 GRADE guidelines 2), ``harm`` (true for an adverse outcome: every main table shows at least one),
 ``mid_per_1000`` with ``mid_source`` (binary outcomes: the smallest important absolute difference),
-``baseline_risk_per_1000`` with ``baseline_risk_source`` (the assumed comparator risk, one number
-or one per comparison), ``alternative_mid`` with ``alternative_mid_source`` (re-rated for
-robustness). Review keys: ``grade_rules`` (a rule set name, or a table with ``set`` and
-``ois_far_below``), ``[indirectness.<comparison>.<outcome or all>]`` with ``rating`` and
-``reason``. Errors name the file and key.
+``baseline_risk_per_1000`` with ``baseline_risk_source`` (the assumed comparator risk, one number or
+one per comparison), ``alternative_mid`` with ``alternative_mid_source`` (re-rated for robustness).
+Review keys: ``grade_rules`` (a rule set name, or a table with ``set`` and ``ois_far_below``),
+``[indirectness.<comparison>.<outcome or all>]`` with ``rating`` and ``reason``. Errors name the
+file and key.
 
 References
 ----------
@@ -106,7 +108,7 @@ def _baseline(
 def outcome_keys(
     raw: Mapping[str, Any], where: str, path: Path, binary: bool, comparisons: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The GRADE keys of one ``[outcomes.<key>]`` table, checked, as Outcome fields."""
+    """Return the GRADE keys of one ``[outcomes.<key>]`` table, checked, as Outcome fields."""
     importance = raw.get("importance", "")
     if importance and importance not in IMPORTANCE:
         raise _fail(path, f"{where}.importance", f"must be one of {', '.join(IMPORTANCE)}")
@@ -191,8 +193,11 @@ GRADE_KEYS: Final = {
 
 @dataclass(frozen=True)
 class GradeInputs:
-    """What a guideline panel decides for one outcome: thresholds with their sources, and
-    judgements with their reasons (the spec's ``[grade]`` table over review.toml)."""
+    """What a guideline panel decides for one outcome.
+
+    What a guideline panel decides for one outcome: thresholds with their sources, and judgements
+    with their reasons (the spec's ``[grade]`` table over review.toml).
+    """
 
     #: Minimal important difference on the outcome's scale (continuous) or per 1000 (binary).
     mid: float | None = None
@@ -238,8 +243,11 @@ class GradeInputs:
 def grade_inputs(
     review: Any, comparison: str, outcome: str, spec_grade: Mapping[str, Any] | None = None
 ) -> GradeInputs:
-    """The GRADE inputs of one comparison x outcome: an analysis spec's ``[grade]`` table over
-    the review's declarations (thresholds, indirectness, alternative MID, rule set)."""
+    """Return the GRADE inputs of one comparison x outcome.
+
+    The GRADE inputs of one comparison x outcome: an analysis spec's ``[grade]`` table over the
+    review's declarations (thresholds, indirectness, alternative MID, rule set).
+    """
     out = review.outcomes[outcome]
     defaults = GradeInputs(
         mid=out.threshold(),

@@ -1,7 +1,10 @@
-"""Where each pooled number comes from: per study of an analysis, the numbers of its record, the
-source (citation, link, location, verbatim quote), the analysis population, the derivation the
-library applied, why the record is primary, and its caveat — so a reader can trace every number
-of a forest plot or SoF row to a sentence or table of a publication."""
+"""Where each pooled number comes from.
+
+Where each pooled number comes from: per study of an analysis, the numbers of its record, the source
+(citation, link, location, verbatim quote), the analysis population, the derivation the library
+applied, why the record is primary, and its caveat — so a reader can trace every number of a forest
+plot or SoF row to a sentence or table of a publication.
+"""
 
 from __future__ import annotations
 
@@ -53,9 +56,12 @@ def _source(records: StudyRecords, source_id: str) -> tuple[str, str, str]:
 
 
 def study_sources(selection: Selection, records: StudyRecords) -> list[dict[str, str]]:
-    """One entry per pooled study (in the selection's order), then one per trial that could not
-    be pooled: label, record, numbers, time point, population analysed, source citation, link,
-    location, quote, derivation, why primary, caveat, weak flag."""
+    """One entry per pooled study.
+
+    One entry per pooled study (in the selection's order), then one per trial that could not be
+    pooled: label, record, numbers, time point, population analysed, source citation, link,
+    location, quote, derivation, why primary, caveat, weak flag.
+    """
     o = records.outcomes
     out = []
     used = list(selection.records.items())

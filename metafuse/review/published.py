@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Final
 
 import pandas as pd
-import pandera.pandas as pa
 
+from metafuse._extras import require
 from metafuse.review.derivations import (
     PUBLISHED_DERIVATIONS,
     number_of,
@@ -33,6 +33,9 @@ from metafuse.review.sourced_files import (
 )
 from metafuse.review.vocabulary import Review
 
+require("pandera", "the review records (metafuse.review)")
+import pandera.pandas as pa  # noqa: E402
+
 FILE_NAME: Final = "published_estimates.csv"
 #: Number columns also kept as printed (``printed_<column>``), for display.
 PRINTED: Final = ("estimate", "ci_low", "ci_high", "n_studies", "n_patients")
@@ -43,7 +46,7 @@ MAX_SLUG: Final = 40
 
 
 def page_name(review: str) -> str:
-    """The output name of a review's page: 'Smith 2021 (J)' -> 'published_smith_2021_j'."""
+    """Return the output name of a review's page: 'Smith 2021 (J)' -> 'published_smith_2021_j'."""
     slug = re.sub(r"[^a-z0-9]+", "_", review.lower()).strip("_")
     if len(slug) > MAX_SLUG:
         slug = slug[:MAX_SLUG].rsplit("_", 1)[0]
@@ -51,7 +54,7 @@ def page_name(review: str) -> str:
 
 
 def published_schema(review: Review) -> pa.DataFrameSchema:
-    """The layout of ``published_estimates.csv``; ``p`` is text as printed ('<0.001')."""
+    """Return the layout of ``published_estimates.csv``; ``p`` is text as printed ('<0.001')."""
     text, number = text_column, number_column
 
     return pa.DataFrameSchema(
@@ -83,8 +86,10 @@ def published_schema(review: Review) -> pa.DataFrameSchema:
 
 
 def _derive(row: pd.Series) -> tuple[dict[str, object], list[tuple[str, str]]]:
-    """The estimate and CI a row's ``derivation`` computes (with their display text), or its
-    problems."""
+    """Return the estimate and CI a row's ``derivation`` computes.
+
+    The estimate and CI a row's ``derivation`` computes (with their display text), or its problems.
+    """
     text = row.get("derivation")
     if not isinstance(text, str) or not text.strip():
         return {}, []
@@ -124,8 +129,11 @@ def _row_problems(row: pd.Series, sources: pd.DataFrame | None) -> list[tuple[st
 def read_published(
     directory: Path, review: Review, sources: pd.DataFrame | None
 ) -> tuple[pd.DataFrame | None, tuple[int, ...], list[Problem]]:
-    """The validated published estimates (None when the file is absent or has problems), each
-    row's line, and every problem (two review names that would share one page among them)."""
+    """Return the validated published estimates.
+
+    The validated published estimates (None when the file is absent or has problems), each row's
+    line, and every problem (two review names that would share one page among them).
+    """
     path = directory / FILE_NAME
     frame, lines, problems = read_sourced_file(
         path, published_schema(review), PRINTED, lambda row: _row_problems(row, sources)

@@ -1,8 +1,11 @@
-"""The GRADE certainty of one analysis: its facts read from the records (study infos,
-participants, the assumed comparator risk), imprecision on the scale the thresholds are on (the
-mean difference, or the absolute effect per 1000 for binary outcomes), and the five domains by
+"""The GRADE certainty of one analysis.
+
+The GRADE certainty of one analysis: its facts read from the records (study infos, participants, the
+assumed comparator risk), imprecision on the scale the thresholds are on (the mean difference, or
+the absolute effect per 1000 for binary outcomes), and the five domains by
 :func:`metafuse.review.grade.assess`; plus the notes each domain gets and the thresholds of a
-Bayesian analysis."""
+Bayesian analysis.
+"""
 
 from __future__ import annotations
 
@@ -34,8 +37,11 @@ LEVEL_WORDS = {1: "one level", 2: "two levels", 3: "three levels"}
 
 @dataclass(frozen=True)
 class RowContext:
-    """What a row needs besides its analysis: the design's GRADE start, the review's rules, the
-    assumed risk, the trials that could not be pooled, the analysis page."""
+    """What a row needs besides its analysis.
+
+    What a row needs besides its analysis: the design's GRADE start, the review's rules, the assumed
+    risk, the trials that could not be pooled, the analysis page.
+    """
 
     start: str = "high"
     design: str = "RCTs"
@@ -45,7 +51,7 @@ class RowContext:
 
 
 def effect_measure(selection: Selection) -> str:
-    """The relative measure a binary row shows (the outcome's declared measure, else RR)."""
+    """Return the relative measure a binary row shows (the outcome's declared measure, else RR)."""
     measure = selection.outcome.measure
     return measure if measure in ("RR", "OR", "RD") else "RR"
 
@@ -53,7 +59,7 @@ def effect_measure(selection: Selection) -> str:
 def assumed_risk(
     selection: Selection, grade: GradeInputs, infos: Sequence[StudyInfo]
 ) -> tuple[float | None, str]:
-    """The assumed comparator risk and the note saying where it comes from."""
+    """Return the assumed comparator risk and the note saying where it comes from."""
     if grade.assumed_risk is not None:
         return grade.assumed_risk, (
             f"Assumed comparator risk {per_1000(grade.assumed_risk)}: {grade.assumed_risk_source}."
@@ -81,8 +87,11 @@ def information_size(
     mid: float | None,
     far_below: float,
 ) -> InformationSize:
-    """The participants of the row against the optimal information size (binary outcomes also
-    carry the relative effect, whose CI ratio can show a sample far below it)."""
+    """Return the participants of the row against the optimal information size.
+
+    The participants of the row against the optimal information size (binary outcomes also carry the
+    relative effect, whose CI ratio can show a sample far below it).
+    """
     total = None if count.unknown else count.total
     if selection.outcome.is_binary:
         measure = effect_measure(selection)
@@ -147,10 +156,12 @@ def rate_imprecision(
 
 
 def domain_notes(certainty: Certainty) -> dict[str, tuple[str, ...]]:
-    """Domain -> its note: every domain rated down, judged, not judged or not assessable, and
-    imprecision always (it names the target and the thresholds). The evidence profile shows
-    them all, each on its domain's cell; the SoF certainty cell those of
-    :func:`sof_domain_notes`."""
+    """Domain -> its note.
+
+    Domain -> its note: every domain rated down, judged, not judged or not assessable, and
+    imprecision always (it names the target and the thresholds). The evidence profile shows them
+    all, each on its domain's cell; the SoF certainty cell those of :func:`sof_domain_notes`.
+    """
     out: dict[str, tuple[str, ...]] = {}
     for d in certainty.domains:
         how = "judgement" if d.judged else "rule"
@@ -169,8 +180,10 @@ def domain_notes(certainty: Certainty) -> dict[str, tuple[str, ...]]:
 
 
 def sof_domain_notes(certainty: Certainty) -> dict[str, tuple[str, ...]]:
-    """The domain notes a SoF certainty cell carries: domains rated down, judged or not
-    judged."""
+    """Return the domain notes of a SoF certainty cell: domains rated down, judged or not judged.
+
+    The domain notes a SoF certainty cell carries: domains rated down, judged or not judged.
+    """
     notes = domain_notes(certainty)
     return {
         d.domain: notes[d.domain]
@@ -182,9 +195,12 @@ def sof_domain_notes(certainty: Certainty) -> dict[str, tuple[str, ...]]:
 def threshold_scale(
     selection: Selection, result: PooledResult, acr: float | None, mid: float | None
 ) -> tuple[list[float], list[float]]:
-    """The pooled studies' estimates on the scale imprecision is judged on (MD, or the
-    difference per 1000 at the assumed comparator risk) and the thresholds on it (±MID, or no
-    effect); binary rows without an assumed risk fall back to the log scale and no effect."""
+    """Return the pooled studies' estimates on the scale imprecision is judged on.
+
+    The pooled studies' estimates on the scale imprecision is judged on (MD, or the difference per
+    1000 at the assumed comparator risk) and the thresholds on it (±MID, or no effect); binary rows
+    without an assumed risk fall back to the log scale and no effect.
+    """
     effects = result.effects
     if effects is None:
         return [], []
@@ -211,8 +227,11 @@ def rate(
     interval: str = "CI",
     mid: float | None = None,
 ) -> tuple[Certainty, tuple[list[StudyInfo], Participants, float | None, str]]:
-    """The certainty of one analysis, and the facts it rests on (study infos, participants,
-    assumed comparator risk and its note)."""
+    """Return the certainty of one analysis, and the facts it rests on.
+
+    The certainty of one analysis, and the facts it rests on (study infos, participants, assumed
+    comparator risk and its note).
+    """
     infos = study_infos(selection, result, records)
     count = participants(selection, records, [i.label for i in infos])
     acr, acr_note = (
@@ -244,16 +263,19 @@ def rate(
 
 
 def measure_of(selection: Selection) -> str:
-    """The measure of a selection's pooled effect: the binary row's measure, or MD."""
+    """Return the measure of a selection's pooled effect: the binary row's measure, or MD."""
     return effect_measure(selection) if selection.outcome.is_binary else "MD"
 
 
 def bayes_thresholds(
     selection: Selection, result: PooledResult, records: StudyRecords, grade: GradeInputs
 ) -> tuple[float, float] | None:
-    """The decision thresholds of a Bayesian analysis on its analysis scale: ±MID
-    (continuous); for binary outcomes the relative effects that correspond to ∓ the absolute
-    MID per 1000 at the assumed comparator risk (-inf/+inf where that risk would leave 0-1)."""
+    """Return the decision thresholds of a Bayesian analysis on its analysis scale.
+
+    The decision thresholds of a Bayesian analysis on its analysis scale: ±MID (continuous); for
+    binary outcomes the relative effects that correspond to ∓ the absolute MID per 1000 at the
+    assumed comparator risk (-inf/+inf where that risk would leave 0-1).
+    """
     mid = grade.mid
     if mid is None:
         return None

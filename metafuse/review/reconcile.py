@@ -1,7 +1,8 @@
-"""Comparing two independent extractions of the same records: Cochrane's double data extraction,
-where two reviewers extract the data independently and then resolve every disagreement (Cochrane
-Handbook 5.1, chapter 7 "Selecting studies and collecting data", section 7.6 "Extracting data from
-reports").
+"""Comparing two independent extractions of the same records.
+
+Cochrane's double data extraction, where two reviewers extract the data independently and then
+resolve every disagreement (Cochrane Handbook 5.1, chapter 7 "Selecting studies and collecting
+data", section 7.6 "Extracting data from reports").
 
 Both files are in the ``outcomes.csv`` layout (or the gap template's); rows are matched by
 ``record_id`` and ``arm``. Every column both files have is compared (the template's helper
@@ -72,7 +73,7 @@ class Reconciliation:
 
 
 def number(text: object) -> float | None:
-    """A cell's finite number, or None."""
+    """Return a cell's finite number, or None."""
     try:
         value = float(str(text))
     except ValueError:
@@ -81,8 +82,10 @@ def number(text: object) -> float | None:
 
 
 def same_value(a: object, b: object) -> bool:
-    """True if two cells say the same: both empty, equal numbers, or equal text up to runs of
-    whitespace."""
+    """Return True if two cells say the same.
+
+    Both empty, equal numbers, or equal text up to runs of whitespace.
+    """
     ta = "" if a is None else " ".join(str(a).split())
     tb = "" if b is None else " ".join(str(b).split())
     ta = "" if ta in MISSING_TEXTS else ta

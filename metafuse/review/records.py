@@ -61,17 +61,17 @@ class StudyRecords:
     warnings: tuple[Problem, ...] = ()
 
     def label(self, report_id: str) -> str:
-        """The study label of a report ('First author year', or its own ``label``)."""
+        """Return the study label of a report ('First author year', or its own ``label``)."""
         row = self.trials.loc[self.trials["report_id"] == report_id].iloc[0]
         return report_label(row)
 
     def path(self, name: str) -> Path:
-        """The path of one of the four files."""
+        """Return the path of one of the four files."""
         return self.directory / f"{name}.csv"
 
 
 def year_key(year: object) -> float:
-    """A report's year for sorting: unknown years (missing) sort last."""
+    """Return a report's year for sorting: unknown years (missing) sort last."""
     if isinstance(year, numbers.Real) and not math.isnan(float(year)):
         return float(year)
     return math.inf
@@ -149,7 +149,7 @@ def validate_studies(directory: str | Path) -> list[Problem]:
 
 
 def load_studies(directory: str | Path) -> StudyRecords:
-    """Validated records; raises :class:`StudiesError` listing every problem (not warnings)."""
+    """Load the validated records; raise :class:`StudiesError` listing every problem."""
     folder = Path(directory)
     review, tables, lines, problems = _check(folder)
     errors = sorted({p for p in problems if not p.warning})

@@ -1,7 +1,10 @@
-"""Does a certainty rating hold? Each row is re-rated under the alternatives its data imply: the
-Hartung-Knapp-Sidik-Jonkman CI, without weak sources, without derived or approximated numbers,
-and with an alternative minimal important difference declared in review.toml; the footnote says
-whether the level holds under each."""
+"""Does a certainty rating hold?.
+
+Does a certainty rating hold? Each row is re-rated under the alternatives its data imply: the
+Hartung-Knapp-Sidik-Jonkman CI, without weak sources, without derived or approximated numbers, and
+with an alternative minimal important difference declared in review.toml; the footnote says whether
+the level holds under each.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from metafuse.review.selection import Selection
 def _without(
     selection: Selection, result: PooledResult, drop: Sequence[str]
 ) -> tuple[Selection, PooledResult] | None:
-    """The selection and result without the studies ``drop`` (None when none remain)."""
+    """Return the selection and result without the studies ``drop`` (None when none remain)."""
     if result.effects is None:
         return None
     keep = [label not in drop for label in result.effects.labels]
@@ -39,8 +42,11 @@ def _without(
 
 
 def approximated(selection: Selection, records: StudyRecords) -> tuple[str, ...]:
-    """Study labels whose pooled numbers rest on an approximate derivation (a count from a
-    percentage, a mean or SD from medians, a borrowed SD); a reversed contrast is exact."""
+    """Study labels whose pooled numbers rest on an approximate derivation.
+
+    Study labels whose pooled numbers rest on an approximate derivation (a count from a percentage,
+    a mean or SD from medians, a borrowed SD); a reversed contrast is exact.
+    """
     out = []
     o = records.outcomes
     for label, record in selection.records.items():
@@ -63,8 +69,10 @@ def robustness_note(
     ctx: RowContext,
     small_study: dict[str, dict[str, float]] | None = None,
 ) -> str | None:
-    """One sentence on whether the rating holds under each alternative (None when the data
-    imply none)."""
+    """One sentence on whether the rating holds under each alternative.
+
+    One sentence on whether the rating holds under each alternative (None when the data imply none).
+    """
     level = base.level
 
     def again(sel: Selection, res: PooledResult, mid: float | None = None) -> str:

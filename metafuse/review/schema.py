@@ -1,4 +1,6 @@
-"""The layout of a studies folder's four CSV files, as pandera schemas built from the review's
+"""The layout of a studies folder's CSV files as pandera schemas, and :class:`Problem`.
+
+The layout of a studies folder's four CSV files, as pandera schemas built from the review's
 vocabulary, and the :class:`Problem` every check reports (``file:line: column: message``).
 
 Column names are fixed (reviewers' files keep working); the allowed comparisons and outcomes come
@@ -13,9 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import pandas as pd
-import pandera.pandas as pa
 
+from metafuse._extras import require
 from metafuse.review.vocabulary import Review
+
+require("pandera", "the review records (metafuse.review)")
+import pandera.pandas as pa  # noqa: E402
 
 FILES: Final = ("sources", "trials", "outcomes", "risk_of_bias")
 #: What a reviewer writes where a source does not print a value (``year``, ``journal``).
@@ -45,6 +50,7 @@ class Problem:
     warning: bool = False
 
     def __str__(self) -> str:
+        """Return the problem as ``file:line: column: message``."""
         loc = f"{self.file}:{self.line}" if self.line else self.file
         message = f"warning: {self.message}" if self.warning else self.message
         return ": ".join(p for p in (loc, self.column, message) if p)
@@ -63,7 +69,7 @@ def _choice(values: Iterable[str], nullable: bool = False) -> pa.Column:
 
 
 def schemas(review: Review) -> dict[str, pa.DataFrameSchema]:
-    """The schema of each file for this review."""
+    """Return the schema of each file for this review."""
     trials = {
         "report_id": _text(unique=True),
         "trial": _text(),

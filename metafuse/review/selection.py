@@ -84,8 +84,10 @@ class Selection:
 
     @property
     def ratio(self) -> bool:
-        """True when the outcome's measure is a ratio (RR or OR: arm-level, or GEN on the log
-        scale)."""
+        """True when the outcome's measure is a ratio (RR or OR.
+
+        True when the outcome's measure is a ratio (RR or OR: arm-level, or GEN on the log scale).
+        """
         return self.outcome.is_ratio
 
     @property
@@ -108,7 +110,7 @@ class Selection:
 
 
 def evidence_reports(records: StudyRecords, evidence: str) -> set[str]:
-    """The reports whose design belongs to an evidence group (its GRADE starting level)."""
+    """Return the reports whose design belongs to an evidence group (its GRADE starting level)."""
     if evidence not in EVIDENCE:
         raise ValueError(f"unknown evidence {evidence!r}; choose one of {', '.join(EVIDENCE)}")
     start = EVIDENCE[evidence]
@@ -126,8 +128,10 @@ def primary_records(
     merge: bool = True,
     evidence: str | None = None,
 ) -> list[pd.DataFrame]:
-    """The primary record (its rows) of each trial for this comparison, outcome and window (of
-    one evidence group, or of every design when ``evidence`` is None).
+    """Return the primary record of each trial for a comparison, outcome and window.
+
+    The primary record (its rows) of each trial for this comparison, outcome and window (of one
+    evidence group, or of every design when ``evidence`` is None).
 
     Within a bounded window a trial's latest time point is used; the longest-follow-up window
     takes each trial's longest time point (a record without a stated time point counts only when
@@ -158,8 +162,11 @@ def primary_records(
 
 
 def drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.DataFrame]:
-    """Where a report merges trials and both it and a component were chosen, keep the later time
-    point (the merged report on a tie) and drop the other."""
+    """Drop the overlaps of merged reports with their component trials.
+
+    Where a report merges trials and both it and a component were chosen, keep the later time point
+    (the merged report on a tie) and drop the other.
+    """
     includes = {
         r.trial: {p.strip() for p in str(r.includes).split(";") if p.strip()}
         for r in trials.itertuples(index=False)
@@ -181,7 +188,10 @@ def drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.D
 
 
 def missing_numbers(rows: pd.DataFrame, binary: bool) -> list[str]:
-    """The numbers an arm-level record lacks, as 'sd (exp)', ... (contrasts lack none)."""
+    """Return the numbers an arm-level record lacks, as 'sd (exp)', ...
+
+    (contrasts lack none).
+    """
     if rows["data_type"].iloc[0] == "contrast":
         return []
     need = ("events", "n") if binary else ("mean", "sd", "n")
@@ -216,8 +226,11 @@ def _arm_values(rows: pd.DataFrame, binary: bool) -> dict[str, float]:
 
 
 def _generic_row(rows: pd.DataFrame, outcome: Outcome) -> dict[str, float]:
-    """yi and sei of one record in the outcome's measure, on its analysis scale (arm values kept
-    for display)."""
+    """Yi and sei of one record in the outcome's measure, on its analysis scale.
+
+    Yi and sei of one record in the outcome's measure, on its analysis scale (arm values kept for
+    display).
+    """
     if rows["data_type"].iloc[0] == "contrast":
         r = rows.iloc[0]
         ratio = outcome.is_ratio
@@ -312,11 +325,14 @@ def select(
 def alternative_selection(
     records: StudyRecords, selection: Selection
 ) -> tuple[Selection, tuple[str, ...]] | None:
-    """The selection with each pooled record replaced by its alternative (a ``primary = no``
-    record of the same report, outcome and time point; the first by record_id), and what
-    changed in words; None when no pooled record has an alternative. The Handbook's preferred
-    analyses are primary (adjusted over final values, intention to treat over attenders), so
-    the alternatives make the sensitivity analysis of that choice."""
+    """Return the selection with each pooled record replaced by its alternative.
+
+    The selection with each pooled record replaced by its alternative (a ``primary = no`` record of
+    the same report, outcome and time point; the first by record_id), and what changed in words;
+    None when no pooled record has an alternative. The Handbook's preferred analyses are primary
+    (adjusted over final values, intention to treat over attenders), so the alternatives make the
+    sensitivity analysis of that choice.
+    """
     o = records.outcomes
     swap: dict[str, str] = {}
     changed: list[str] = []

@@ -1,8 +1,10 @@
-"""A new review's skeleton (``metafuse init DIR``): a records folder with a ``review.toml`` whose
-every key is explained in a comment and the header rows of the four record files (every column,
-required and optional), and an empty folder for analysis specs. Nothing is ever overwritten; the
-skeleton validates and builds as it stands (every outcome's summary-of-findings row says that no
-trial result could be pooled until trials are added).
+"""A new review's skeleton (``metafuse init DIR``).
+
+A new review's skeleton (``metafuse init DIR``): a records folder with a ``review.toml`` whose every
+key is explained in a comment and the header rows of the four record files (every column, required
+and optional), and an empty folder for analysis specs. Nothing is ever overwritten; the skeleton
+validates and builds as it stands (every outcome's summary-of-findings row says that no trial result
+could be pooled until trials are added).
 """
 
 from __future__ import annotations
@@ -104,9 +106,12 @@ longest = true
 
 
 def write_skeleton(records: Path, specs: Path) -> list[Path]:
-    """Write a review skeleton: the records folder ``records`` and the specs folder ``specs``
-    (both created if absent); return the files and folders written. Raises FileExistsError
-    naming the first file that already exists."""
+    """Write a review skeleton.
+
+    Write a review skeleton: the records folder ``records`` and the specs folder ``specs`` (both
+    created if absent); return the files and folders written. Raises FileExistsError naming the
+    first file that already exists.
+    """
     targets = [records / FILE_NAME, *(records / f"{name}.csv" for name in FILES)]
     for path in targets:
         if path.exists():

@@ -90,7 +90,7 @@ class SofRow:
         return tuple(dict.fromkeys(notes))
 
     def certainty_cell(self) -> Cell:
-        """The SoF certainty cell: the level and its notes, domain by domain."""
+        """Return the SoF certainty cell: the level and its notes, domain by domain."""
         if self.certainty is None:
             return EMPTY
         notes = [n for d in DOMAINS for n in self.sof_notes.get(d, ())]
@@ -99,8 +99,11 @@ class SofRow:
 
 @dataclass(frozen=True)
 class RelatedPage:
-    """Another page of the same report: the harms profile (``harms``) or a published review set
-    beside ours (``published``)."""
+    """Another page of the same report.
+
+    Another page of the same report: the harms profile (``harms``) or a published review set beside
+    ours (``published``).
+    """
 
     kind: str
     title: str
@@ -127,7 +130,7 @@ class SofTable:
     related: tuple[RelatedPage, ...] = ()
 
     def all_rows(self) -> Iterator[SofRow]:
-        """Main rows, then additional rows."""
+        """Yield the main rows, then the additional rows."""
         yield from self.rows
         yield from self.appendix
 
@@ -151,7 +154,7 @@ class Footnotes:
         self.texts: list[str] = []
 
     def letters(self, notes: tuple[str, ...]) -> tuple[str, ...]:
-        """The letters of a cell's notes (each new text gets the next letter)."""
+        """Return the letters of a cell's notes (each new text gets the next letter)."""
         out = []
         for text in notes:
             if text not in self.texts:
@@ -167,9 +170,12 @@ class Footnotes:
 
 
 def select_main(rows: list[SofRow]) -> tuple[list[SofRow], list[SofRow]]:
-    """At most :data:`MAX_MAIN_ROWS` rows in the main table: each outcome's headline row, critical
+    """At most :data:`MAX_MAIN_ROWS` rows in the main table.
+
+    At most :data:`MAX_MAIN_ROWS` rows in the main table: each outcome's headline row, critical
     outcomes first, then important ones, in the review's order; at least one harm when the review
-    has one (it takes the last place). Every other row goes to the additional table."""
+    has one (it takes the last place). Every other row goes to the additional table.
+    """
     rank = {"critical": 0, "important": 1, "": 1, "of limited importance": 2}
     heads = [r for r in rows if r.headline and r.importance != "of limited importance"]
     ordered = sorted(heads, key=lambda r: rank.get(r.importance, 1))
@@ -192,7 +198,7 @@ def select_main(rows: list[SofRow]) -> tuple[list[SofRow], list[SofRow]]:
 
 
 def per_1000(risk: float) -> str:
-    """A risk as events per 1000 people (bounded to 0-1000)."""
+    """Return a risk as events per 1000 people (bounded to 0-1000)."""
     return f"{round(1000 * min(max(risk, 0.0), 1.0)):d} per 1000"
 
 
@@ -203,25 +209,16 @@ def difference_words(d: float) -> str:
 
 
 def mean_difference_text(md: float, lo: float, hi: float, measure: str = "MD") -> str:
-    """'MD 2.1 lower (6.95 lower to 2.75 higher)' (GRADEpro's wording; ``measure`` names a
-    difference measure: MD, SMD or RD)."""
+    """'MD 2.1 lower (6.95 lower to 2.75 higher)' (GRADEpro's wording.
+
+    'MD 2.1 lower (6.95 lower to 2.75 higher)' (GRADEpro's wording; ``measure`` names a difference
+    measure: MD, SMD or RD).
+    """
 
     def word(x: float) -> str:
         return f"{abs(x):.2f} {'higher' if x > 0 else 'lower'}"
 
     return f"{measure} {word(md)} ({word(lo)} to {word(hi)})"
-
-
-def risk_ratio_at(acr: float, measure: str, value: float) -> float:
-    """The risk ratio that an effect in ``measure`` means at the assumed comparator risk
-    ``acr``: the corresponding risk over ``acr``. From a risk ratio, itself; from an odds ratio,
-    risk = OR x ACR / (1 - ACR + OR x ACR); from a risk difference, risk = ACR + RD (Cochrane
-    Handbook 5.1, sections 12.5.4.1 to 12.5.4.3). ``value`` is on the display scale."""
-    if measure == "OR":
-        return value / (1 - acr + acr * value)
-    if measure == "RD":
-        return (acr + value) / acr
-    return value
 
 
 def fmt_ratio(measure: str, ratio: float, lo: float, hi: float) -> str:

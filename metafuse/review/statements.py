@@ -1,11 +1,13 @@
-"""Words for a panel: informative statements (GRADE guidance 26; the wording of Core GRADE 6
-box 1) and the SoF table's legend.
+"""Words for a panel.
 
-An informative statement joins the certainty of the evidence with the target of the rating
-(Core GRADE 2): against the minimal important difference "an important reduction/increase" or
-"little to no important effect"; against no effect (no MID declared) "reduces/increases". The
-certainty gives the qualifier: high none, moderate "probably", low "may", very low "the effect
-... is very uncertain".
+Words for a panel: informative statements (GRADE guidance 26; the wording of Core GRADE 6 box 1) and
+the SoF table's legend.
+
+An informative statement joins the certainty of the evidence with the target of the rating (Core
+GRADE 2): against the minimal important difference "an important reduction/increase" or "little to
+no important effect"; against no effect (no MID declared) "reduces/increases". The certainty gives
+the qualifier: high none, moderate "probably", low "may", very low "the effect ... is very
+uncertain".
 
 References
 ----------
@@ -55,8 +57,11 @@ ABBREVIATIONS: Final = {
 
 
 def in_sentence(name: str) -> str:
-    """A name as it reads mid-sentence: 'Early physiotherapy' -> 'early physiotherapy'
-    (acronyms such as 'BCG' stay)."""
+    """Return a name as it reads mid-sentence.
+
+    A name as it reads mid-sentence: 'Early physiotherapy' -> 'early physiotherapy' (acronyms such
+    as 'BCG' stay).
+    """
     if len(name) > 1 and name[0].isupper() and name[1].islower():
         return name[0].lower() + name[1:]
     return name
@@ -65,11 +70,12 @@ def in_sentence(name: str) -> str:
 def informative_statement(
     level: str, target: str, decreases: bool, intervention: str, comparator: str, outcome: str
 ) -> str:
-    """The plain-language statement for one outcome (Core GRADE 6 box 1).
+    """Return the plain-language statement for one outcome (Core GRADE 6 box 1).
 
-    ``target`` is the imprecision target ('little or no difference', 'an important benefit',
-    'a benefit', ...); ``decreases`` says whether the point estimate lowers the outcome (an MD
-    below 0, a ratio below 1)."""
+    ``target`` is the imprecision target ('little or no difference', 'an important benefit', 'a
+    benefit', ...); ``decreases`` says whether the point estimate lowers the outcome (an MD below 0,
+    a ratio below 1).
+    """
     versus = f" compared with {in_sentence(comparator)}"
     if level == "very low":
         return f"The effect of {in_sentence(intervention)} on {outcome}{versus} is very uncertain."

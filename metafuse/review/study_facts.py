@@ -1,6 +1,9 @@
-"""What a SoF row needs to know about the studies it pools, read from their records: risk of bias
-by RoB 2 domain, participants (counted one way per row: analysed, else randomised), control-arm
-risks and SDs, the follow-up months actually pooled, and the trials that could not be pooled."""
+"""What a SoF row needs to know about the studies it pools, read from their records.
+
+What a SoF row needs to know about the studies it pools, read from their records: risk of bias by
+RoB 2 domain, participants (counted one way per row: analysed, else randomised), control-arm risks
+and SDs, the follow-up months actually pooled, and the trials that could not be pooled.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +19,22 @@ from metafuse.review.selection import Selection
 
 
 def record_rows(records: StudyRecords, record_id: str) -> pd.DataFrame:
-    """The rows of one record of outcomes.csv."""
+    """Return the rows of one record of outcomes.csv."""
     o = records.outcomes
     return o[o["record_id"] == record_id]
 
 
 def report_of(selection: Selection, records: StudyRecords, label: str) -> str:
-    """The report_id behind a pooled study label."""
+    """Return the report_id behind a pooled study label."""
     return str(record_rows(records, selection.records[label])["report_id"].iloc[0])
 
 
 def rob_judgements(records: StudyRecords, report_id: str, outcome: str) -> dict[str, str]:
-    """Every RoB 2 judgement of a report for an outcome, domain -> judgement (the outcome's own
-    rows over those for 'all'), in the order of risk_of_bias.csv."""
+    """Every RoB 2 judgement of a report for an outcome, domain -> judgement.
+
+    Every RoB 2 judgement of a report for an outcome, domain -> judgement (the outcome's own rows
+    over those for 'all'), in the order of risk_of_bias.csv.
+    """
     rob = records.risk_of_bias
     rows = rob[(rob["report_id"] == report_id) & rob["outcome"].isin(["all", outcome])]
     out: dict[str, str] = {}
@@ -39,13 +45,13 @@ def rob_judgements(records: StudyRecords, report_id: str, outcome: str) -> dict[
 
 
 def rob_by_code(records: StudyRecords, report_id: str, outcome: str) -> dict[str, str]:
-    """The judgements keyed by domain code: D1..D5 and overall."""
+    """Return the judgements keyed by domain code: D1..D5 and overall."""
     judged = rob_judgements(records, report_id, outcome)
     return {k.split(" ")[0]: v for k, v in judged.items()}
 
 
 def rob_overall(records: StudyRecords, report_id: str, outcome: str) -> str:
-    """The overall RoB 2 judgement of a report for an outcome ('not assessed' when none)."""
+    """Return the overall RoB 2 judgement of a report for an outcome ('not assessed' when none)."""
     return rob_by_code(records, report_id, outcome).get("overall", "not assessed")
 
 
@@ -102,8 +108,11 @@ def _counts(
 def participants(
     selection: Selection, records: StudyRecords, labels: Sequence[str]
 ) -> Participants:
-    """Participants counted one way: analysed when every study reports them, else randomised
-    (the studies that report neither are named, and the total is a lower bound)."""
+    """Participants counted one way.
+
+    Participants counted one way: analysed when every study reports them, else randomised (the
+    studies that report neither are named, and the total is a lower bound).
+    """
     counts = {label: _counts(selection, records, label) for label in labels}
     if all(c[0] is not None for c in counts.values()):
         return Participants(sum(float(c[0] or 0) for c in counts.values()), "analysed")
@@ -115,7 +124,7 @@ def participants(
 def study_infos(
     selection: Selection, result: PooledResult, records: StudyRecords
 ) -> list[StudyInfo]:
-    """What GRADE needs about each pooled study, from the records behind it."""
+    """Return what GRADE needs about each pooled study, from the records behind it."""
     infos = []
     outcome = selection.outcome.key
     for s in result.studies:
@@ -159,8 +168,11 @@ def _months(values: Sequence[float]) -> str:
 
 
 def follow_up(selection: Selection, records: StudyRecords) -> tuple[str, str | None]:
-    """The follow-up words of a row, from the months actually pooled, and a note giving each
-    study's months when they differ (or are not stated)."""
+    """Return the follow-up words of a row, from the months actually pooled.
+
+    The follow-up words of a row, from the months actually pooled, and a note giving each study's
+    months when they differ (or are not stated).
+    """
     months = months_pooled(selection, records)
     stated = [m for m in months.values() if m is not None]
     if selection.window.is_longest:
@@ -177,7 +189,7 @@ def follow_up(selection: Selection, records: StudyRecords) -> tuple[str, str | N
 
 
 def control_means(selection: Selection, records: StudyRecords) -> list[float]:
-    """The control-arm means of the pooled arm-level records."""
+    """Return the control-arm means of the pooled arm-level records."""
     out = []
     for record in selection.records.values():
         rows = record_rows(records, record)
@@ -188,7 +200,7 @@ def control_means(selection: Selection, records: StudyRecords) -> list[float]:
 
 
 def scale_of(selection: Selection, records: StudyRecords) -> str:
-    """The scale text of the pooled records ('ODI 0-100 (lower is better)')."""
+    """Return the scale text of the pooled records ('ODI 0-100 (lower is better)')."""
     rows = records.outcomes[records.outcomes["record_id"].isin(list(selection.records.values()))]
     return str(rows["scale"].iloc[0]) if not rows.empty else ""
 

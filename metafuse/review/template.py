@@ -1,4 +1,6 @@
-"""The gap template: one pre-filled row per missing number, in the ``outcomes.csv`` layout, for a
+"""The gap template: one pre-filled row per missing number, in the outcomes.csv layout.
+
+The gap template: one pre-filled row per missing number, in the ``outcomes.csv`` layout, for a
 reviewer with the full texts (``metafuse gaps STUDIES --template FILE.csv``).
 
 A missing cell (trial x outcome x window with no record) gets a new record of two arm rows (exp,
@@ -43,8 +45,11 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def outcome_columns(records: StudyRecords) -> list[str]:
-    """The columns of this studies folder's outcomes.csv, in the schema's order: the required
-    ones and the optional ones (e.g. ``primary_reason``) the file has."""
+    """Return the columns of this studies folder's outcomes.csv, in the schema's order.
+
+    The columns of this studies folder's outcomes.csv, in the schema's order: the required ones and
+    the optional ones (e.g. ``primary_reason``) the file has.
+    """
     schema = schemas(records.review)["outcomes"]
     present = set(records.outcomes.columns)
     return [name for name, column in schema.columns.items() if column.required or name in present]
@@ -146,7 +151,7 @@ def template_rows(records: StudyRecords) -> list[dict[str, str]]:
 
 
 def template_csv(records: StudyRecords) -> tuple[str, int]:
-    """The template as CSV text (formula-looking cells made inert), and its number of rows."""
+    """Return the template as CSV text (formula-looking cells made inert) and its number of rows."""
     columns = [*outcome_columns(records), *HELPER_COLUMNS]
     rows = template_rows(records)
     return to_csv(columns, ([row[c] for c in columns] for row in rows)), len(rows)

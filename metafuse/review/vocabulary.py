@@ -52,10 +52,12 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One outcome: its type and the effect measure and method its analyses pool with (by
-    default mean differences (MD) for continuous and risk ratios (RR) for binary outcomes, with
-    REML random effects; the protocol's choice when ``review.toml`` declares ``measure`` and
-    ``method``)."""
+    """One outcome: its type and the effect measure and method its analyses pool with.
+
+    One outcome: its type and the effect measure and method its analyses pool with (by default mean
+    differences (MD) for continuous and risk ratios (RR) for binary outcomes, with REML random
+    effects; the protocol's choice when ``review.toml`` declares ``measure`` and ``method``).
+    """
 
     key: str
     label: str
@@ -91,25 +93,32 @@ class Outcome:
     alternative_mid_source: str = ""
 
     def __post_init__(self) -> None:
+        """Fill the default measure of the outcome's type."""
         if not self.measure:
             object.__setattr__(self, "measure", OUTCOME_MEASURES[self.type][0])
 
     def threshold(self) -> float | None:
-        """The minimal important difference GRADE judges imprecision against: ``mid`` on the
-        scale (continuous) or ``mid_per_1000`` (binary, absolute)."""
+        """Return the minimal important difference GRADE judges imprecision against.
+
+        The minimal important difference GRADE judges imprecision against: ``mid`` on the scale
+        (continuous) or ``mid_per_1000`` (binary, absolute).
+        """
         return self.mid_per_1000 if self.is_binary else self.mid
 
     def assumed_risk(self, comparison: str) -> tuple[float, str] | None:
-        """The declared assumed comparator risk (proportion, source) of a comparison."""
+        """Return the declared assumed comparator risk (proportion, source) of a comparison."""
         return self.baseline_risk.get(comparison) or self.baseline_risk.get("")
 
     def bayes_prior(self, measure: str | None = None) -> tuple[TauPrior, str] | None:
-        """The tau prior of Bayesian analyses on the ``measure`` scale (default: the outcome's
-        measure) and its source: the declared one when it is for that measure (``[tau_prior]
-        measure``, default the outcome's measure); else for log odds ratios a half-normal prior
-        with scale 0.5 (Röver 2020, J Stat Softw 93(6), p.20, where it is proposed for log odds
-        ratios); None otherwise (a prior stated for one scale is not applied to another, and
-        log risk ratios have no sourced default)."""
+        """Return the tau prior of Bayesian analyses on the ``measure`` scale (default.
+
+        The tau prior of Bayesian analyses on the ``measure`` scale (default: the outcome's measure)
+        and its source: the declared one when it is for that measure (``[tau_prior] measure``,
+        default the outcome's measure); else for log odds ratios a half-normal prior with scale 0.5
+        (Röver 2020, J Stat Softw 93(6), p.20, where it is proposed for log odds ratios); None
+        otherwise (a prior stated for one scale is not applied to another, and log risk ratios have
+        no sourced default).
+        """
         from metafuse.bayes.priors import tau_prior
 
         measure = measure or self.measure
@@ -155,7 +164,7 @@ class Outcome:
         return "Peto OR" if self.is_peto else self.measure
 
     def applies_to(self, comparison: str) -> bool:
-        """True if the outcome belongs to ``comparison``."""
+        """Return True if the outcome belongs to ``comparison``."""
         return not self.comparisons or comparison in self.comparisons
 
 
@@ -173,7 +182,7 @@ class Window:
         return self.months is None
 
     def contains(self, months: float) -> bool:
-        """True if a time point (months) lies in a bounded window."""
+        """Return True if a time point (months) lies in a bounded window."""
         if self.months is None or math.isnan(months):
             return False
         return self.months[0] <= months <= self.months[1]
@@ -201,17 +210,17 @@ class Review:
     harms_title: str = "Harms profile"
 
     def indirectness_of(self, comparison: str, outcome: str) -> tuple[str, str] | None:
-        """The recorded indirectness judgement (the outcome's own over the comparison's)."""
+        """Return the recorded indirectness judgement (the outcome's own over the comparison's)."""
         return self.indirectness.get((comparison, outcome)) or self.indirectness.get(
             (comparison, "all")
         )
 
     def outcome(self, key: str) -> Outcome:
-        """The outcome called ``key``."""
+        """Return the outcome called ``key``."""
         return self.outcomes[key]
 
     def bounded_windows(self) -> list[Window]:
-        """The windows with month limits (all but 'longest')."""
+        """Return the windows with month limits (all but 'longest')."""
         return [w for w in self.windows.values() if not w.is_longest]
 
 

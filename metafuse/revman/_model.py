@@ -170,9 +170,21 @@ class RevManOutcome:
     study_ids: tuple[str, ...] = ()
 
     def pool(self, subgroup: str | None = None) -> PooledResult:
-        """The outcome (or its subgroup named ``subgroup``) pooled with the outcome's RevMan
-        settings: method, fixed or random effects, measure, level, swapped events, and RevMan 5's
-        conventions (``convention="revman5"``)."""
+        """Pool the outcome, or one subgroup, with the outcome's RevMan settings.
+
+        Method, fixed or random effects, measure, level, swapped events, and RevMan 5's conventions
+        (``convention="revman5"``).
+
+        Parameters
+        ----------
+        subgroup : str, optional
+            The name of a subgroup to pool alone.
+
+        Returns
+        -------
+        PooledResult
+            The pooled outcome.
+        """
         from metafuse.revman.pooling import pool_outcome
 
         return pool_outcome(self, subgroup)

@@ -50,7 +50,7 @@ class _Row:
 def read_outcome(
     source: Source, outcome: Element, comparison: Element, labels: Mapping[str, str]
 ) -> RevManOutcome:
-    """A :class:`RevManOutcome` from an outcome element of a supported kind."""
+    """Return a :class:`RevManOutcome` from an outcome element of a supported kind."""
     prefix = outcome.tag.removesuffix("_OUTCOME")
     outcome_id = source.required(outcome, "ID")
     measure = _measure(source, outcome, prefix)
@@ -150,7 +150,7 @@ def _labels(study_ids: tuple[str, ...], labels: Mapping[str, str]) -> tuple[str,
 
 
 def fallback_label(study_id: str) -> str:
-    """A label from a ``STUDY_ID`` with no ``STUDY`` entry: ``STD-El_x002d_Daher-1991``.
+    """Return a label from a ``STUDY_ID`` with no ``STUDY`` entry: ``STD-El_x002d_Daher-1991``.
 
     RevMan builds IDs from the study name: ``STD-`` then the name with spaces as ``-`` and other
     characters escaped as ``_xHHHH_``; this undoes both (``El-Daher 1991``).
@@ -175,7 +175,7 @@ def _data(
     study: tuple[str, ...],
     ratio: bool,
 ) -> pd.DataFrame:
-    """The study data frame in metafuse's CSV columns."""
+    """Return the study data frame in metafuse's CSV columns."""
     columns: dict[str, list[Any]] = {"study": list(study)}
     if prefix == "IV":
         columns.update(_generic_columns(source, outcome, rows, ratio))
@@ -253,7 +253,7 @@ def _stored(
 
 
 def _settings(source: Source, outcome: Element, prefix: str, measure: _Measure) -> dict[str, Any]:
-    """The outcome's statistical settings as read from its attributes."""
+    """Return the outcome's statistical settings as read from its attributes."""
     name = text(outcome.find("EFFECT_MEASURE")) if prefix == "IV" else ""
     return {
         "data_type": prefix,

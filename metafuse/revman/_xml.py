@@ -41,25 +41,25 @@ class Source:
         self.root = root
 
     def error(self, element: Element, message: str, parent: Element | None = None) -> DataError:
-        """A DataError naming this file and ``element`` (with ``parent`` for study rows)."""
+        """Return a DataError naming this file and ``element`` (with ``parent`` for study rows)."""
         return DataError(f"{describe(element, parent)}: {message}", source=str(self.path))
 
     def required(self, element: Element, key: str, parent: Element | None = None) -> str:
-        """An attribute that must be present (it may be empty)."""
+        """Return an attribute that must be present (it may be empty)."""
         value = element.get(key)
         if value is None:
             raise self.error(element, f"no {key} attribute", parent)
         return value
 
     def number(self, element: Element, key: str, parent: Element | None = None) -> float | None:
-        """A numeric attribute; ``None`` when absent or empty (RevMan did not compute it)."""
+        """Return a numeric attribute; ``None`` when absent or empty (RevMan did not compute it)."""
         raw = element.get(key)
         if raw is None or not raw.strip():
             return None
         return self._parse(element, key, raw, parent)
 
     def value(self, element: Element, key: str, parent: Element | None = None) -> float:
-        """A numeric attribute that must be present and not empty (study data)."""
+        """Return a numeric attribute that must be present and not empty (study data)."""
         raw = self.required(element, key, parent)
         if not raw.strip():
             raise self.error(element, f"{key} is empty", parent)
@@ -72,14 +72,17 @@ class Source:
             raise self.error(element, f"{key}={raw!r} is not a number", parent) from None
 
     def count(self, element: Element, key: str, parent: Element | None = None) -> int:
-        """A required whole, non-negative number (events, group sizes)."""
+        """Return a required whole, non-negative number (events, group sizes)."""
         value = self.value(element, key, parent)
         if not math.isfinite(value) or value < 0 or value != int(value):
             raise self.error(element, f"{key}={element.get(key)!r} is not a whole count", parent)
         return int(value)
 
     def flag(self, element: Element, key: str, default: bool | None = None) -> bool:
-        """A ``YES``/``NO`` attribute; absent gives ``default`` (an error when there is none)."""
+        """Return a ``YES``/``NO`` attribute.
+
+        Absent gives ``default`` (an error when there is none).
+        """
         raw = element.get(key)
         if raw is None:
             if default is None:

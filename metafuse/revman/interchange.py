@@ -1,5 +1,7 @@
-"""RevMan 5 interchange: a ``.rm5`` review as metafuse inputs (one study CSV and one analysis
-spec per outcome), and a pooled analysis as a CSV in RevMan 5's own layout.
+"""RevMan 5 interchange: reviews as metafuse inputs, analyses in RevMan's CSV layout.
+
+RevMan 5 interchange: a ``.rm5`` review as metafuse inputs (one study CSV and one analysis spec per
+outcome), and a pooled analysis as a CSV in RevMan 5's own layout.
 
 The CSV layout is that of RevMan 5's CSV export, read from real exports (``Fleiss93_CR.csv`` of
 R meta, RevMan 5.0; see ``tests/fixtures/revman/README.md``): one row for the comparison, one
@@ -37,7 +39,7 @@ CONTINUOUS: Final = ("MD", "SMD")
 
 
 def spec_name(outcome: RevManOutcome) -> str:
-    """The analysis name of an outcome: RevMan's ID with dots as dashes (``CMP-001-01``)."""
+    """Return the analysis name of an outcome: RevMan's ID with dots as dashes (``CMP-001-01``)."""
     return outcome.id.replace(".", "-")
 
 
@@ -50,7 +52,7 @@ def _toml_value(value: Any) -> str:
 
 
 def outcome_spec(outcome: RevManOutcome, data_path: str) -> str:
-    """The analysis spec (TOML) that pools ``outcome`` as RevMan did."""
+    """Return the analysis spec (TOML) that pools ``outcome`` as RevMan did."""
     arguments = outcome.pool_arguments()
     lines = [
         f"# Imported from RevMan 5: outcome {outcome.id} of comparison {outcome.comparison_id},",
@@ -73,10 +75,13 @@ def outcome_spec(outcome: RevManOutcome, data_path: str) -> str:
 def import_rm5(
     path: str | Path, out_dir: str | Path, *, root: str | Path | None = None
 ) -> list[Path]:
-    """Write one study CSV (``<name>.csv``) and one spec (``<name>.toml``) per outcome of a
-    RevMan 5 file into ``out_dir``; subgroups are kept as a ``subgroup`` column. The spec's data
-    path is relative to ``root`` (default: the parent of ``out_dir``, the repository root when
-    ``out_dir`` is ``analyses/``). Outcomes without studies are skipped with a warning."""
+    """Write one study CSV and one spec per outcome of a RevMan 5 file.
+
+    Write one study CSV (``<name>.csv``) and one spec (``<name>.toml``) per outcome of a RevMan 5
+    file into ``out_dir``; subgroups are kept as a ``subgroup`` column. The spec's data path is
+    relative to ``root`` (default: the parent of ``out_dir``, the repository root when ``out_dir``
+    is ``analyses/``). Outcomes without studies are skipped with a warning.
+    """
     out = Path(out_dir)
     base = Path(root) if root is not None else out.resolve().parent
     written: list[Path] = []
@@ -97,7 +102,7 @@ def import_rm5(
 
 
 def _number(value: float | None) -> str:
-    """A number as RevMan's export writes it: rounded to 8 decimals, no trailing zeros."""
+    """Return a number as RevMan's export writes it: rounded to 8 decimals, no trailing zeros."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
     text = f"{round(float(value), 8):.8f}".rstrip("0").rstrip(".")
@@ -105,7 +110,7 @@ def _number(value: float | None) -> str:
 
 
 def _codes(result: PooledResult) -> tuple[str, str, str, str]:
-    """Data type, statistical method, effect measure and model in RevMan's codes."""
+    """Return the data type, statistical method, effect measure and model in RevMan's codes."""
     measure = result.measure
     if measure not in DICHOTOMOUS + CONTINUOUS:
         raise ValueError(
@@ -209,7 +214,7 @@ def revman_csv(
     graph_labels: tuple[str, str] = ("Favours experimental", "Favours control"),
     subgroup_test: Mapping[str, float] | None = None,
 ) -> str:
-    """A pooled analysis as CSV in RevMan 5's export layout (:data:`REVMAN_CSV_COLUMNS`).
+    """Return a pooled analysis as CSV in RevMan 5's export layout (:data:`REVMAN_CSV_COLUMNS`).
 
     ``subgroups`` are (name, result) pairs of the same model fitted to each subgroup; their
     studies are listed under their subgroup row, with weights in percent of the total (RevMan's

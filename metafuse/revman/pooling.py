@@ -8,13 +8,11 @@ RevMan 5's conventions (Deeks & Higgins 2010; checked on real files, see
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from metafuse.exceptions import ExcludedStudyWarning
 from metafuse.pooling import pool
 from metafuse.results import PooledResult
 
@@ -23,8 +21,11 @@ if TYPE_CHECKING:
 
 
 def outcome_data(outcome: RevManOutcome, subgroup: str | None = None) -> pd.DataFrame:
-    """The outcome's study data as metafuse pools it: one subgroup's rows when ``subgroup`` is
-    given, and events turned into non-events where RevMan analysed those (``SWAP_EVENTS``)."""
+    """Return the outcome's study data as metafuse pools it.
+
+    One subgroup's rows when ``subgroup`` is given, and events turned into non-events where RevMan
+    analysed those (``SWAP_EVENTS``).
+    """
     data = outcome.data
     if subgroup is not None:
         if "subgroup" not in data.columns or subgroup not in set(data["subgroup"]):
@@ -41,13 +42,11 @@ def outcome_data(outcome: RevManOutcome, subgroup: str | None = None) -> pd.Data
 
 
 def pool_outcome(outcome: RevManOutcome, subgroup: str | None = None) -> PooledResult:
-    """The outcome (or one subgroup) pooled with RevMan 5's settings of that outcome."""
+    """Return the outcome (or one subgroup) pooled with RevMan 5's settings of that outcome."""
     arguments = {k: v for k, v in outcome.pool_arguments().items() if k != "swap_events"}
     measure = arguments.pop("measure")
-    with warnings.catch_warnings():
-        # RevMan marks double-zero rows "not estimable" too: the result lists them as excluded
-        warnings.simplefilter("ignore", ExcludedStudyWarning)
-        return pool(outcome_data(outcome, subgroup), measure, **arguments)
+    # RevMan marks double-zero rows "not estimable" too: the result lists them as excluded
+    return pool(outcome_data(outcome, subgroup), measure, warn_excluded=False, **arguments)
 
 
 @dataclass(frozen=True)
@@ -60,17 +59,21 @@ class Agreement:
 
     @property
     def difference(self) -> float:
+        """The difference: metafuse's number minus RevMan's."""
         return self.metafuse - self.revman
 
 
 def compare(
     result: PooledResult, stored: StoredResults, overall: PooledResult | None = None
 ) -> tuple[Agreement, ...]:
-    """Each number RevMan stored for an outcome or subgroup (estimate and CI on the analysis
-    scale, Q, I^2 in percent, tau^2, Z, its P, P of Q, per-study weights in percent) beside the
-    same number from ``result``. RevMan's study weights are percentages of the outcome's total
-    analysis, also inside a subgroup: give that analysis as ``overall`` for a subgroup. Numbers
-    RevMan did not compute (empty or NaN) are left out."""
+    """Return each number RevMan stored beside the same number from ``result``.
+
+    Each number RevMan stored for an outcome or subgroup (estimate and CI on the analysis scale, Q,
+    I^2 in percent, tau^2, Z, its P, P of Q, per-study weights in percent) beside the same number
+    from ``result``. RevMan's study weights are percentages of the outcome's total analysis, also
+    inside a subgroup: give that analysis as ``overall`` for a subgroup. Numbers RevMan did not
+    compute (empty or NaN) are left out.
+    """
     log = math.log if stored.ratio else (lambda x: x)
     pairs: list[tuple[str, float | None, float | None]] = [
         ("estimate", stored.estimate and log(stored.estimate), result.estimate),
@@ -97,8 +100,11 @@ def compare(
 
 
 def subgroup_differences(outcome: RevManOutcome) -> tuple[float, int, float]:
-    """RevMan's test for subgroup differences of an outcome: ``(Chi², df, P)`` from the
-    subgroups pooled with the outcome's settings (estimable subgroups only)."""
+    """RevMan's test for subgroup differences of an outcome.
+
+    ``(Chi², df, P)`` from the subgroups pooled with the outcome's settings (estimable subgroups
+    only).
+    """
     from metafuse.toolbox.subgroups import difference_test
 
     fits = [pool_outcome(outcome, s.name) for s in outcome.subgroups if s.stored.estimable]

@@ -39,8 +39,11 @@ def longest_word(text: str, size: float, bold: bool = False) -> float:
 
 
 def wrap(text: str, width: float, size: float, bold: bool = False) -> str:
-    """``text`` wrapped at spaces into lines at most ``width`` inches wide (a word wider than
-    ``width`` stays whole on its own line)."""
+    """Wrap ``text`` at spaces into lines at most ``width`` inches wide.
+
+    ``text`` wrapped at spaces into lines at most ``width`` inches wide (a word wider than ``width``
+    stays whole on its own line).
+    """
     lines: list[str] = []
     for paragraph in text.split("\n"):
         current = ""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from metafuse.result_protocol import p_text, short
+
 if TYPE_CHECKING:
     from metafuse.results import PooledResult
 
@@ -65,13 +67,31 @@ def _study_lines(r: PooledResult) -> list[str]:
     return lines
 
 
+def model_title(result: PooledResult) -> str:
+    """Name the model of a pooled result in words.
+
+    Parameters
+    ----------
+    result : PooledResult
+        The fitted meta-analysis.
+
+    Returns
+    -------
+    str
+        For example ``Random-effects model (tau^2 estimator: REML)``.
+    """
+    if result.options.get("q_from") == "mh":
+        return "Random-effects model (DerSimonian-Laird tau^2 from the Mantel-Haenszel Q)"
+    return METHOD_NAMES.get(
+        result.method, f"Random-effects model (tau^2 estimator: {result.method})"
+    )
+
+
 def format_result(result: PooledResult, digits: int = 4) -> str:
     """Multi-line summary of a pooled result (display scale, with the analysis scale shown too)."""
     r = result
     scale = r.display_scale
-    title = METHOD_NAMES.get(r.method, f"Random-effects model (tau^2 estimator: {r.method})")
-    if r.options.get("q_from") == "mh":
-        title = "Random-effects model (DerSimonian-Laird tau^2 from the Mantel-Haenszel Q)"
+    title = model_title(r)
     lines = [
         f"{title}; k = {r.k}; measure: {scale.label}" + ("; HKSJ adjustment" if r.hksj else ""),
         "",
@@ -92,3 +112,44 @@ def format_result(result: PooledResult, digits: int = 4) -> str:
         pl, ph = scale.display(r.pi_low), scale.display(r.pi_high)
         lines.append(f"  {pct} prediction interval: [{fmt_num(pl, digits)}, {fmt_num(ph, digits)}]")
     return "\n".join([*lines, "", *_heterogeneity_lines(r, digits), "", *_study_lines(r)])
+
+
+def result_headline(r: PooledResult) -> str:
+    """Return the gist of a pooled result on one line (its ``repr``)."""
+    model = r.method + ("+HKSJ" if r.hksj else "")
+    if r.estimate is None:
+        return f"{r.measure} {model} k={r.k}: no pooled estimate"
+    scale = r.display_scale
+    est, lo, hi = (scale.display(x) for x in (r.estimate, r.ci_low, r.ci_high))
+    return f"{r.measure} {model} k={r.k}: {short(est)} [{short(lo)}, {short(hi)}]"
+
+
+def result_rows(r: PooledResult) -> list[tuple[str, str]]:
+    """Return the labelled numbers of a pooled result shown above its study table in HTML."""
+    scale = r.display_scale
+    pct = f"{100 * r.level:g}%"
+    est, lo, hi = (scale.display(x) for x in (r.estimate, r.ci_low, r.ci_high))
+    stat = "z" if r.df is None else f"t({r.df})"
+    rows = [
+        (
+            f"Pooled {scale.label[0].lower()}{scale.label[1:]}",
+            f"{short(est)} [{pct} CI {short(lo)}, {short(hi)}]",
+        ),
+        ("Test for overall effect", f"{stat} = {short(r.statistic)}, {p_text(r.pval)}"),
+    ]
+    if r.pi_low is not None:
+        pl, ph = scale.display(r.pi_low), scale.display(r.pi_high)
+        rows.append(("Prediction interval", f"[{short(pl)}, {short(ph)}]"))
+    if r.is_random:
+        ci = (
+            ""
+            if r.tau2_ci_low is None
+            else (f" [{pct} CI {r.tau2_ci_low:.4f}, {r.tau2_ci_high:.4f}]")
+        )
+        tau2 = "NA" if r.tau2 is None else f"{r.tau2:.4f}"
+        rows.append((f"tau^2 ({scale.analysis_label})", tau2 + ci))
+    i2 = "NA" if r.I2 is None else f"{r.I2:.1f}%"
+    rows.append(("I^2", i2))
+    rows.append(("Cochran's Q", f"{short(r.Q)}, df = {r.Q_df}, {p_text(r.Q_pval)}"))
+    rows += [("Excluded", f"{name}: {reason}") for name, reason in r.excluded]
+    return rows

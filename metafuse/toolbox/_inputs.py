@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from metafuse._arrays import FloatArray
-from metafuse.exceptions import ExcludedStudyWarning
 from metafuse.pooling import pool
 from metafuse.results import EffectSizes, PooledResult
 
@@ -21,16 +19,16 @@ def as_result(
     hksj: bool = False,
     **options: Any,
 ) -> PooledResult:
-    """``data`` if it is a result, else ``pool(data, measure, method, hksj, **options)``.
+    """Return ``data`` if it is a result, else pool it.
 
-    Studies without data are left out quietly here: the caller reports them from the result's
-    ``excluded``.
+    ``data`` if it is a result, else ``pool(data, measure, method, hksj, **options)``.
+
+    As with :func:`metafuse.pool`, studies left out warn unless ``warn_excluded=False`` is among
+    the options; the result lists them in ``excluded`` either way.
     """
     if isinstance(data, PooledResult):
         return data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExcludedStudyWarning)
-        return pool(data, measure, method, hksj, **options)
+    return pool(data, measure, method, hksj, **options)
 
 
 def used_effects(result: PooledResult) -> tuple[list[str], FloatArray, FloatArray]:

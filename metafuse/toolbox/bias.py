@@ -1,4 +1,6 @@
-"""Small-study effects: Egger's and Peters' regression tests and the rank correlation test, as
+"""Small-study effects: Egger's and Peters' tests and the rank correlation test.
+
+Small-study effects: Egger's and Peters' regression tests and the rank correlation test, as
 metafor's ``regtest(model="lm")`` and ``ranktest`` compute them.
 
 These tests have little power with few studies; GRADE and the Cochrane Handbook advise against
@@ -29,16 +31,27 @@ from metafuse.engine.mixed import fit_mixed
 from metafuse.measures import BINARY_MEASURES, TABLE_METHODS
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
+from metafuse.toolbox.bias_results import RankTest, RegressionTest, SlopeTest
 
 #: Relative spread of a predictor below which a regression test is not estimable.
 NO_SPREAD = 1e-10
 
 
 def weighted_slope_test(y: FloatArray, v: FloatArray, predictor: FloatArray) -> dict[str, Any]:
-    """t test of the slope in the weighted regression of ``y`` on ``predictor`` (weights 1/v).
+    """Test the slope of the weighted regression of ``y`` on ``predictor`` (weights 1/v) with t.
 
-    Returns ``statistic``, ``df`` (k - 2), ``pval`` and ``slope``; ``statistic`` and ``pval``
-    are None, with a ``note``, when the slope or its standard error is not defined.
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        Effects and sampling variances.
+    predictor : numpy.ndarray
+        The regressor.
+
+    Returns
+    -------
+    dict
+        ``statistic``, ``df`` (k - 2), ``pval`` and ``slope``; ``statistic`` and ``pval`` are
+        None, with a ``note``, when the slope or its standard error is not defined.
     """
     k = len(y)
     w = 1.0 / v
@@ -82,23 +95,75 @@ def _effects(data: Any, measure: str | None, options: dict[str, Any]):
 
 def egger_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
-) -> dict[str, Any]:
-    """Egger's regression test: weighted regression of ``yi`` on ``sei`` (weights ``1/vi``).
+) -> SlopeTest:
+    """Egger's regression test for funnel-plot asymmetry (metafor's ``regtest(model = "lm")``).
 
-    Returns ``statistic`` (t of the slope), ``df`` (k - 2) and ``pval``; metafor's
-    ``regtest(model = "lm")``.
+    The weighted regression of ``yi`` on ``sei`` (weights ``1/vi``) with a multiplicative
+    dispersion; the slope is tested with t on k - 2 degrees of freedom. Use it with 10 or more
+    studies (Cochrane Handbook 13.3.5.4).
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    SlopeTest
+        ``statistic`` (t of the slope), ``df``, ``pval`` and ``slope``; not estimable (None,
+        with a ``note``) when the standard errors do not vary.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 3 studies.
+
+    References
+    ----------
+    Egger M, Davey Smith G, Schneider M, Minder C (1997). Bias in meta-analysis detected by a
+    simple, graphical test. BMJ 315:629-634.
     """
     _, _, y, v = _effects(data, measure, options)
     if len(y) < 3:
         raise ValueError("Egger's test needs at least 3 studies")
-    return weighted_slope_test(y, v, np.sqrt(v))
+    return SlopeTest("Egger's test", len(y), **weighted_slope_test(y, v, np.sqrt(v)))
 
 
 def peters_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
-) -> dict[str, Any]:
-    """Peters' test for binary outcomes: weighted regression of ``yi`` on ``1/n`` (total sample
-    size), weights ``1/vi``; metafor's ``regtest(model = "lm", predictor = "ninv")``."""
+) -> SlopeTest:
+    """Peters' regression test for binary outcomes (``regtest(model = "lm", predictor = "ninv")``).
+
+    The weighted regression of ``yi`` on ``1/n`` (total sample size), weights ``1/vi``.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    SlopeTest
+        ``statistic``, ``df``, ``pval`` and ``slope``, as :func:`egger_test`.
+
+    Raises
+    ------
+    ValueError
+        For other than RR, OR or RD, or fewer than 3 studies.
+
+    References
+    ----------
+    Peters JL, Sutton AJ, Jones DR, Abrams KR, Rushton L (2006). Comparison of two methods to
+    detect publication bias in meta-analysis. JAMA 295:676-680.
+    """
     result, _, y, v = _effects(data, measure, options)
     if result.measure not in BINARY_MEASURES:
         raise ValueError("Peters' test is for binary outcomes (RR, OR, RD)")
@@ -106,17 +171,41 @@ def peters_test(
         raise ValueError("Peters' test needs at least 3 studies")
     used = [s for s in result.studies if s.yi is not None]
     n = np.array([s.data["n_exp"] + s.data["n_ctrl"] for s in used])
-    return weighted_slope_test(y, v, 1 / n)
+    return SlopeTest("Peters' test", len(y), **weighted_slope_test(y, v, 1 / n))
 
 
 def rank_test(
     data: PooledResult | pd.DataFrame, measure: str | None = None, **options: Any
-) -> dict[str, Any]:
-    """Begg and Mazumdar's rank correlation test: Kendall's tau between standardised effects
-    ``(yi - mu_FE) / sqrt(vi - var(mu_FE))`` and ``vi``; exact P without ties, else the normal
-    approximation with tie correction (metafor's ``ranktest``, R's ``cor.test``).
+) -> RankTest:
+    """Begg and Mazumdar's rank correlation test (metafor's ``ranktest``).
 
-    Returns ``tau`` and ``pval`` (None, with a ``note``, when either variable does not vary).
+    Kendall's tau between the standardised effects ``(yi - mu_FE) / sqrt(vi - var(mu_FE))`` and
+    ``vi``; the exact P without ties, else the normal approximation with the tie correction
+    (R's ``cor.test``).
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+
+    Returns
+    -------
+    RankTest
+        ``tau`` and ``pval``; None, with a ``note``, when either variable does not vary.
+
+    Raises
+    ------
+    ValueError
+        With fewer than 3 studies.
+
+    References
+    ----------
+    Begg CB, Mazumdar M (1994). Operating characteristics of a rank correlation test for
+    publication bias. Biometrics 50:1088-1101.
     """
     _, _, y, v = _effects(data, measure, options)
     if len(y) < 3:
@@ -125,14 +214,12 @@ def rank_test(
     theta = np.sum(w * y) / w.sum()
     ystar = (y - theta) / np.sqrt(v - 1 / w.sum())
     if np.ptp(ystar) == 0 or np.ptp(v) == 0:
-        return {
-            "tau": None,
-            "pval": None,
-            "note": "not estimable: the effects or their variances do not vary",
-        }
+        return RankTest(
+            len(y), None, None, "not estimable: the effects or their variances do not vary"
+        )
     ties = len(np.unique(ystar)) < len(ystar) or len(np.unique(v)) < len(v)
     res = stats.kendalltau(ystar, v, method="asymptotic" if ties else "exact")
-    return {"tau": float(res.statistic), "pval": float(res.pvalue)}
+    return RankTest(len(y), float(res.statistic), float(res.pvalue))
 
 
 #: Predictors of the regression test (metafor's ``regtest(predictor=)``).
@@ -163,20 +250,37 @@ def regression_test(
     level: float = 0.95,
     sample_sizes: Any = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> RegressionTest:
     """Regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
-    ``model="rma"``: the meta-regression of the effects on ``predictor`` with the pooled
-    result's model (its tau^2 estimator; Knapp-Hartung when it has HKSJ): a z (or t) test of the
-    slope. ``model="lm"``: the weighted least-squares regression (weights ``1/vi``) with a
-    multiplicative dispersion, Egger's original test: t with k - 2 df. ``predictor`` is the
-    standard error ``sei`` (Egger et al. 1997), the variance ``vi``, the inverse total sample size
-    ``ninv`` (Peters et al. 2006) or its square root ``sqrtninv``; their sample sizes come from
-    the studies' arm sizes, or from ``sample_sizes`` (one per estimable study).
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+    model : {"rma", "lm"}, optional
+        ``rma``: the meta-regression of the effects on ``predictor`` with the pooled result's
+        model (its tau^2 estimator; Knapp-Hartung with HKSJ), a z (or t) test of the slope.
+        ``lm``: weighted least squares (weights ``1/vi``) with a multiplicative dispersion,
+        Egger's original test, t with k - 2 df.
+    predictor : {"sei", "vi", "ninv", "sqrtninv"}, optional
+        The standard error (Egger et al. 1997), the variance, the inverse total sample size
+        (Peters et al. 2006) or its square root.
+    level : float, optional
+        Coverage of the limit estimate's confidence interval.
+    sample_sizes : array_like, optional
+        One total sample size per estimable study for ``ninv`` and ``sqrtninv`` (default: the
+        studies' arm sizes).
 
-    Returns ``statistic``, ``df`` (None for z), ``pval``, ``slope``, ``slope_se``, and the
-    limit estimate ``est`` (the intercept: the effect of a study of infinite precision) with
-    ``ci_low`` and ``ci_high``; plus ``model`` and ``predictor``.
+    Returns
+    -------
+    RegressionTest
+        The slope's test (``statistic``, ``df``, ``pval``, ``slope``, ``slope_se``) and the
+        limit estimate ``est`` (the intercept: the effect of a study of infinite precision) with
+        ``ci_low`` and ``ci_high``.
     """
     if model not in ("rma", "lm"):
         raise ValueError(f"model must be rma or lm, got {model!r}")
@@ -199,21 +303,21 @@ def regression_test(
         x = 1 / n if predictor == "ninv" else 1 / np.sqrt(n)
     X = np.column_stack([np.ones(k), x])
     if model == "lm":
-        return {**_wls_test(y, v, X, level), "model": model, "predictor": predictor}
+        return RegressionTest(**_wls_test(y, v, X, level), model=model, predictor=predictor)
     method = result.method if result.method not in TABLE_METHODS else "FE"
-    fit = fit_mixed(y, v, X, method, knha=result.hksj, level=level)
-    return {
-        "statistic": float(fit.statistic[1]),
-        "df": fit.df,
-        "pval": float(fit.pval[1]),
-        "slope": float(fit.coef[1]),
-        "slope_se": float(fit.se[1]),
-        "est": float(fit.coef[0]),
-        "ci_low": float(fit.ci_low[0]),
-        "ci_high": float(fit.ci_high[0]),
-        "model": model,
-        "predictor": predictor,
-    }
+    fit = fit_mixed(y, v, X, method, hksj=result.hksj, level=level)
+    return RegressionTest(
+        statistic=float(fit.statistic[1]),
+        df=fit.df,
+        pval=float(fit.pval[1]),
+        slope=float(fit.coef[1]),
+        slope_se=float(fit.se[1]),
+        est=float(fit.coef[0]),
+        ci_low=float(fit.ci_low[0]),
+        ci_high=float(fit.ci_high[0]),
+        model=model,
+        predictor=predictor,
+    )
 
 
 def _wls_test(y: FloatArray, v: FloatArray, X: FloatArray, level: float) -> dict[str, Any]:

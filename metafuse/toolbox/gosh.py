@@ -21,6 +21,7 @@ import pandas as pd
 
 from metafuse._arrays import BoolArray, FloatArray, IntArray
 from metafuse.engine.batch import pool_many
+from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
 
@@ -28,9 +29,11 @@ from metafuse.toolbox._inputs import as_result, used_effects
 CHUNK = 65_536
 
 
-@dataclass(frozen=True, eq=False)
-class GoshResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class GoshResult(ResultMixin):
     """Estimate (analysis scale), I² (percent), Q and k of each fitted subset."""
+
+    title = "GOSH"
 
     labels: tuple[str, ...]
     #: (n, k) booleans: which studies each subset holds.
@@ -43,8 +46,11 @@ class GoshResult:
     exhaustive: bool
 
     def to_frame(self) -> pd.DataFrame:
-        """Columns ``estimate, I2, k, subset`` (a 0/1 string in study order) and one boolean
-        column per study."""
+        """Return one row per subset.
+
+        Columns ``estimate, I2, k, subset`` (a 0/1 string in study order) and one boolean column per
+        study.
+        """
         bits = np.where(self.subsets, "1", "0")
         frame = pd.DataFrame(
             {
@@ -58,8 +64,10 @@ class GoshResult:
         return pd.concat([frame, studies], axis=1)
 
     def to_dict(self) -> dict[str, Any]:
-        """Summary: number of subsets, whether exhaustive, method, and the range of estimates
-        and I²."""
+        """Return a summary of the fits.
+
+        Summary: number of subsets, whether exhaustive, method, and the range of estimates and I².
+        """
         return {
             "subsets": int(self.k.size),
             "exhaustive": self.exhaustive,
@@ -69,6 +77,18 @@ class GoshResult:
             "I2_min": float(np.min(self.I2)),
             "I2_max": float(np.max(self.I2)),
         }
+
+    def _headline(self) -> str:
+        how = "all" if self.exhaustive else "random"
+        return (
+            f"{self.method}, {self.k.size} {how} subsets of {len(self.labels)} studies: "
+            f"estimate {short(float(np.min(self.estimate)))} to "
+            f"{short(float(np.max(self.estimate)))} (analysis scale), "
+            f"I² {float(np.min(self.I2)):.1f}% to {float(np.max(self.I2)):.1f}%"
+        )
+
+    def _table(self) -> None:
+        return None  # up to a million rows: the summary shows the ranges only
 
 
 def subset_masks(k: int, start: int, stop: int) -> BoolArray:
@@ -87,8 +107,37 @@ def gosh(
     seed: int = 20261123,
     **options: Any,
 ) -> GoshResult:
-    """Fit ``method`` (default FE, as metafor's ``gosh``) to every non-empty subset of studies
-    (k <= ``max_exhaustive``), else to ``subsets`` random subsets."""
+    """Fit the model to every non-empty subset of studies (GOSH; metafor's ``gosh``).
+
+    With k studies there are 2^k - 1 subsets: all are fitted up to ``max_exhaustive`` studies,
+    else ``subsets`` random ones.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+        The default ``method`` for data is FE, as in metafor's ``gosh``.
+    max_exhaustive : int, optional
+        Up to this many studies every subset is fitted (20: about a million).
+    subsets : int, optional
+        Number of random subsets beyond ``max_exhaustive`` studies.
+    seed : int, optional
+        Seed of the random subsets.
+
+    Returns
+    -------
+    GoshResult
+        Estimate (analysis scale), I² (percent), Q and k of each subset.
+
+    References
+    ----------
+    Olkin I, Dahabreh IJ, Trikalinos TA (2012). GOSH - a graphical display of study
+    heterogeneity. Res Synth Methods 3:214-223.
+    """
     result = as_result(data, measure, method, False, **options)
     labels, y, v = used_effects(result)
     k = len(y)

@@ -1,5 +1,7 @@
-"""Further inference on a pooled result: confidence intervals for tau^2 (Q-profile and profile
-likelihood), BLUPs of the study effects, and the Henmi-Copas interval.
+"""Further inference on a pooled result.
+
+Confidence intervals for tau^2 (Q-profile and profile likelihood), BLUPs of the study effects, and
+the Henmi-Copas interval.
 
 References
 ----------
@@ -24,13 +26,16 @@ from metafuse._arrays import FloatArray
 from metafuse.engine.inverse_variance import normal_quantile, t_quantile
 from metafuse.engine.problem import Problem, log_likelihood
 from metafuse.engine.tau2 import q_profile_ci
+from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import used_effects
 
 
-@dataclass(frozen=True)
-class HeterogeneityInterval:
+@dataclass(frozen=True, repr=False)
+class HeterogeneityInterval(ResultMixin):
     """tau^2, tau, I^2 (percent) and H^2, each as (estimate, ci_low, ci_high)."""
+
+    title = "Confidence interval for the heterogeneity"
 
     tau2: tuple[float, float, float]
     tau: tuple[float, float, float]
@@ -57,10 +62,42 @@ class HeterogeneityInterval:
             rows.values(), index=list(rows), columns=["estimate", "ci_low", "ci_high"]
         )
 
+    def _headline(self) -> str:
+        est, lo, hi = self.tau2
+        kind = {"QP": "Q-profile", "PL": "profile likelihood"}.get(self.type, self.type)
+        return f"tau^2 = {short(est)} [{100 * self.level:g}% CI {short(lo)}, {short(hi)}] ({kind})"
+
+    def _table(self) -> pd.DataFrame:
+        return self.to_frame().reset_index(names="quantity")
+
+
+def refuse_generalised_q(method: str) -> None:
+    """Raise for a generalised-Q (GENQ, GENQM) fit: its tau^2 CI is not the Q-profile one.
+
+    Parameters
+    ----------
+    method : str
+        The tau^2 estimator of the fit.
+
+    Raises
+    ------
+    ValueError
+        For GENQ and GENQM, whose interval (Jackson 2013, generalised Q) this function does not
+        compute; no other interval is given in its place.
+    """
+    if method in ("GENQ", "GENQM"):
+        raise ValueError(
+            f"no CI for tau^2 of a {method} fit here: its interval comes from the generalised Q "
+            "(Jackson 2013), not the Q-profile, and is not substituted"
+        )
+
 
 def _profile_limits(problem: Problem, tau2: float, reml: bool, level: float) -> tuple[float, float]:
-    """tau^2 where twice the drop of the (restricted) log-likelihood from its maximum equals the
-    chi^2(1) quantile (0 when the drop at 0 is smaller)."""
+    """Return the profile-likelihood limits of tau^2.
+
+    tau^2 where twice the drop of the (restricted) log-likelihood from its maximum equals the
+    chi^2(1) quantile (0 when the drop at 0 is smaller).
+    """
     crit = float(special.chdtri(1, 1 - level)) / 2
 
     def drop(t: float) -> float:
@@ -78,10 +115,36 @@ def _profile_limits(problem: Problem, tau2: float, reml: bool, level: float) -> 
 def tau2_confint(
     result: PooledResult, type: str = "QP", level: float | None = None
 ) -> HeterogeneityInterval:
-    """CI for tau^2 (and tau, I^2, H^2): Q-profile (``QP``, any estimator) or profile likelihood
-    (``PL``, ML and REML), as metafor's ``confint(type = ...)``."""
+    """Confidence interval for tau^2 (and tau, I^2, H^2) (metafor's ``confint``).
+
+    Parameters
+    ----------
+    result : PooledResult
+        A random-effects result.
+    type : {"QP", "PL"}, optional
+        Q-profile (any estimator but GENQ and GENQM) or profile likelihood (ML and REML).
+    level : float, optional
+        Coverage (default: the result's).
+
+    Returns
+    -------
+    HeterogeneityInterval
+        tau^2, tau, I^2 (percent) and H^2, each with its interval.
+
+    Raises
+    ------
+    ValueError
+        For a fixed-effect model, PL with another estimator, or a GENQ or GENQM fit (whose
+        generalised-Q interval is not computed here and is not substituted).
+
+    References
+    ----------
+    Viechtbauer W (2007). Confidence intervals for the amount of heterogeneity in
+    meta-analysis. Stat Med 26:37-52.
+    """
     if not result.is_random or result.tau2 is None:
         raise ValueError("a CI for tau^2 needs a random-effects model")
+    refuse_generalised_q(result.method)
     level = result.level if level is None else level
     _, y, v = used_effects(result)
     problem = Problem.of(y, v)
@@ -110,10 +173,13 @@ def tau2_confint(
     )
 
 
-@dataclass(frozen=True)
-class StudyPredictions:
-    """Per-study predictions (analysis scale): BLUPs of the true effects, or of the random
-    effects, with standard errors and prediction intervals."""
+@dataclass(frozen=True, repr=False)
+class StudyPredictions(ResultMixin):
+    """Per-study predictions (analysis scale).
+
+    BLUPs of the true effects, or of the random effects, with standard errors and prediction
+    intervals.
+    """
 
     study: tuple[str, ...]
     pred: FloatArray
@@ -137,6 +203,18 @@ class StudyPredictions:
         """Column name -> list."""
         return {k: list(v) for k, v in self.to_frame().to_dict(orient="list").items()}
 
+    #: What is predicted: "true effects" (:func:`blup`) or "random effects" (:func:`ranef`).
+    kind: str = "true effects"
+
+    def _title(self) -> str:
+        return f"Predicted {self.kind} (BLUPs)"
+
+    def _headline(self) -> str:
+        return (
+            f"k={len(self.study)}: {short(float(np.min(self.pred)))} to "
+            f"{short(float(np.max(self.pred)))} (analysis scale)"
+        )
+
 
 def _shrinkage(result: PooledResult) -> tuple[list[str], FloatArray, FloatArray, FloatArray]:
     labels, y, v = used_effects(result)
@@ -151,8 +229,25 @@ def _crit(result: PooledResult) -> float:
 
 
 def blup(result: PooledResult) -> StudyPredictions:
-    """Best linear unbiased predictions of the true study effects: ``mu + l (y - mu)`` with
-    ``l = tau^2/(tau^2 + v)``, variance ``l v + (1 - l)^2 var(mu)`` (metafor's ``blup``)."""
+    """Best linear unbiased predictions of the true study effects (metafor's ``blup``).
+
+    ``mu + l (y - mu)`` with ``l = tau^2/(tau^2 + v)`` and variance ``l v + (1 - l)^2 var(mu)``.
+
+    Parameters
+    ----------
+    result : PooledResult
+        The fitted model.
+
+    Returns
+    -------
+    StudyPredictions
+        Prediction, standard error and prediction interval of each study (analysis scale).
+
+    References
+    ----------
+    Raudenbush SW (2009). Analyzing effect sizes: random-effects models. In: The Handbook of
+    Research Synthesis and Meta-Analysis, 2nd ed., chapter 16.
+    """
     labels, y, v, lam = _shrinkage(result)
     mu, se_mu = result.estimate_se()
     pred = mu + lam * (y - mu)
@@ -162,20 +257,37 @@ def blup(result: PooledResult) -> StudyPredictions:
 
 
 def ranef(result: PooledResult) -> StudyPredictions:
-    """Predicted random effects ``l (y - mu)`` with variance ``l v + l^2 var(mu)`` (metafor's
-    ``ranef``)."""
+    """Predicted random effects ``l (y - mu)`` with variance ``l v + l^2 var(mu)`` (``ranef``).
+
+    Parameters
+    ----------
+    result : PooledResult
+        The fitted model.
+
+    Returns
+    -------
+    StudyPredictions
+        Each study's deviation from the mean, with its standard error and interval.
+    """
     labels, y, v, lam = _shrinkage(result)
     mu, se_mu = result.estimate_se()
     pred = lam * (y - mu)
     se = np.sqrt(lam * v + lam**2 * se_mu**2)
     c = _crit(result)
-    return StudyPredictions(tuple(labels), pred, se, pred - c * se, pred + c * se)
+    return StudyPredictions(
+        tuple(labels), pred, se, pred - c * se, pred + c * se, kind="random effects"
+    )
 
 
-@dataclass(frozen=True)
-class HenmiCopas:
-    """The Henmi-Copas interval: the fixed-effect estimate with a CI that allows for
-    heterogeneity (DerSimonian-Laird tau^2) and is robust to publication bias."""
+@dataclass(frozen=True, repr=False)
+class HenmiCopas(ResultMixin):
+    """The Henmi-Copas interval.
+
+    The fixed-effect estimate with a CI that allows for heterogeneity (DerSimonian-Laird tau^2) and
+    is robust to publication bias.
+    """
+
+    title = "Henmi-Copas interval"
 
     estimate: float
     se: float
@@ -199,11 +311,40 @@ class HenmiCopas:
         """One row."""
         return pd.DataFrame([self.to_dict()])
 
+    def _headline(self) -> str:
+        return (
+            f"{short(self.estimate)} [{100 * self.level:g}% CI {short(self.ci_low)}, "
+            f"{short(self.ci_high)}] (analysis scale; DL tau^2 = {short(self.tau2)})"
+        )
+
+    def _table(self) -> None:
+        return None
+
 
 def henmi_copas(result: PooledResult, level: float | None = None) -> HenmiCopas:
-    """Henmi & Copas (2010): the inverse-variance fixed-effect estimate, whose CI half-width
-    ``u0 se`` solves ``P(|R| > u0) = 1 - level`` for ``R`` built from a standard normal and the
-    gamma approximation of the distribution of Q given R (their equations for E(Q|R), Var(Q|R))."""
+    """Return the Henmi-Copas confidence interval of the fixed-effect estimate.
+
+    The interval's half-width ``u0 se`` solves ``P(|R| > u0) = 1 - level`` for ``R`` built from a
+    standard normal and the gamma approximation of the distribution of Q given R (Henmi and
+    Copas's equations for E(Q|R) and Var(Q|R)), with DerSimonian-Laird tau^2.
+
+    Parameters
+    ----------
+    result : PooledResult
+        The fitted model (its effect sizes are used).
+    level : float, optional
+        Coverage (default: the result's).
+
+    Returns
+    -------
+    HenmiCopas
+        The estimate, its standard error and interval, and tau^2.
+
+    References
+    ----------
+    Henmi M, Copas JB (2010). Confidence intervals for random effects meta-analysis and
+    robustness to publication bias. Stat Med 29:2969-2983.
+    """
     level = result.level if level is None else level
     _, y, v = used_effects(result)
     k = len(y)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from metafuse._arrays import FloatArray
+from metafuse._deprecation import renamed
 from metafuse.engine.mixed import fit_mixed, tau2_mixed
 from metafuse.exceptions import DataError
 from metafuse.measures import RANDOM_METHODS, TABLE_METHODS
@@ -29,7 +30,9 @@ from metafuse.toolbox.metareg_result import MetaRegression
 def moderator_rows(
     result: PooledResult, data: pd.DataFrame, columns: Sequence[str]
 ) -> pd.DataFrame:
-    """The rows of ``data`` behind the studies that enter ``result``, with the named columns.
+    """Return the rows of ``data`` behind the studies that enter ``result``.
+
+    The rows of ``data`` behind the studies that enter ``result``, with the named columns.
 
     ``data`` is the DataFrame the result was pooled from (rows matched by position), or a frame
     with a ``study`` column matching the result's study labels.
@@ -58,8 +61,10 @@ def moderator_rows(
 
 
 def design_matrix(rows: pd.DataFrame, moderators: Sequence[str]) -> tuple[FloatArray, list[str]]:
-    """Intercept plus moderators; text moderators dummy-coded against their first level in sorted
-    order (R's default)."""
+    """Intercept plus moderators.
+
+    Text moderators dummy-coded against their first level in sorted order (R's default).
+    """
     columns, names = [np.ones(len(rows))], ["intercept"]
     for mod in moderators:
         values = pd.to_numeric(rows[mod], errors="coerce")
@@ -79,23 +84,49 @@ def meta_regression(
     measure: str | None = None,
     method: str = "REML",
     moderators: Sequence[str] = (),
-    knha: bool = False,
+    hksj: bool = False,
     *,
     covariates: pd.DataFrame | None = None,
+    knha: bool | None = None,
     **options: Any,
 ) -> MetaRegression:
     """Mixed-effects meta-regression (metafor's ``rma(yi, vi, mods = ~ ...)``).
 
-    ``data`` is a DataFrame of study rows holding the moderator columns, or a pooled result with
-    ``covariates`` (a frame with a ``study`` column and the moderators). Returns a
-    :class:`~metafuse.toolbox.metareg_result.MetaRegression`, whose ``to_dict()`` (also its
-    ``[key]`` access) holds ``coef`` and ``se`` (intercept first), ``names``, ``tau2`` (residual),
-    ``QM`` and ``QM_pval`` (omnibus test; F with Knapp-Hartung), ``R2`` (percent: proportional
-    reduction of tau^2 against the intercept-only model, metafor's default; for fixed-effect models
-    the adjusted R^2 of the weighted regression), ``QE``, ``QE_pval``, ``pval``, ``ci_low``,
-    ``ci_high``, ``k`` and ``knha``; and which predicts at new moderator values, gives the
-    Q-profile CI of tau^2, influence diagnostics and cluster-robust inference.
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+    moderators : sequence of str
+        Moderator columns; text columns are dummy-coded against their first level in sorted
+        order (R's default).
+    hksj : bool, optional
+        The Knapp-Hartung adjustment (t and F tests with k - p df).
+    covariates : pandas.DataFrame, optional
+        A frame with a ``study`` column and the moderators, needed when ``data`` is a result.
+    knha : bool, optional
+        Deprecated name of ``hksj``.
+
+    Returns
+    -------
+    MetaRegression
+        Coefficients (intercept first), residual tau^2, the omnibus test ``QM`` (F with
+        Knapp-Hartung), ``QE``, and ``R2`` (percent: the proportional reduction of tau^2 against
+        the intercept-only model, metafor's default; for fixed-effect models the adjusted R^2 of
+        the weighted regression); it predicts at new moderator values and gives the Q-profile
+        CI of tau^2, influence diagnostics and cluster-robust inference.
+
+    References
+    ----------
+    Thompson SG, Higgins JPT (2002). How should meta-regression analyses be undertaken and
+    interpreted? Stat Med 21:1559-1573.
+    Knapp G, Hartung J (2003). Improved tests for a random effects meta-regression with a single
+    covariate. Stat Med 22:2693-2710.
     """
+    hksj = renamed("knha", knha, "hksj", hksj)
     if not moderators:
         raise ValueError("give at least one moderator column")
     result = as_result(data, measure, method, False, **options)
@@ -118,7 +149,7 @@ def meta_regression(
         v,
         X,
         result.method,
-        knha,
+        hksj,
         names,
         level=result.level,
         weights=user,
@@ -130,12 +161,12 @@ def meta_regression(
     else:
         r2 = weighted_adjusted_r2(y, v, X)
     return MetaRegression(
-        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=r2, knha=knha
+        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=r2, hksj=hksj
     )
 
 
 def weighted_adjusted_r2(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
-    """Adjusted R^2 (percent, at least 0) of the weighted regression of ``y`` on ``X``."""
+    """Return the adjusted R^2 (percent, at least 0) of the weighted regression of y on X."""
     if np.var(y) == 0:
         return 0.0
     w = 1.0 / v
@@ -149,11 +180,14 @@ def weighted_adjusted_r2(y: FloatArray, v: FloatArray, X: FloatArray) -> float:
 
 
 def intercept_regression(result: PooledResult) -> MetaRegression:
-    """The pooled result as a meta-regression with an intercept only (for cluster-robust
-    inference and influence diagnostics on a model without moderators)."""
+    """Return the pooled result as a meta-regression with an intercept only.
+
+    The pooled result as a meta-regression with an intercept only (for cluster-robust inference and
+    influence diagnostics on a model without moderators).
+    """
     labels, y, v = used_effects(result)
     X = np.ones((len(y), 1))
     fit = fit_mixed(y, v, X, result.method, result.hksj, ["intercept"], level=result.level)
     return MetaRegression(
-        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=0.0, knha=result.hksj
+        result=result, fit=fit, labels=tuple(labels), y=y, v=v, X=X, R2=0.0, hksj=result.hksj
     )

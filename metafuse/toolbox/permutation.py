@@ -29,6 +29,7 @@ import pandas as pd
 from metafuse._arrays import FloatArray
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.engine.mixed import fit_mixed_many
+from metafuse.result_protocol import ResultMixin, p_text, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, model_options, used_effects
 from metafuse.toolbox.metareg import design_matrix, moderator_rows
@@ -38,9 +39,11 @@ from metafuse.toolbox.metareg import design_matrix, moderator_rows
 TIE = float(np.sqrt(np.finfo(np.float64).eps))
 
 
-@dataclass(frozen=True)
-class PermutationTest:
+@dataclass(frozen=True, repr=False)
+class PermutationTest(ResultMixin):
     """A permutation test: observed statistics, permutation P values and how they were got."""
+
+    title = "Permutation test"
 
     names: tuple[str, ...]
     statistic: tuple[float, ...]
@@ -66,6 +69,14 @@ class PermutationTest:
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: name, statistic, permutation P value."""
         return pd.DataFrame({"name": self.names, "statistic": self.statistic, "pval": self.pval})
+
+    def _headline(self) -> str:
+        how = "exact" if self.exact else "approximate"
+        if self.names == ("intercept",):
+            test = f"pooled effect: {p_text(self.pval[0])}"
+        else:
+            test = f"moderators: QM = {short(self.QM)}, {p_text(self.QM_pval)}"
+        return f"{test} ({how}, {self.permutations} permutations)"
 
 
 def _share(perm: FloatArray, observed: float) -> float:
@@ -132,7 +143,43 @@ def permutation_test(
     seed: int = 20261123,
     **options: Any,
 ) -> PermutationTest:
-    """Permutation test of the pooled effect (no moderators) or of a meta-regression."""
+    """Permutation test of the pooled effect, or of a meta-regression (metafor's ``permutest``).
+
+    Without moderators the signs of the effects are permuted; with moderators the rows of the
+    design. The test is exact (every permutation) when there are at most ``exact_limit``, else
+    approximate (``iterations`` random permutations, the observed one among them).
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, hksj, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+    moderators : sequence of str, optional
+        Moderator columns (none: test the pooled effect).
+    covariates : pandas.DataFrame, optional
+        A frame with a ``study`` column and the moderators, needed when ``data`` is a result.
+    exact_limit : int, optional
+        Largest number of permutations done exhaustively.
+    iterations : int, optional
+        Random permutations of an approximate test.
+    seed : int, optional
+        Seed of the random permutations.
+
+    Returns
+    -------
+    PermutationTest
+        Observed statistics, permutation P values, and how they were got.
+
+    References
+    ----------
+    Follmann DA, Proschan MA (1999). Valid inference in random effects meta-analysis. Biometrics
+    55:732-737.
+    Higgins JPT, Thompson SG (2004). Controlling the risk of spurious findings from
+    meta-regression. Stat Med 23:1663-1682.
+    """
     result = as_result(data, measure, method, hksj, **options)
     rng = np.random.default_rng(seed)
     if not moderators:

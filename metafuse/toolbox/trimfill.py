@@ -23,15 +23,18 @@ from metafuse._arrays import FloatArray
 from metafuse.engine.mixed import fit_mixed
 from metafuse.measures import TABLE_METHODS, normalise_method
 from metafuse.pooling import refit
+from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import EffectSizes, PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
 
 MAX_ITERATIONS = 100
 
 
-@dataclass(frozen=True)
-class TrimFillResult:
+@dataclass(frozen=True, repr=False)
+class TrimFillResult(ResultMixin):
     """A trim-and-fill analysis: the model fitted to observed plus filled studies."""
+
+    title = "Trim-and-fill"
 
     result: PooledResult
     #: Estimated number of missing studies, and its standard error.
@@ -47,8 +50,11 @@ class TrimFillResult:
     p_k0: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The :func:`metafuse.pool` keys of the filled model plus ``k0``, ``se_k0``, ``p_k0``,
-        ``estimator`` and ``side``."""
+        """Return the values as a dictionary.
+
+        The :func:`metafuse.pool` keys of the filled model plus ``k0``, ``se_k0``, ``p_k0``,
+        ``estimator`` and ``side``.
+        """
         return {
             **self.result.to_dict(),
             "k0": self.k0,
@@ -58,9 +64,36 @@ class TrimFillResult:
             "side": self.side,
         }
 
+    def to_frame(self) -> pd.DataFrame:
+        """Return the study table of the filled model.
+
+        Return the study table of the filled model (observed, then filled studies), with a boolean
+        column ``filled``.
+        """
+        frame = self.result.to_frame()
+        frame["filled"] = frame["study"].isin(self.filled)
+        return frame
+
+    def _headline(self) -> str:
+        r = self.result
+        scale = r.display_scale
+        est, lo, hi = (scale.display(x) for x in (r.estimate, r.ci_low, r.ci_high))
+        return (
+            f"{self.estimator}: {self.k0} filled on the {self.side}; {r.measure} {r.method} "
+            f"k={r.k}: {short(est)} [{short(lo)}, {short(hi)}]"
+        )
+
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        rows = [
+            ("Studies filled (k0)", f"{self.k0} (SE {short(self.se_k0)}) on the {self.side}"),
+        ]
+        if self.p_k0 is not None:
+            rows.append(("P (no study missing)", f"{self.p_k0:.4g}"))
+        return [*rows, ("Filled model", repr(self.result))]
+
 
 def _k0(centred: FloatArray, estimator: str) -> tuple[float, float]:
-    """The L0 or R0 estimate of the number of missing studies and its standard error."""
+    """Return the L0 or R0 estimate of the number of missing studies and its standard error."""
     k = len(centred)
     ranks = stats.rankdata(np.abs(centred), method="ordinal")
     signed = np.sign(centred) * ranks
@@ -93,10 +126,38 @@ def trim_and_fill(
 ) -> TrimFillResult:
     """Duval and Tweedie's trim-and-fill with the L0 or R0 estimator (metafor's ``trimfill``).
 
-    The side is estimated, unless given, from the sign of the slope of ``yi`` on ``sei`` in a
-    (mixed-effects) meta-regression with the model's method. Studies are trimmed iteratively until
-    the number missing (``k0``) is stable, then mirrored about the trimmed estimate and the model
-    is refitted to observed plus filled studies.
+    Studies are trimmed iteratively until the number missing (``k0``) is stable, then mirrored
+    about the trimmed estimate, and the model is refitted to observed plus filled studies.
+
+    Parameters
+    ----------
+    data : PooledResult or pandas.DataFrame
+        A pooled result (:func:`metafuse.pool`), whose model is refitted; or study rows, pooled
+        on the spot with the arguments below.
+    measure, method, **options
+        How to pool ``data`` when it is not a result, as in :func:`metafuse.pool` (ignored for
+        a result).
+    estimator : {"L0", "R0"}, optional
+        Estimator of the number of missing studies.
+    side : {"left", "right"}, optional
+        Side of the funnel where studies are missing; by default estimated from the sign of the
+        slope of ``yi`` on ``sei`` in a meta-regression with the model's method.
+
+    Returns
+    -------
+    TrimFillResult
+        The filled model, ``k0`` and its standard error, the side, the filled studies and, for
+        R0, the P value of the test that no study is missing.
+
+    Raises
+    ------
+    ValueError
+        For Mantel-Haenszel and Peto models, or fewer than 3 studies.
+
+    References
+    ----------
+    Duval S, Tweedie R (2000). Trim and fill: a simple funnel-plot-based method of testing and
+    adjusting for publication bias in meta-analysis. Biometrics 56:455-463.
     """
     result = as_result(data, measure, method, False, **options)
     method = normalise_method(result.method, "GEN")

@@ -129,18 +129,37 @@ def forest_plot(
     arm_data: ArmData | None = None,
     max_studies: int | None = MAX_STUDIES,
 ) -> ggplot:
-    """A forest plot in the RevMan 5 layout as a plotnine ``ggplot`` (see the module docstring).
+    """Draw a forest plot in the RevMan 5 layout (a plotnine ``ggplot``).
 
-    ``label_exp``/``label_ctrl`` head the arm columns. ``favours_exp``/``favours_ctrl`` label the
-    two sides under the axis (default "Favours [<arm>]", experimental on the left: RevMan's
-    default for harmful events and lower-is-better scores). ``limits`` fixes the axis on the
-    display scale; CIs beyond it end in arrows. ``risk_of_bias`` maps study label -> domain ->
-    judgement (``low``, ``some concerns``, ``high``, ``not assessed``; RoB 1's ``unclear``) and
-    adds one traffic-light column per domain. ``ratio`` shows generic (GEN) log-scale estimates
-    as ratios and ``measure_label`` names the effect (default: the result's scale, e.g. "Mean
-    difference, points"). ``arm_data`` gives per-arm values the result lacks (generic rows);
-    ``max_studies`` caps the study rows drawn (None: no cap). Labels are printed literally
-    (no mathtext). Options are taken as given by :func:`forest_data` too.
+    Per-arm data columns, weights, effects with CIs as text, squares sized by weight, the pooled
+    diamond, prediction interval, heterogeneity and overall-effect lines, "Favours" labels; see
+    the module docstring. Labels are printed literally (no mathtext).
+
+    Parameters
+    ----------
+    result : PooledResult
+        The meta-analysis.
+    order, subgroups, fixed, prediction, ratio, arm_data, max_studies
+        As :func:`forest_data`.
+    label_exp, label_ctrl : str, optional
+        Headers of the two arms' columns.
+    favours_exp, favours_ctrl : str, optional
+        Labels of the two sides under the axis (default "Favours [<arm>]", experimental on the
+        left: RevMan's default for harmful events and lower-is-better scores).
+    limits : tuple of float, optional
+        The axis range on the display scale; CIs beyond it end in arrows.
+    risk_of_bias : mapping, optional
+        Study label -> domain -> judgement (``low``, ``some concerns``, ``high``,
+        ``not assessed``; RoB 1's ``unclear``): one traffic-light column per domain.
+    title : str, optional
+        A title above the plot.
+    measure_label : str, optional
+        The effect's name (default: the result's scale, e.g. "Mean difference, points").
+
+    Returns
+    -------
+    plotnine.ggplot
+        The plot; :func:`save_plot` writes it.
     """
     is_ratio = result.is_ratio if ratio is None else ratio
     data = forest_data(

@@ -1,6 +1,9 @@
-"""The data columns of a forest plot: per-arm values (events and totals, or mean, SD and total;
-events and person-time for rates; events and total for single groups), else the generic estimate
-and its SE; each column as wide as its widest text."""
+"""The data columns of a forest plot.
+
+Per-arm values (events and totals, or mean, SD and total; events and person-time for rates; events
+and total for single groups), else the generic estimate and its SE; each column as wide as its
+widest text.
+"""
 
 from __future__ import annotations
 
@@ -33,8 +36,11 @@ TABLE_ROWS = ("study", "subtotal", "total", "total_events", "fixed", "prediction
 
 @dataclass(frozen=True)
 class Column:
-    """One data column: the forest-data key, its header, its arm (None: not an arm column) and
-    how its values are printed (``arm``: integers plain, else one decimal; ``se``: 3 decimals)."""
+    """One data column of the forest plot: its key, header, arm and print format.
+
+    One data column: the forest-data key, its header, its arm (None: not an arm column) and how its
+    values are printed (``arm``: integers plain, else one decimal; ``se``: 3 decimals).
+    """
 
     key: str
     header: str
@@ -42,7 +48,7 @@ class Column:
     style: str = "arm"
 
     def cell(self, value: object) -> str:
-        """The printed value ('' when missing)."""
+        """Return the printed value ('' when missing)."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return ""
         v = float(value)  # type: ignore[arg-type]
@@ -55,7 +61,7 @@ def _present(frame: pd.DataFrame, keys: Sequence[str]) -> bool:
 
 
 def data_columns(frame: pd.DataFrame, generic: bool, ratio: bool) -> list[Column]:
-    """The data columns for the rows of :func:`~metafuse.plots.forest.forest_data`.
+    """Return the data columns for the rows of :func:`~metafuse.plots.forest.forest_data`.
 
     Per-arm columns when any study has them (studies without them get blank cells: a trial that
     reported only its contrast); ``generic`` results without arm data show the estimate and SE.

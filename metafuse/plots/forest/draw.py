@@ -1,5 +1,8 @@
-"""Drawing a laid-out forest plot as one plotnine ``ggplot``: a few layers (all text in one,
-all lines in one) so that drawing stays fast, with the theme of :mod:`metafuse.plots.style`."""
+"""Drawing a laid-out forest plot as one plotnine ``ggplot``.
+
+A few layers (all text in one, all lines in one) so that drawing stays fast, with the theme of
+:mod:`metafuse.plots.style`.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +43,7 @@ class Canvas:
         bold: bool = False,
         size: float = FONT_SIZE,
     ) -> None:
+        """Add a text at ``(x, y)`` (inches from the plot's origin)."""
         self.texts.append(
             {
                 "x": x,
@@ -53,6 +57,7 @@ class Canvas:
         )
 
     def line(self, x: float, xend: float, y: float, yend: float) -> None:
+        """Add a line segment from ``(x, y)`` to ``(xend, yend)``."""
         self.segments.append({"x": x, "xend": xend, "y": y, "yend": yend})
 
 
@@ -92,7 +97,7 @@ def header_texts(canvas: Canvas, lay: Layout, head_y: float) -> None:
 
 
 def header_top(lay: Layout, head_y: float) -> float:
-    """The top of the header block, in rows."""
+    """Return the top of the header block, in rows."""
     base = head_y - 0.3
     arms = base + 0.95 + lay.arm_lines * LINE_ROWS if lay.arm_lines else base
     return max(arms, base + lay.effect_lines * LINE_ROWS) + 0.3
@@ -113,9 +118,11 @@ def axis_items(canvas: Canvas, lay: Layout, bottom: float, head_y: float) -> Non
 def favours_texts(
     canvas: Canvas, lay: Layout, y: float, left: str, right: str
 ) -> tuple[float, float]:
-    """The two 'Favours' labels either side of the null (top at ``y``); returns the right end of
-    the right label (inches) and the y below them. Proportions have no line of no effect and so
-    no labels."""
+    """Return the two 'Favours' labels either side of the null (top at ``y``).
+
+    Returns the right end of the right label (inches) and the y below them. Proportions have no line
+    of no effect and so no labels.
+    """
     if lay.null is None:
         return lay.g1, y
     null_inside = lay.limits[0] < lay.null < lay.limits[1]
@@ -179,8 +186,11 @@ def study_layers(data: pd.DataFrame, lay: Layout) -> list[Any]:
 
 
 def total_layers(data: pd.DataFrame, lay: Layout) -> list[Any]:
-    """Diamonds (filled: random or fixed total; white: the extra fixed-effect one) and the
-    prediction-interval bars."""
+    """Return the layers of the totals: diamonds and prediction-interval bars.
+
+    Diamonds (filled: random or fixed total; white: the extra fixed-effect one) and the
+    prediction-interval bars.
+    """
     from plotnine import aes, geom_polygon, geom_rect
 
     layers: list[Any] = []
@@ -220,8 +230,11 @@ def draw(
     dots: pd.DataFrame | None,
     extent: tuple[float, float, float, float],
 ) -> ggplot:
-    """The ggplot: study and total layers, risk-of-bias dots, then every line and every text of
-    the canvas in one layer each. ``extent`` is (left, right, bottom, top) of the drawing."""
+    """Return the ggplot of a laid-out forest plot.
+
+    The ggplot: study and total layers, risk-of-bias dots, then every line and every text of the
+    canvas in one layer each. ``extent`` is (left, right, bottom, top) of the drawing.
+    """
     from plotnine import (
         aes,
         geom_point,
@@ -281,7 +294,7 @@ def _diamonds(data: pd.DataFrame, lay: Layout) -> pd.DataFrame:
 
 
 def title_text(canvas: Canvas, title: str, top: float, width: float) -> float:
-    """The title above everything (wrapped to ``width``); returns the new top."""
+    """Return the title above everything (wrapped to ``width``); returns the new top."""
     from metafuse.plots.style import TITLE_SIZE
 
     text = wrap(title, width, TITLE_SIZE)
@@ -291,7 +304,7 @@ def title_text(canvas: Canvas, title: str, top: float, width: float) -> float:
 
 
 def legend_texts(canvas: Canvas, notes: Sequence[str], y: float, width: float) -> float:
-    """Notes under the figure (wrapped to ``width``); returns the y below them."""
+    """Write the notes under the figure (wrapped to ``width``); return the y below them."""
     for note in notes:
         text = wrap(note, width, NOTE_SIZE)
         canvas.text(MARGIN, y, text, va="top", size=NOTE_SIZE)

@@ -36,8 +36,10 @@ def axis(
     limits: tuple[float, float] | None,
     proportion: bool = False,
 ) -> tuple[tuple[float, float], list[float]]:
-    """Axis limits and readable breaks on the display scale (for proportions from 0 to a
-    readable top)."""
+    """Return the axis limits and readable breaks on the display scale.
+
+    Axis limits and readable breaks on the display scale (for proportions from 0 to a readable top).
+    """
     finite = [v for v in values if v is not None and np.isfinite(v)]
     if proportion and limits is None:
         top = max(finite, default=1.0)
@@ -92,13 +94,13 @@ class Layout:
     graph_header: str = ""
 
     def gx(self, v: float) -> float:
-        """A display-scale value as x in inches (values beyond the limits are not clipped)."""
+        """Return a display-scale value as x in inches (values beyond the limits not clipped)."""
         tr = math.log if self.ratio else float
         a, b = tr(self.limits[0]), tr(self.limits[1])
         return self.g0 + (tr(v) - a) / (b - a) * (self.g1 - self.g0)
 
     def clip(self, v: float | None) -> float:
-        """A value clipped to the axis, as x in inches (nan stays nan)."""
+        """Return a value clipped to the axis, as x in inches (nan stays nan)."""
         if v is None or not np.isfinite(v):
             return math.nan
         return self.gx(min(max(v, self.limits[0]), self.limits[1]))

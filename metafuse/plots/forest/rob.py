@@ -53,7 +53,7 @@ def _short(domain: str, j: int) -> str:
 
 
 def _named(domains: Sequence[str]) -> list[str]:
-    """The legend's domain names ('D1 randomisation process'; 'A: <domain>' when unnumbered)."""
+    """Return the legend's domain names ('D1 randomisation process', or 'A: <domain>')."""
     out = []
     for j, domain in enumerate(domains):
         short = _short(domain, j)
@@ -65,8 +65,11 @@ def _named(domains: Sequence[str]) -> list[str]:
 def rob_columns(
     risk_of_bias: RiskOfBias, studies: Sequence[tuple[str, float]], x0: float, column: float
 ) -> RobColumns:
-    """The RoB columns from ``x0`` (inches), one ``column`` wide each (wider for 'Overall'), for
-    ``studies`` given as (study label, row y). An unknown judgement is an error naming it."""
+    """Return the risk-of-bias columns from ``x0`` (inches).
+
+    The RoB columns from ``x0`` (inches), one ``column`` wide each (wider for 'Overall'), for
+    ``studies`` given as (study label, row y). An unknown judgement is an error naming it.
+    """
     domains = domains_of(risk_of_bias)
     dots, headers, used = [], [], []
     x = x0

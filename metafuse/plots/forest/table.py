@@ -34,8 +34,11 @@ Z975 = float(-special.ndtri(0.025))
 
 
 def is_proportion(result: PooledResult) -> bool:
-    """Single-arm proportions (PLO, PFT): shown back-transformed, without a test of the overall
-    effect (a test against a proportion of 0.5 answers no question here)."""
+    """Single-arm proportions (PLO, PFT).
+
+    Shown back-transformed, without a test of the overall effect (a test against a proportion of 0.5
+    answers no question here).
+    """
     return result.display_scale.transform in ("ilogit", "ift")
 
 
@@ -121,7 +124,7 @@ def _ordered(result: PooledResult, order: str | None) -> list[StudyEstimate]:
 
 
 def _drawn(studies: Sequence[StudyEstimate], max_studies: int | None) -> set[str]:
-    """The studies drawn: all, or the ``max_studies`` with the largest weights."""
+    """Return the studies drawn: all, or the ``max_studies`` with the largest weights."""
     if max_studies is None or len(studies) <= max_studies:
         return {s.study for s in studies}
     ranked = sorted(range(len(studies)), key=lambda i: (-studies[i].weight_percent, i))
@@ -144,7 +147,7 @@ def _block(
     arm_data: ArmData,
     drawn: set[str],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(printed rows, every study row) of a block of studies."""
+    """Return the printed rows and every study row of a block of studies."""
     every = [_study_row(s, show, arm_data.get(s.study, {})) for s in studies]
     printed = [r for r in every if r["study"] in drawn]
     hidden = [r for r in every if r["study"] not in drawn]
@@ -210,22 +213,38 @@ def forest_data(
     arm_data: ArmData | None = None,
     max_studies: int | None = None,
 ) -> pd.DataFrame:
-    """The rows of the forest plot, top to bottom, on the display scale.
+    """Return the rows of the forest plot, top to bottom, on the display scale.
 
-    ``order``: None (data order), ``"year"`` (a 4-digit year in the study label), ``"weight"``
-    (largest first) or ``"effect"`` (smallest first). ``subgroups``: study label -> subgroup name;
-    each subgroup gets a header, its studies, a subtotal (the result's method) and its
-    heterogeneity, then the test for subgroup differences follows. ``fixed`` adds the fixed-effect
-    diamond under a random-effects total; ``prediction`` the prediction interval (random effects,
-    k >= 3). ``ratio`` shows generic (GEN) log-scale estimates as ratios (default: the result's
-    scale). ``arm_data``: study label -> per-arm values (``events_exp``, ``mean_ctrl``, ...) shown
-    where the result has none. ``max_studies``: draw at most this many studies (the largest
-    weights, in their order); each block's others become one ``more`` row. Totals always use every
-    study.
+    Parameters
+    ----------
+    result : PooledResult
+        The meta-analysis.
+    order : {None, "year", "weight", "effect"}, optional
+        Data order, a 4-digit year in the study label, largest weight first, or smallest effect
+        first.
+    subgroups : mapping of str to str, optional
+        Study label -> subgroup: each subgroup gets a header, its studies, a subtotal (the
+        result's method) and its heterogeneity; the test for subgroup differences follows.
+    fixed : bool, optional
+        Add the fixed-effect diamond under a random-effects total.
+    prediction : bool, optional
+        Add the prediction interval (random effects, k >= 3).
+    ratio : bool, optional
+        Show generic (GEN) log-scale estimates as ratios (default: the result's scale).
+    arm_data : mapping, optional
+        Study label -> per-arm values (``events_exp``, ``mean_ctrl``, ...) shown where the result
+        has none.
+    max_studies : int, optional
+        Draw at most this many studies (the largest weights, in their order); each block's
+        others become one ``more`` row. Totals always use every study.
 
-    Columns: ``row_type`` (header, study, more, subtotal, total, total_events, fixed, prediction,
-    text), ``label``, ``est``/``lo``/``hi`` (display scale), ``weight`` (percent), per-arm values,
-    ``yi``/``sei`` (analysis scale), ``effect_text``, ``weight_text``.
+    Returns
+    -------
+    pandas.DataFrame
+        ``row_type`` (header, study, more, subtotal, total, total_events, fixed, prediction,
+        text), ``label``, ``est``/``lo``/``hi`` (display scale), ``weight`` (percent), per-arm
+        values, ``yi``/``sei`` (analysis scale), ``effect_text``, ``weight_text``: the table the
+        plot draws, as plot data (like ggplot's own data frames).
     """
     ratio = result.is_ratio if ratio is None else ratio
     show = _display(result, ratio)

@@ -39,7 +39,7 @@ def fmt_i2(value: float | None) -> str:
 
 
 def effect_name(result: PooledResult) -> str:
-    """What the effect is, with its unit: 'Mean difference, points', 'Risk ratio'."""
+    """Return what the effect is, with its unit: 'Mean difference, points', 'Risk ratio'."""
     scale = result.display_scale
     return f"{scale.name}, {scale.unit}" if scale.unit else scale.name
 
@@ -85,18 +85,18 @@ def subgroup_test_text(q: float, df: int, p: float) -> str:
 
 
 def cut_label(text: str) -> str:
-    """A study label cut to :data:`MAX_LABEL_CHARS`, ending in an ellipsis when cut."""
+    """Return a study label cut to :data:`MAX_LABEL_CHARS`, ending in an ellipsis when cut."""
     return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1].rstrip() + "…"
 
 
 def year_of(label: str) -> int:
-    """The last four-digit year (19xx or 20xx) in a study label, 0 when none."""
+    """Return the last four-digit year (19xx or 20xx) in a study label, 0 when none."""
     found = re.findall(r"(?:19|20)\d\d", label)
     return int(found[-1]) if found else 0
 
 
 def fmt_cell(x: float | None, digits: int = 1) -> str:
-    """An arm value: integers without decimals, others with ``digits``; '' when missing."""
+    """Return an arm value: integers without decimals, others with ``digits``; '' when missing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.{digits}f}"
