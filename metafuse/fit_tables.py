@@ -28,6 +28,7 @@ from metafuse.engine.heterogeneity import i2_from_q
 from metafuse.engine.inverse_variance import fit_inverse_variance, wald_test
 from metafuse.engine.tables import (
     TableFit,
+    cochran,
     cochran_mantel_haenszel,
     cochran_mantel_haenszel_rates,
     mantel_haenszel,
@@ -71,10 +72,12 @@ def _mh_counts(effects: EffectSizes, rows: BoolArray, convention: str) -> list[F
 
 
 def mantel_haenszel_fit(
-    effects: EffectSizes, estimable: BoolArray, convention: str
+    effects: EffectSizes, estimable: BoolArray, convention: str, correct: bool = True
 ) -> tuple[TableFit, dict[str, Any], BoolArray]:
-    """The Mantel-Haenszel estimate with its tests (CMH and Tarone for odds ratios, the
-    Mantel-Haenszel rate test for rate ratios), and the rows pooled."""
+    """The Mantel-Haenszel estimate with its tests (Cochran-Mantel-Haenszel, Cochran's and
+    Tarone's for odds ratios, the Mantel-Haenszel rate test for rate ratios; ``correct``: the
+    continuity correction of the association tests, as metafor's ``rma.mh``), and the rows
+    pooled."""
     rows = mh_rows(effects, estimable, convention)
     counts = _mh_counts(effects, rows, convention)
     measure = effects.measure
@@ -82,12 +85,15 @@ def mantel_haenszel_fit(
     if measure in RATE_MEASURES:
         fit = mantel_haenszel_rates(measure, *counts)
         if measure == "IRR" and np.isfinite(fit.estimate):
-            extras["CMH"], extras["CMH_pval"] = cochran_mantel_haenszel_rates(*counts)
+            extras["CMH"], extras["CMH_pval"] = cochran_mantel_haenszel_rates(
+                *counts, correct=correct
+            )
         return fit, extras, rows
     fit = mantel_haenszel(measure, *counts)
     if measure == "OR" and np.isfinite(fit.estimate):
         a, n1, c, n2 = counts
-        extras["CMH"], extras["CMH_pval"] = cochran_mantel_haenszel(a, n1, c, n2)
+        extras["CMH"], extras["CMH_pval"] = cochran_mantel_haenszel(a, n1, c, n2, correct=correct)
+        extras["CO"], extras["CO_pval"] = cochran(a, n1, c, n2, correct=correct)
         extras["tarone"], extras["tarone_pval"] = tarone(a, n1, c, n2, float(np.exp(fit.estimate)))
     return fit, extras, rows
 
@@ -104,7 +110,9 @@ def fit_tables(
     y, v = effects.yi[estimable], effects.vi[estimable]
     k = len(y)
     if method == "MH":
-        tf, extras, rows = mantel_haenszel_fit(effects, estimable, options["convention"])
+        tf, extras, rows = mantel_haenszel_fit(
+            effects, estimable, options["convention"], options.get("correct", True)
+        )
         q = _q(y, v, float(tf.estimate))
     else:
         rows, extras = estimable, {}
@@ -164,7 +172,9 @@ def fit_mh_random(
     inverse-variance random-effects model with that tau^2; heterogeneity is reported from the
     Mantel-Haenszel Q. Returns the fields and the weights."""
     y, v = effects.yi[estimable], effects.vi[estimable]
-    tf, extras, _rows = mantel_haenszel_fit(effects, estimable, options["convention"])
+    tf, extras, _rows = mantel_haenszel_fit(
+        effects, estimable, options["convention"], options.get("correct", True)
+    )
     q = _q(y, v, float(tf.estimate))
     tau2 = mh_random_tau2(v, q)
     iv = fit_inverse_variance(

@@ -136,7 +136,9 @@ def rank_test(
 
 
 #: Predictors of the regression test (metafor's ``regtest(predictor=)``).
-PREDICTORS = ("sei", "vi", "ninv", "sqrtninv")
+PREDICTORS = ("sei", "vi", "ni", "ninv", "sqrtninv")
+#: Predictors that tend to 0 as precision grows: the intercept is then the limit estimate.
+LIMIT_PREDICTORS = ("sei", "vi", "ninv", "sqrtninv")
 
 
 def _sample_sizes(result: PooledResult) -> FloatArray:
@@ -149,7 +151,7 @@ def _sample_sizes(result: PooledResult) -> FloatArray:
             sizes.append(s.data["n"])
         else:
             raise ValueError(
-                "the ninv and sqrtninv predictors need sample sizes (n_exp and n_ctrl, or n)"
+                "the ni, ninv and sqrtninv predictors need sample sizes (n_exp and n_ctrl, or n)"
             )
     return np.asarray(sizes, dtype=np.float64)
 
@@ -170,13 +172,15 @@ def regression_test(
     result's model (its tau^2 estimator; Knapp-Hartung when it has HKSJ): a z (or t) test of the
     slope. ``model="lm"``: the weighted least-squares regression (weights ``1/vi``) with a
     multiplicative dispersion, Egger's original test: t with k - 2 df. ``predictor`` is the
-    standard error ``sei`` (Egger et al. 1997), the variance ``vi``, the inverse total sample size
-    ``ninv`` (Peters et al. 2006) or its square root ``sqrtninv``; their sample sizes come from
-    the studies' arm sizes, or from ``sample_sizes`` (one per estimable study).
+    standard error ``sei`` (Egger et al. 1997), the variance ``vi``, the total sample size ``ni``
+    (Macaskill et al. 2001), its inverse ``ninv`` (Peters et al. 2006) or the inverse's square
+    root ``sqrtninv``; their sample sizes come from the studies' arm sizes, or from
+    ``sample_sizes`` (one per estimable study).
 
     Returns ``statistic``, ``df`` (None for z), ``pval``, ``slope``, ``slope_se``, and the
     limit estimate ``est`` (the intercept: the effect of a study of infinite precision) with
-    ``ci_low`` and ``ci_high``; plus ``model`` and ``predictor``.
+    ``ci_low`` and ``ci_high`` (None for ``ni``, which does not tend to 0 with precision, as in
+    metafor); plus ``model`` and ``predictor``.
     """
     if model not in ("rma", "lm"):
         raise ValueError(f"model must be rma or lm, got {model!r}")
@@ -196,24 +200,26 @@ def regression_test(
         )
         if n.shape != (k,) or not (np.isfinite(n).all() and (n > 0).all()):
             raise ValueError(f"give one positive sample size per estimable study ({k})")
-        x = 1 / n if predictor == "ninv" else 1 / np.sqrt(n)
+        x = {"ni": n, "ninv": 1 / n, "sqrtninv": 1 / np.sqrt(n)}[predictor]
     X = np.column_stack([np.ones(k), x])
     if model == "lm":
-        return {**_wls_test(y, v, X, level), "model": model, "predictor": predictor}
-    method = result.method if result.method not in TABLE_METHODS else "FE"
-    fit = fit_mixed(y, v, X, method, knha=result.hksj, level=level)
-    return {
-        "statistic": float(fit.statistic[1]),
-        "df": fit.df,
-        "pval": float(fit.pval[1]),
-        "slope": float(fit.coef[1]),
-        "slope_se": float(fit.se[1]),
-        "est": float(fit.coef[0]),
-        "ci_low": float(fit.ci_low[0]),
-        "ci_high": float(fit.ci_high[0]),
-        "model": model,
-        "predictor": predictor,
-    }
+        out = _wls_test(y, v, X, level)
+    else:
+        method = result.method if result.method not in TABLE_METHODS else "FE"
+        fit = fit_mixed(y, v, X, method, knha=result.hksj, level=level)
+        out = {
+            "statistic": float(fit.statistic[1]),
+            "df": fit.df,
+            "pval": float(fit.pval[1]),
+            "slope": float(fit.coef[1]),
+            "slope_se": float(fit.se[1]),
+            "est": float(fit.coef[0]),
+            "ci_low": float(fit.ci_low[0]),
+            "ci_high": float(fit.ci_high[0]),
+        }
+    if predictor not in LIMIT_PREDICTORS:
+        out |= {"est": None, "ci_low": None, "ci_high": None}
+    return {**out, "model": model, "predictor": predictor}
 
 
 def _wls_test(y: FloatArray, v: FloatArray, X: FloatArray, level: float) -> dict[str, Any]:

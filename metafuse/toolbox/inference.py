@@ -23,9 +23,9 @@ from scipy import integrate, optimize, special, stats
 from metafuse._arrays import FloatArray
 from metafuse.engine.inverse_variance import normal_quantile, t_quantile
 from metafuse.engine.problem import Problem, log_likelihood
-from metafuse.engine.tau2 import q_profile_ci
+from metafuse.engine.tau2 import GENERALISED_Q_METHODS, tau2_interval
 from metafuse.results import PooledResult
-from metafuse.toolbox._inputs import used_effects
+from metafuse.toolbox._inputs import estimator_weights, used_effects
 
 
 @dataclass(frozen=True)
@@ -76,24 +76,32 @@ def _profile_limits(problem: Problem, tau2: float, reml: bool, level: float) -> 
 
 
 def tau2_confint(
-    result: PooledResult, type: str = "QP", level: float | None = None
+    result: PooledResult, type: str | None = None, level: float | None = None
 ) -> HeterogeneityInterval:
-    """CI for tau^2 (and tau, I^2, H^2): Q-profile (``QP``, any estimator) or profile likelihood
-    (``PL``, ML and REML), as metafor's ``confint(type = ...)``."""
+    """CI for tau^2 (and tau, I^2, H^2), as metafor's ``confint(type = ...)``: Q-profile
+    (``QP``, any estimator), generalised Q (``GENQ``, for GENQ and GENQM fits; Jackson 2013) or
+    profile likelihood (``PL``, ML and REML). By default the fit's own: GENQ for GENQ/GENQM
+    fits, QP otherwise."""
     if not result.is_random or result.tau2 is None:
         raise ValueError("a CI for tau^2 needs a random-effects model")
     level = result.level if level is None else level
+    genq_fit = result.method in GENERALISED_Q_METHODS
+    if type is None:
+        type = "GENQ" if genq_fit else "QP"
     _, y, v = used_effects(result)
     problem = Problem.of(y, v)
-    if type == "QP":
-        lo_arr, hi_arr = q_profile_ci(problem, level)
+    if type in ("QP", "GENQ"):
+        if type == "GENQ" and not genq_fit:
+            raise ValueError("the generalised Q interval (GENQ) needs a GENQ or GENQM fit")
+        method = result.method if type == "GENQ" else "QP"
+        lo_arr, hi_arr = tau2_interval(problem, method, level, estimator_weights(result))
         lo, hi = float(lo_arr[0]), float(hi_arr[0])
     elif type == "PL":
         if result.method not in ("ML", "REML"):
             raise ValueError("profile-likelihood CIs need an ML or REML model")
         lo, hi = _profile_limits(problem, result.tau2, result.method == "REML", level)
     else:
-        raise ValueError("type must be QP or PL")
+        raise ValueError("type must be QP, GENQ or PL")
     w = 1.0 / v
     s2 = (len(y) - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum())
 

@@ -25,8 +25,9 @@ from metafuse._arrays import FloatArray
 from metafuse.engine.inverse_variance import normal_quantile, t_quantile, wald_test
 from metafuse.engine.mixed import MixedFit, fit_mixed_many, omnibus_test
 from metafuse.engine.problem import Problem, fit_weighted, trace_p
-from metafuse.engine.tau2 import q_profile_ci
+from metafuse.engine.tau2 import tau2_interval
 from metafuse.results import PooledResult
+from metafuse.toolbox._inputs import estimator_weights
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,10 +118,12 @@ class MetaRegression:
         )
 
     def tau2_confint(self, level: float | None = None) -> dict[str, list[float]]:
-        """Q-profile CI of the residual tau^2 (and I^2, H^2, with s^2 = (k - p) / tr P)."""
+        """CI of the residual tau^2 (and I^2, H^2, with s^2 = (k - p) / tr P): Q-profile, or the
+        generalised Q interval for GENQ and GENQM fits (Jackson 2013; metafor's ``confint``)."""
         level = self.result.level if level is None else level
         problem = Problem.of(self.y, self.v, X=self.X)
-        lo, hi = (float(a[0]) for a in q_profile_ci(problem, level))
+        interval = tau2_interval(problem, self.result.method, level, estimator_weights(self.result))
+        lo, hi = (float(a[0]) for a in interval)
         p0 = fit_weighted(problem, problem.weights(0.0))
         s2 = float((len(self.y) - self.X.shape[1]) / trace_p(problem, p0)[0])
         values = [self.fit.tau2, lo, hi]
