@@ -52,6 +52,23 @@ def test_pool_many_equals_pool_row_by_row(method: str, hksj: bool) -> None:
         assert many.k[i] == sel.sum()
 
 
+@pytest.mark.parametrize("method", ["FE", "DL", "REML"])
+def test_pool_many_unweighted_and_other_level(method: str) -> None:
+    """weighted=False (metafor's unweighted mean) and level=0.9, with and without HKSJ."""
+    y, v, mask = _ragged(7, m=15, k=6)
+    for hksj in (False, True):
+        many = pool_many(y, v, method, hksj, mask, level=0.9, weighted=False)
+        for i in range(y.shape[0]):
+            sel = mask[i]
+            frame = pd.DataFrame(
+                {"study": [f"s{j}" for j in range(sel.sum())], "yi": y[i, sel],
+                 "sei": np.sqrt(v[i, sel])}
+            )  # fmt: skip
+            one = pool(frame, "GEN", method, hksj, level=0.9, weighted=False)
+            for key in ("estimate", "se", "ci_low", "ci_high", "tau2"):
+                assert float(many[key][i]) == pytest.approx(getattr(one, key), **SAME), key
+
+
 def test_pool_many_keeps_leading_shape() -> None:
     y, v, _ = _ragged(3, m=12, k=5)
     res = pool_many(y.reshape(3, 4, 5), v.reshape(3, 4, 5), "DL")
