@@ -74,14 +74,15 @@ bench: $(STAMP)
 bench-analysis: $(STAMP)
 	$(BIN)/python bench/analysis.py
 
-## reference: regenerate tests/reference/*.json (needs R with metafor; GENQM also CompQuadForm;
-##            not run in CI)
+## reference: regenerate tests/reference/*.json (needs R with metafor; GENQM, GENQ CIs and the
+##            extra cases also CompQuadForm; not run in CI)
 reference:
 	Rscript tests/reference/run_metafor.R
 	Rscript tests/reference/run_metafor_toolbox.R
 	Rscript tests/reference/run_metafor_extra.R
 	Rscript tests/reference/run_metafor_genqm.R
 	Rscript tests/reference/run_metafor_yusuf1985.R
+	Rscript tests/reference/run_metafor_gaps.R
 
 ## help     : show this message
 help:

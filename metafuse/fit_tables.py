@@ -30,6 +30,7 @@ from metafuse.engine.heterogeneity import i2_from_q
 from metafuse.engine.inverse_variance import fit_inverse_variance, wald_test
 from metafuse.engine.tables import (
     TableFit,
+    cochran,
     cochran_mantel_haenszel,
     cochran_mantel_haenszel_rates,
     mantel_haenszel,
@@ -75,12 +76,13 @@ def _mh_counts(effects: EffectSizes, rows: BoolArray, convention: str) -> list[F
 
 
 def mantel_haenszel_fit(
-    effects: EffectSizes, estimable: BoolArray, convention: str
+    effects: EffectSizes, estimable: BoolArray, convention: str, correct: bool = True
 ) -> tuple[TableFit, dict[str, Any], BoolArray]:
     """Fit the Mantel-Haenszel estimate with its tests; return it, the tests and the rows pooled.
 
-    The Mantel-Haenszel estimate with its tests (CMH and Tarone for odds ratios, the Mantel-Haenszel
-    rate test for rate ratios), and the rows pooled.
+    The tests are Cochran-Mantel-Haenszel's, Cochran's and Tarone's for odds ratios, the
+    Mantel-Haenszel rate test for rate ratios; ``correct`` is the continuity correction of the
+    association tests, as metafor's ``rma.mh``.
     """
     rows = mh_rows(effects, estimable, convention)
     counts = _mh_counts(effects, rows, convention)
@@ -89,12 +91,15 @@ def mantel_haenszel_fit(
     if measure in RATE_MEASURES:
         fit = mantel_haenszel_rates(measure, *counts)
         if measure == "IRR" and np.isfinite(fit.estimate):
-            extras["CMH"], extras["CMH_pval"] = cochran_mantel_haenszel_rates(*counts)
+            extras["CMH"], extras["CMH_pval"] = cochran_mantel_haenszel_rates(
+                *counts, correct=correct
+            )
         return fit, extras, rows
     fit = mantel_haenszel(measure, *counts)
     if measure == "OR" and np.isfinite(fit.estimate):
         a, n1, c, n2 = counts
-        extras["CMH"], extras["CMH_pval"] = cochran_mantel_haenszel(a, n1, c, n2)
+        extras["CMH"], extras["CMH_pval"] = cochran_mantel_haenszel(a, n1, c, n2, correct=correct)
+        extras["CO"], extras["CO_pval"] = cochran(a, n1, c, n2, correct=correct)
         extras["tarone"], extras["tarone_pval"] = tarone(a, n1, c, n2, float(np.exp(fit.estimate)))
     return fit, extras, rows
 
@@ -111,7 +116,9 @@ def fit_tables(
     y, v = effects.yi[estimable], effects.vi[estimable]
     k = len(y)
     if method == "MH":
-        tf, extras, rows = mantel_haenszel_fit(effects, estimable, options["convention"])
+        tf, extras, rows = mantel_haenszel_fit(
+            effects, estimable, options["convention"], options.get("correct", True)
+        )
         q = _q(y, v, float(tf.estimate))
     else:
         rows, extras = estimable, {}
@@ -177,7 +184,9 @@ def fit_mh_random(
     Mantel-Haenszel Q. Returns the fields and the weights.
     """
     y, v = effects.yi[estimable], effects.vi[estimable]
-    tf, extras, _rows = mantel_haenszel_fit(effects, estimable, options["convention"])
+    tf, extras, _rows = mantel_haenszel_fit(
+        effects, estimable, options["convention"], options.get("correct", True)
+    )
     q = _q(y, v, float(tf.estimate))
     tau2 = mh_random_tau2(v, q)
     iv = fit_inverse_variance(

@@ -17,6 +17,10 @@ GENERIC_MEASURES: Final = ("GEN",)
 PROPORTION_MEASURES: Final = ("PLO", "PFT")
 #: Events over person-time in two arms: incidence rate ratio (log) and difference.
 RATE_MEASURES: Final = ("IRR", "IRD")
+#: Events over person-time in one group: log incidence rate (metafor's IRLN).
+SINGLE_RATE_MEASURES: Final = ("IRLN",)
+#: Single-group measures: no value of "no effect", so no test against one.
+SINGLE_GROUP_MEASURES: Final = PROPORTION_MEASURES + SINGLE_RATE_MEASURES
 #: Single-group pre-post designs: raw mean change and standardised mean changes.
 CHANGE_MEASURES: Final = ("MC", "SMCC", "SMCR", "SMCRH")
 #: Peto's log odds ratio of each 2x2 table, for inverse-variance pooling.
@@ -27,6 +31,7 @@ MEASURES: Final = (
     + GENERIC_MEASURES
     + PROPORTION_MEASURES
     + RATE_MEASURES
+    + SINGLE_RATE_MEASURES
     + CHANGE_MEASURES
     + PETO_MEASURES
 )
@@ -64,6 +69,7 @@ GENERIC_SE_COLUMNS: Final = ("yi", "sei")
 GENERIC_CI_COLUMNS: Final = ("estimate", "ci_low", "ci_high")
 PROPORTION_COLUMNS: Final = ("events", "n")
 RATE_COLUMNS: Final = ("events_exp", "time_exp", "events_ctrl", "time_ctrl")
+SINGLE_RATE_COLUMNS: Final = ("events", "time")
 CHANGE_COLUMNS: Final = ("mean_post", "mean_pre", "sd_post", "sd_pre", "n", "r")
 #: Raw-score standardisation needs the pre-test SD only.
 SMCR_COLUMNS: Final = ("mean_post", "mean_pre", "sd_pre", "n", "r")

@@ -36,6 +36,7 @@ from metafuse.engine.inverse_variance import (
 from metafuse.exceptions import DataError, ExcludedStudyWarning
 from metafuse.fit_tables import fit_mh_random, fit_tables
 from metafuse.measures import (
+    MEASURES,
     TABLE_METHODS,
     check_level,
     normalise_measure,
@@ -145,6 +146,7 @@ def pool(
     scale_name: str | None = None,
     unit: str | None = None,
     warn_excluded: bool = True,
+    correct: bool = True,
 ) -> PooledResult:
     """Pool the studies in ``data`` and return an immutable :class:`PooledResult`.
 
@@ -155,13 +157,14 @@ def pool(
         n_exp, events_ctrl, n_ctrl`` (RR, OR, RD, PETO); ``mean_exp, sd_exp, n_exp, mean_ctrl,
         sd_ctrl, n_ctrl`` (MD, SMD); ``events_exp, time_exp, events_ctrl, time_ctrl`` (IRR,
         IRD); ``mean_post, mean_pre, sd_post, sd_pre, n, r`` (MC, SMCC, SMCR, SMCRH); ``events,
-        n`` (PLO, PFT); ``yi, sei`` and/or ``estimate, ci_low, ci_high`` (GEN). Or
-        :class:`EffectSizes` already computed.
+        n`` (PLO, PFT); ``events, time`` (IRLN, a single group's incidence rate); ``yi, sei``
+        and/or ``estimate, ci_low, ci_high`` (GEN). Or :class:`EffectSizes` already computed.
     measure
         ``RR``, ``OR``, ``RD``, ``PETO`` (Peto's log odds ratio as an effect size), ``MD``,
         ``SMD``, ``IRR``, ``IRD`` (incidence rates), ``MC``, ``SMCC``, ``SMCR``, ``SMCRH``
-        (single-group pre-post change), ``PLO``, ``PFT`` (single-arm proportions) or ``GEN``
-        (generic estimates); taken from the effect sizes when they are given.
+        (single-group pre-post change), ``PLO``, ``PFT`` (single-arm proportions), ``IRLN``
+        (a single group's log incidence rate) or ``GEN`` (generic estimates); taken from the
+        effect sizes when they are given.
     method
         ``FE`` (alias ``EE``), ``MH``, ``PETO`` or a random-effects tau^2 estimator: ``DL``,
         ``REML``, ``ML``, ``PM``, ``HE``, ``SJ``, ``EB``, ``HS``, ``HSK``, ``DL2``, ``CA2``,
@@ -193,6 +196,9 @@ def pool(
         Options of the tau^2 estimator (``start`` for SJ; ``weights`` for GENQ).
     scale_name, unit
         What the numbers are and their unit, for display ("Mean difference", "points").
+    correct
+        Continuity correction (0.5) of the Cochran-Mantel-Haenszel and Cochran tests reported
+        with a Mantel-Haenszel fit (metafor's ``rma.mh(correct=)``; default True).
     warn_excluded
         Warn (:class:`~metafuse.exceptions.ExcludedStudyWarning`) for each study left out (no
         data, or not estimable for the measure). Either way the result lists them in
@@ -218,7 +224,7 @@ def pool(
         method = normalise_method(conv.method if method is None else method, measure)
     else:
         if measure is None:
-            raise ValueError("give the measure of the data (RR, OR, RD, MD, SMD, GEN, PLO, PFT)")
+            raise ValueError(f"give the measure of the data ({', '.join(MEASURES)})")
         measure = normalise_measure(measure)
         method = normalise_method(conv.method if method is None else method, measure)
         effects = compute_effects(
@@ -247,6 +253,7 @@ def pool(
         "weighted": bool(weighted),
         "tau2_options": dict(tau2_options or {}),
         "q_from": _q_from(q_from, method, measure),
+        "correct": bool(correct),
     }
     if weights is not None:
         effects = with_weights(effects, weights)
@@ -277,7 +284,10 @@ def fit_effects(
 ) -> PooledResult:
     """Fit a model to effect sizes (``options``: level, prediction, convention, weighted)."""
     estimable = effects.estimable
-    if not estimable.any():
+    # metafor's rma.mh pools every table: with no table estimable as an effect size (an event in
+    # every participant, or none), the Mantel-Haenszel RR/RD is still defined (0, se 0)
+    every_table = method == "MH" and get_convention(options["convention"]).mh_all_tables
+    if not estimable.any() and not every_table:
         raise DataError(
             f"no study is estimable for {effects.measure}: "
             + "; ".join(
@@ -409,7 +419,7 @@ def _assemble(
         method=method,
         hksj=bool(hksj),
         k=k,
-        Q_df=k - 1,
+        Q_df=max(k - 1, 0),
         studies=studies,
         df=df,
         excluded=excluded,
@@ -458,7 +468,15 @@ def refit(
     hksj = (result.hksj and method not in TABLE_METHODS) if hksj is None else hksj
     options = {
         key: result.options[key]
-        for key in ("level", "prediction", "convention", "weighted", "tau2_options", "q_from")
+        for key in (
+            "level",
+            "prediction",
+            "convention",
+            "weighted",
+            "tau2_options",
+            "q_from",
+            "correct",
+        )
         if key in result.options
     }
     options.setdefault("level", 0.95)

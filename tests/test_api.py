@@ -169,19 +169,19 @@ def test_old_modules_warn_and_point_to_the_new_place(module: str, new: str) -> N
         importlib.import_module(module)
 
 
-def test_generalised_q_fits_get_no_substitute_interval(bcg: pd.DataFrame) -> None:
-    """A GENQ fit's tau^2 CI is Jackson's generalised-Q interval, not the Q-profile one: none is
-    reported rather than the wrong one."""
+def test_generalised_q_fits_get_their_own_interval(bcg: pd.DataFrame) -> None:
+    """A GENQ fit's tau^2 CI is Jackson's generalised-Q interval, never the Q-profile one in its
+    place (the values themselves are pinned to metafor in tests/test_metafor_gaps.py)."""
     frame = bcg.assign(year=bcg["year"])
     weights = 1 / metafuse.compute_effects(bcg, "RR").vi
     res = metafuse.pool(frame, "RR", "GENQ", weights=weights)
-    assert res.tau2_ci_low is None
-    assert res.tau2_ci_high is None
-    with pytest.raises(ValueError, match="generalised Q"):
-        t.tau2_confint(res)
+    interval = t.tau2_confint(res)
+    assert interval.type == "GENQ"
+    assert (res.tau2_ci_low, res.tau2_ci_high) == interval.tau2[1:]
+    qp = t.tau2_confint(res, type="QP")
+    assert qp.tau2[1:] != interval.tau2[1:]
     fit = t.meta_regression(frame, "RR", "GENQ", ["year"], weights=weights)
-    with pytest.raises(ValueError, match="generalised Q"):
-        fit.tau2_confint()
+    assert fit.tau2_confint().type == "GENQ"
 
 
 def test_save_plot_leaves_the_backend_alone(rr: metafuse.PooledResult, tmp_path) -> None:

@@ -107,6 +107,19 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     assert "not UTF-8" in res.output
 
 
+def test_keep00_keeps_double_zero_studies(tmp_path: Path) -> None:
+    """An explicit False on the command line reaches pool(): --keep00 (drop00=False) used to be
+    dropped as if not given, and the double-zero study silently left out."""
+    path = tmp_path / "dz.csv"
+    path.write_text(HEADER + "A,0,10,0,12\nB,3,20,5,20\nC,4,15,2,18\n", encoding="utf-8")
+    counts = {}
+    for flag in ("--drop00", "--keep00"):
+        res = run("pool", str(path), "--measure", "RR", "--method", "FE", flag, "--json")
+        assert res.exit_code == 0, res.output
+        counts[flag] = json.loads(res.stdout)["k"]
+    assert counts == {"--drop00": 2, "--keep00": 3}
+
+
 def test_excluded_study_is_announced(tmp_path: Path) -> None:
     path = tmp_path / "gap.csv"
     path.write_text(HEADER + "A,2,10,3,10\nB,,,,\nC,1,10,4,12\n", encoding="utf-8")

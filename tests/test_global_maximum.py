@@ -20,7 +20,7 @@ from metafuse import pool
 from metafuse.engine.problem import Problem, log_likelihood
 from metafuse.toolbox.sensitivity import cumulative
 from tests.conftest import ROOT
-from tests.tolerances import GLOBAL_MAXIMUM_SLACK, ITERATIVE
+from tests.tolerances import GLOBAL_MAXIMUM_SLACK, ITERATIVE, SAME_ENGINE
 
 CASE = next(
     c
@@ -74,3 +74,40 @@ def test_steps_21_and_27_have_an_interior_maximum() -> None:
         fit = pool(frame.iloc[:j], "GEN", "REML")
         assert fit.tau2 == pytest.approx(CASE["results"]["tau2"][j - 1], **ITERATIVE)
         assert fit.tau2 > 0.01
+
+
+def _cumulative_batch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 33 cumulative steps as one ragged batch (row j holds the first j + 1 trials)."""
+    frame = _lau()
+    k = len(frame)
+    y = np.broadcast_to(frame["yi"].to_numpy(), (k, k))
+    v = np.broadcast_to(frame["sei"].to_numpy() ** 2, (k, k))
+    mask = np.arange(k)[None, :] <= np.arange(k)[:, None]
+    return y, v, mask
+
+
+def test_pool_many_finds_the_global_maximum_at_every_cumulative_step() -> None:
+    """The batch engine on all 33 steps at once: metafor's values, and pool()'s to 1e-10."""
+    from metafuse import pool_many
+
+    y, v, mask = _cumulative_batch()
+    many = pool_many(y, v, "REML", mask=mask)
+    assert many.tau2 == pytest.approx(CASE["results"]["tau2"], **ITERATIVE)
+    steps = cumulative(pool(_lau(), "GEN", "REML"))
+    assert many.tau2 == pytest.approx(steps.to_frame()["tau2"].to_numpy(), **SAME_ENGINE)
+
+
+@pytest.mark.parametrize("step", [21, 27])
+def test_certificate_refuses_a_local_maximum(step: int) -> None:
+    """At steps 21 and 27 the restricted likelihood has a local maximum at 0 and a higher one
+    inside: the batch engine's certificate refuses 0 and accepts the interior maximum."""
+    from metafuse.engine import blocks
+    from metafuse.engine.block_solvers import certify_maximum
+
+    y, v, mask = _cumulative_batch()
+    block = next(blocks.blocks(y[step - 1 : step], v[step - 1 : step], mask[step - 1 : step]))[1]
+    upper = blocks.likelihood_upper_bound(block, block.k - 1.0)
+    best = np.array([CASE["results"]["tau2"][step - 1]])
+    for t, expected in ((np.zeros(1), False), (best, True)):
+        fit = blocks.at_tau2(block, t)
+        assert certify_maximum(block, fit, t, upper, reml=True)[0] == expected

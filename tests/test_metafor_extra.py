@@ -208,7 +208,7 @@ def test_newer_estimators(case: dict[str, Any]) -> None:
     name = case["id"].split("/")[2]
     options: dict[str, Any] = {}
     method, model = name.upper(), r["model"]
-    if name == "GENQ":
+    if name in ("GENQ", "GENQM"):
         d = case["data"]
         w = (
             1 / np.asarray(r["vi"])

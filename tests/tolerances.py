@@ -94,3 +94,13 @@ HENMI_COPAS_LIMITS: Final = {"rel": 1e-8, "abs": 0.0}
 #: within ~1e-12 of the maximum; a value 1e-9 below the grid's best would mean a different local
 #: maximum (those differ by far more on the Lau 1992 steps).
 GLOBAL_MAXIMUM_SLACK: Final = 1e-9
+#: The generalised Q interval for tau^2 (GENQ fits): metafor finds each limit with uniroot
+#: (tol 1e-13) on probabilities from CompQuadForm's Farebrother algorithm, whose default accuracy
+#: is 1e-10; metafuse integrates Imhof's formula to ~1e-12 and solves with brentq. A probability
+#: error of 1e-10 moves a limit by 1e-10 / density, about 1e-9 relative here.
+GENERALISED_Q_INTERVAL: Final = {"rel": 1e-7, "abs": 1e-10}
+
+#: metafor 3.8.1's confint() of a GENQ fit solves for the limits with uniroot's default tolerance,
+#: .Machine$double.eps^0.25 = 1.22e-4 on tau^2 (its control tol is not passed on): its printed
+#: limits are within that of the exact ones (the reference also holds them solved at 1e-13).
+METAFOR_UNIROOT: Final = {"rel": 0.0, "abs": 1.25e-4}

@@ -130,8 +130,11 @@ def model_options(func: F) -> F:
 
 
 def pool_kwargs(options: dict[str, Any]) -> dict[str, Any]:
-    """Return the pool() options given on the command line (unset ones left to the convention)."""
-    return {k: v for k, v in options.items() if (v is not None and v is not False) or k == "ratio"}
+    """Return the pool() options given on the command line.
+
+    Unset ones are left to the convention; an explicit False (e.g. --keep00) is kept.
+    """
+    return {k: v for k, v in options.items() if v is not None}
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")

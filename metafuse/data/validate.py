@@ -37,6 +37,8 @@ from metafuse.measures import (
     PROPORTION_MEASURES,
     RATE_COLUMNS,
     RATE_MEASURES,
+    SINGLE_RATE_COLUMNS,
+    SINGLE_RATE_MEASURES,
     SMCR_COLUMNS,
 )
 
@@ -73,6 +75,8 @@ def required_columns(measure: str, columns: Sequence[str] = ()) -> tuple[str, ..
         return BINARY_COLUMNS
     if measure in RATE_MEASURES:
         return RATE_COLUMNS
+    if measure in SINGLE_RATE_MEASURES:
+        return SINGLE_RATE_COLUMNS
     if measure == "SMCR":
         return SMCR_COLUMNS
     if measure in CHANGE_MEASURES:
@@ -271,7 +275,7 @@ def _check_values(v: dict[str, float], fail: Any) -> None:
             fail(f"number of events must be >= 0, got {x:g}", c)
         if c.startswith("sd_") and x <= 0:
             fail(f"standard deviation must be > 0, got {x:g}", c)
-        if c.startswith("time_") and x <= 0:
+        if (c == "time" or c.startswith("time_")) and x <= 0:
             fail(f"person-time must be > 0, got {x:g}", c)
         if c == "r" and not -1 <= x <= 1:
             fail(f"a correlation must lie in [-1, 1], got {x:g}", c)

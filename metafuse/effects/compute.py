@@ -16,8 +16,16 @@ from metafuse.effects import binary, change, continuous, generic, proportions, r
 from metafuse.effects.binary import DEFAULT_ADD, DEFAULT_TO, CorrectWhen
 from metafuse.effects.scales import scale_for
 from metafuse.exceptions import DataError
-from metafuse.measures import BINARY_MEASURES, CHANGE_MEASURES, RATE_MEASURES
+from metafuse.measures import (
+    BINARY_MEASURES,
+    CHANGE_MEASURES,
+    RATE_MEASURES,
+    SINGLE_RATE_MEASURES,
+)
 from metafuse.results import EffectSizes
+
+#: Measures whose studies can have a zero count (not estimable without a continuity correction).
+COUNT_MEASURES = (*BINARY_MEASURES, "PLO", "PETO", *RATE_MEASURES, *SINGLE_RATE_MEASURES)
 
 
 def _generic(table: StudyTable, ratio: bool) -> tuple[FloatArray, FloatArray]:
@@ -85,6 +93,8 @@ def raw_effects(
             fn_rate = rates.incidence_rate_ratio if m == "IRR" else rates.incidence_rate_difference
             cols = ("events_exp", "time_exp", "events_ctrl", "time_ctrl")
             return fn_rate(*(v(c) for c in cols), add=add, to=to)
+        if m in SINGLE_RATE_MEASURES:
+            return rates.log_incidence_rate(v("events"), v("time"), add=add, to=to)
         if m in CHANGE_MEASURES:
             return _change(table)
         if m in ("MD", "SMD"):
@@ -103,7 +113,7 @@ def _reason(table: StudyTable, i: int, drop00: bool, zero: BoolArray) -> str:
         if v("events_exp")[i] == 0:
             return "no events in either arm (not estimable for " + table.measure + ")"
         return "events in every participant of both arms (not estimable for " + table.measure + ")"
-    if table.measure in (*BINARY_MEASURES, "PLO", "PETO", *RATE_MEASURES):
+    if table.measure in COUNT_MEASURES:
         return "a zero count without continuity correction (to='none' or add=0)"
     return "the effect size or its variance is not a finite number"
 
@@ -141,9 +151,7 @@ def study_effects(
         if good:
             notes.append(None)
             continue
-        zero_cell = table.measure in (*BINARY_MEASURES, "PLO", "PETO", *RATE_MEASURES) and (
-            zero[i] or to == "none" or add == 0
-        )
+        zero_cell = table.measure in COUNT_MEASURES and (zero[i] or to == "none" or add == 0)
         if not zero_cell:
             raise DataError(
                 "the effect size or its variance is not a finite positive number (values too "

@@ -46,6 +46,20 @@ def incidence_rate_ratio(
         return np.log(x1 / t1) - np.log(x2 / t2), 1 / x1 + 1 / x2
 
 
+def log_incidence_rate(
+    events: ArrayLike, time: ArrayLike, *, add: float = DEFAULT_ADD, to: CorrectWhen = DEFAULT_TO
+) -> tuple[FloatArray, FloatArray]:
+    """Log incidence rate of one group, ``log(x / t)``, with variance ``1/x`` (``x`` Poisson).
+
+    Log incidence rate of one group, ``log(x / t)``, with variance ``1/x`` (``x`` Poisson); ``add``
+    goes to a zero count (``to="only0"``; metafor's ``escalc(measure="IRLN")``).
+    """
+    x, t = as_float(events), as_float(time)
+    x = x + correction(x == 0, add=add, to=to)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x / t), 1 / x
+
+
 def incidence_rate_difference(
     events_exp: ArrayLike,
     time_exp: ArrayLike,

@@ -12,6 +12,7 @@ from typing import Final, Literal
 import numpy as np
 
 from metafuse._arrays import ArrayLike, FloatArray, as_float
+from metafuse.measures import SINGLE_GROUP_MEASURES
 
 Transform = Literal["identity", "exp", "ilogit", "ift"]
 
@@ -27,6 +28,7 @@ MEASURE_SCALES: Final[dict[str, tuple[str, Transform]]] = {
     "PFT": ("Proportion", "ift"),
     "IRR": ("Incidence rate ratio", "exp"),
     "IRD": ("Incidence rate difference", "identity"),
+    "IRLN": ("Incidence rate", "exp"),
     "PETO": ("Peto odds ratio", "exp"),
     "SMCR": ("Standardised mean change (raw-score standardisation)", "identity"),
     "SMCC": ("Standardised mean change (change-score standardisation)", "identity"),
@@ -70,7 +72,13 @@ class Scale:
 
     @property
     def null(self) -> float | None:
-        """The value of no effect on the display scale (None for proportions)."""
+        """The value of no effect on the display scale (None for single-group measures.
+
+        The value of no effect on the display scale (None for single-group measures: proportions and
+        rates).
+        """
+        if self.measure in SINGLE_GROUP_MEASURES:
+            return None
         return {"exp": 1.0, "identity": 0.0}.get(self.transform)
 
     def to_display(self, x: ArrayLike) -> FloatArray:

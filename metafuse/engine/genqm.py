@@ -14,6 +14,8 @@ Imhof JP (1961). Computing the distribution of quadratic forms in normal variabl
 DerSimonian R, Kacker R (2007). Random-effects model for meta-analysis of clinical trials: an
     update. Contemp Clin Trials 28:105-114 (the generalised Q with arbitrary weights).
 metafor's help page (?rma.uni) describes GENQM, attributing it to Viechtbauer (2021).
+Jackson D (2013). Confidence intervals for the between-study variance in random effects
+    meta-analysis using generalised Cochran heterogeneity statistics. Res Synth Methods 4:220-229.
 """
 
 from __future__ import annotations
@@ -76,22 +78,50 @@ def _q_matrix(X: FloatArray, a: FloatArray) -> FloatArray:
     return np.diag(a) - ax @ np.linalg.solve(X.T @ ax, ax.T)
 
 
-def tau2_genqm_one(y: FloatArray, v: FloatArray, X: FloatArray, a: FloatArray) -> float:
-    """GENQM for one meta-analysis (studies on the axis, ``X`` its design)."""
-    m = _q_matrix(X, a)
+def _tau2_at_tail(y: FloatArray, v: FloatArray, m: FloatArray, prob: float) -> float:
+    """Solve for the tau^2 where the observed ``Q_a = y' M y`` has upper-tail probability ``prob``.
+
+    The tau^2 at which the observed ``Q_a = y' M y`` has upper-tail probability ``prob`` under the
+    model (0 where it already has at least ``prob`` at tau^2 = 0).
+
+    ``P(Q_a > q_obs)`` grows with tau^2 (every eigenvalue of ``S^1/2 M S^1/2`` does).
+    """
     q_obs = float(y @ m @ y)
 
-    def median_gap(tau2: float) -> float:
+    def gap(tau2: float) -> float:
         s = np.sqrt(v + tau2)
         lam = np.linalg.eigvalsh(s[:, None] * m * s[None, :])
-        return weighted_chi2_sf(q_obs, np.clip(lam, 0.0, None)) - 0.5
+        return weighted_chi2_sf(q_obs, np.clip(lam, 0.0, None)) - prob
 
-    # median_gap = P(Q > q_obs) - 1/2 grows with tau^2
-    if median_gap(0.0) >= 0.0:  # Q at or below its median with no heterogeneity
+    if gap(0.0) >= 0.0:
         return 0.0
     hi = max(float(np.var(y)), float(v.mean()), 1e-8)
-    while median_gap(hi) < 0.0:
+    while gap(hi) < 0.0:
         hi *= 4.0
         if hi > 1e12 * max(float(v.max()), 1.0):
-            raise ValueError("GENQM: no root (the generalised Q is unbounded in tau^2)")
-    return float(optimize.brentq(median_gap, 0.0, hi, xtol=1e-14, rtol=1e-12))
+            raise ValueError("generalised Q: no root (Q is unbounded in tau^2)")
+    return float(optimize.brentq(gap, 0.0, hi, xtol=1e-14, rtol=1e-12))
+
+
+def tau2_genqm_one(y: FloatArray, v: FloatArray, X: FloatArray, a: FloatArray) -> float:
+    """GENQM for one meta-analysis (studies on the axis, ``X`` its design).
+
+    GENQM for one meta-analysis (studies on the axis, ``X`` its design): the tau^2 at which the
+    observed Q_a is the median of its distribution.
+    """
+    return _tau2_at_tail(y, v, _q_matrix(X, a), 0.5)
+
+
+def genq_interval_one(
+    y: FloatArray, v: FloatArray, X: FloatArray, a: FloatArray, level: float
+) -> tuple[float, float]:
+    """Generalised Q confidence interval for tau^2 (Jackson 2013, Res Synth Methods 4:220-229.
+
+    Generalised Q confidence interval for tau^2 (Jackson 2013, Res Synth Methods 4:220-229;
+    metafor's ``confint()`` of a GENQ or GENQM fit): the tau^2 values at which the observed ``Q_a``
+    has upper-tail probability ``(1 - level)/2`` (lower limit) and ``(1 + level)/2`` (upper limit);
+    a limit is 0 where that probability is already reached at 0.
+    """
+    m = _q_matrix(X, a)
+    alpha = 1.0 - level
+    return _tau2_at_tail(y, v, m, alpha / 2), _tau2_at_tail(y, v, m, 1.0 - alpha / 2)

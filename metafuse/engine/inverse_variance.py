@@ -26,7 +26,7 @@ from scipy import special
 
 from metafuse.engine.heterogeneity import heterogeneity
 from metafuse.engine.problem import BoolArray, FloatArray, Problem
-from metafuse.engine.tau2 import Tau2Fit, estimate_tau2, q_profile_ci
+from metafuse.engine.tau2 import Tau2Fit, estimate_tau2, tau2_interval
 
 #: HKSJ: at or below this weighted residual sum of squares the scale factor is 0 (metafor's rule,
 #: .Machine$double.eps).
@@ -176,12 +176,12 @@ def fit_inverse_variance(
     tau2_options : dict, optional
         Options of the tau^2 estimator (``start`` for SJ, ``weights`` for GENQ).
     intervals : bool, optional
-        False skips the Q-profile CI of tau^2 and I^2 (nan), the costly part of a fit, for batch
-        work that does not report them. GENQ and GENQM fits have none: their generalised-Q
-        interval is not the Q-profile one.
+        False skips the CI of tau^2 and I^2 (nan), the costly part of a fit, for batch work that
+        does not report them. The interval is the Q-profile one, or for GENQ and GENQM fits the
+        generalised Q interval (:func:`~metafuse.engine.tau2.tau2_interval`; Jackson 2013).
     weights : array_like, optional
         User weights ``a`` (metafor's ``weights``): estimate ``sum a y / sum a`` with variance
-        ``sum a^2 (v + tau2) / (sum a)^2``.
+        ``sum a^2 (v + tau2) / (sum a)^2``; and the weights of the GENQ estimator.
 
     Returns
     -------
@@ -222,13 +222,14 @@ def fit_inverse_variance(
     stat, pval, lo, hi = wald_test(est, se, df if hksj else None, level)
     het = heterogeneity(problem, tau2, random)
     t2_lo = t2_hi = np.full(problem.m, np.nan)
-    # the Q-profile CI belongs to the inverse-variance Q; a generalised-Q estimator's CI is a
-    # different interval (Jackson 2013), so none is reported rather than a substitute
-    generalised = method in ("GENQ", "GENQM")
-    if random and intervals and not generalised and (k >= 2).any():
+    if random and intervals and (k >= 2).any():
         rows = np.flatnonzero(k >= 2)
         t2_lo, t2_hi = np.full(problem.m, np.nan), np.full(problem.m, np.nan)
-        t2_lo[rows], t2_hi[rows] = q_profile_ci(problem.take(rows), level)
+        weights_a = (tau2_options or {}).get("weights")
+        if weights_a is not None and method in ("GENQ", "GENQM"):
+            weights_a = np.broadcast_to(np.asarray(weights_a, dtype=np.float64), problem.y.shape)
+            weights_a = weights_a[rows]
+        t2_lo[rows], t2_hi[rows] = tau2_interval(problem.take(rows), method, level, weights_a)
     i2_lo, i2_hi = het.i2_at(t2_lo), het.i2_at(t2_hi)
     pi_lo, pi_hi = prediction_interval(est, se, tau2, k, prediction if random else "none", level)
     with np.errstate(divide="ignore", invalid="ignore"):

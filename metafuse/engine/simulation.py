@@ -14,6 +14,7 @@ import numpy as np
 
 from metafuse._arrays import BoolArray, FloatArray
 from metafuse.engine import tau2 as t2
+from metafuse.engine.batch import pool_many
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.engine.problem import Problem, log_likelihood
 
@@ -125,8 +126,17 @@ def below_grid_maximum(method: str, yi: FloatArray, vi: FloatArray, tau2: FloatA
 
 
 def check_batch(batch: Batch, method: str) -> dict[str, int]:
-    """Fit one batch with one method; count fits and failures of each kind."""
+    """Fit one batch with one method; count fits and failures of each kind.
+
+    The batch engine (:func:`metafuse.pool_many`) is checked against the reference fit: a row
+    whose tau^2 or estimate differs beyond 1e-10 (relative; 1e-12 absolute) counts as a failure.
+    """
     fit = fit_inverse_variance(batch.yi, batch.vi, method)
+    many = pool_many(batch.yi, batch.vi, method)
+    differs = ~(
+        np.isclose(many.tau2, fit.tau2, rtol=1e-10, atol=1e-12)
+        & np.isclose(many.estimate, fit.estimate, rtol=1e-10, atol=1e-12)
+    )
     tau2 = fit.tau2
     finite = np.isfinite(tau2) & np.isfinite(fit.estimate) & np.isfinite(fit.se)
     negative = tau2 < 0
@@ -147,6 +157,7 @@ def check_batch(batch: Batch, method: str) -> dict[str, int]:
         "bad_tau2_ci": int((~ci_ok).sum()),
         "not_global_maximum": int(local.sum()),
         "several_local_maxima": several,
+        "batch_engine_differs": int(differs.sum()),
     }
 
 
@@ -167,6 +178,7 @@ def run(seed: int, ks: range, tau2_values: tuple[float, ...], reps: int) -> dict
         + c["equation_not_solved"]
         + c["bad_tau2_ci"]
         + c["not_global_maximum"]
+        + c["batch_engine_differs"]
         for c in totals.values()
     )
     return {"meta_analyses": analyses, "failures": failures, "by_method": totals}

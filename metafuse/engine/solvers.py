@@ -27,9 +27,13 @@ IntArray = np.ndarray
 Score = Callable[[Problem, FloatArray, IntArray], tuple[FloatArray, FloatArray]]
 LogLik = Callable[[Problem, FloatArray], FloatArray]
 
-#: Convergence: a step below ABS_TOL + REL_TOL * tau^2 (about 12 significant digits).
+#: Convergence: a step below ABS_TOL + REL_TOL * tau^2 (about 12 significant digits), with
+#: ABS_TOL scaled down to ABS_TOL_PER_VARIANCE * (smallest variance) for data on a small scale
+#: (tau^2 has the units of the variances; an absolute 1e-15 would end the search at once when
+#: the variances are 1e-16).
 REL_TOL: Final = 1e-12
 ABS_TOL: Final = 1e-15
+ABS_TOL_PER_VARIANCE: Final = 1e-10
 #: Bisection steps of the bracketing fallback; 400 halvings shrink any bracket below REL_TOL.
 MAX_BRACKET_ITERATIONS: Final = 400
 #: Doublings allowed while looking for an upper end where the score is negative.
@@ -94,6 +98,8 @@ def _rtsafe(
     lo, hi = lo.astype(np.float64).copy(), hi.astype(np.float64).copy()
     x = 0.5 * (lo + hi)
     reference = hi - lo
+    smallest = np.where(problem.mask, problem.v, np.inf).min(axis=-1)
+    floor = np.minimum(ABS_TOL, ABS_TOL_PER_VARIANCE * smallest)
     converged = np.zeros(problem.m, dtype=bool)
     active = np.arange(problem.m)
     sub = problem
@@ -108,8 +114,9 @@ def _rtsafe(
         inside = np.isfinite(newton) & (newton > la) & (newton < ha)
         halving = width <= 0.5 * reference[active]
         reference[active] = np.where(halving | ~inside, width, reference[active])
-        tiny_step = inside & (np.abs(newton - xa) <= ABS_TOL + REL_TOL * np.abs(xa))
-        done = (width <= ABS_TOL + REL_TOL * ha) | (u == 0) | tiny_step
+        tol = floor[active]
+        tiny_step = inside & (np.abs(newton - xa) <= tol + REL_TOL * np.abs(xa))
+        done = (width <= tol + REL_TOL * ha) | (u == 0) | tiny_step
         step = np.where(inside & halving, newton, 0.5 * (la + ha))
         x[active] = np.where(done, np.where(tiny_step, newton, xa), step)
         lo[active], hi[active] = la, ha

@@ -149,6 +149,15 @@ def mantel_haenszel_rates(
     return TableFit(estimate=est, se=np.sqrt(var), weights=weights)
 
 
+def _association(
+    events_exp: ArrayLike, n_exp: ArrayLike, events_ctrl: ArrayLike, n_ctrl: ArrayLike
+) -> tuple[float, FloatArray, FloatArray]:
+    """``sum (a - E a)`` under no association, and per table ``n1 n2 m1 m2 / n^2`` and ``n``."""
+    a, _b, c, _d, n1, n2, n = _cells(events_exp, n_exp, events_ctrl, n_ctrl)
+    m1 = a + c
+    return float((a - n1 * m1 / n).sum()), n1 * n2 * m1 * (n - m1) / n**2, n
+
+
 def cochran_mantel_haenszel(
     events_exp: ArrayLike,
     n_exp: ArrayLike,
@@ -159,15 +168,32 @@ def cochran_mantel_haenszel(
 ) -> tuple[float, float]:
     """Return the Cochran-Mantel-Haenszel test of no association across 2x2 tables.
 
-    ``(statistic, P)``, ``(|sum (a - E a)| - 0.5)^2 / sum Var a`` with the continuity correction
-    (Mantel & Haenszel 1959), chi^2 with 1 df.
+    ``(statistic, P)``, ``(|sum (a - E a)| - 0.5)^2 / sum Var a`` with the hypergeometric
+    variance ``n1 n2 m1 m2 / (n^2 (n - 1))`` (Mantel & Haenszel 1959), chi^2 with 1 df;
+    ``correct=False`` drops the 0.5 (metafor's ``rma.mh(correct = FALSE)``).
     """
-    a, _b, c, _d, n1, n2, n = _cells(events_exp, n_exp, events_ctrl, n_ctrl)
-    m1 = a + c
-    expected = n1 * m1 / n
+    difference, spread, n = _association(events_exp, n_exp, events_ctrl, n_ctrl)
     with np.errstate(divide="ignore", invalid="ignore"):
-        variance = np.where(n > 1, n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1)), 0.0)
-    return _one_df_test(float((a - expected).sum()), float(variance.sum()), correct)
+        variance = np.where(n > 1, spread / (n - 1), 0.0)
+    return _one_df_test(difference, float(variance.sum()), correct)
+
+
+def cochran(
+    events_exp: ArrayLike,
+    n_exp: ArrayLike,
+    events_ctrl: ArrayLike,
+    n_ctrl: ArrayLike,
+    *,
+    correct: bool = True,
+) -> tuple[float, float]:
+    """Cochran's test of no association across 2x2 tables.
+
+    Cochran's test of no association across 2x2 tables: ``(statistic, P)``, as the Cochran-Mantel-
+    Haenszel test but with the binomial variance ``n1 n2 m1 m2 / n^3`` of each table (Cochran 1954,
+    Biometrics 10:417-451; metafor's ``CO`` in ``rma.mh``).
+    """
+    difference, spread, n = _association(events_exp, n_exp, events_ctrl, n_ctrl)
+    return _one_df_test(difference, float((spread / n).sum()), correct)
 
 
 def tarone(

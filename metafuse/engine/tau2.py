@@ -302,3 +302,33 @@ def q_profile_ci(problem: Problem, level: float = 0.95) -> tuple[FloatArray, Flo
     lower, _ = solve_q(problem, special.chdtri(df, alpha / 2), start)
     upper, _ = solve_q(problem, special.chdtri(df, 1 - alpha / 2), start)
     return lower, upper
+
+
+#: Estimators whose CI for tau^2 is the generalised Q interval (metafor's confint default for them).
+GENERALISED_Q_METHODS: Final = ("GENQ", "GENQM")
+
+
+def tau2_interval(
+    problem: Problem, method: str, level: float = 0.95, weights: object = None
+) -> tuple[FloatArray, FloatArray]:
+    """Return the confidence interval for tau^2 that belongs to ``method``.
+
+    The confidence interval for tau^2 that belongs to ``method``: the generalised Q interval
+    (Jackson 2013; :func:`metafuse.engine.genqm.genq_interval_one`) for GENQ and GENQM fits, whose
+    ``weights`` it needs, and the Q-profile interval (:func:`q_profile_ci`) otherwise.
+    """
+    if method not in GENERALISED_Q_METHODS:
+        return q_profile_ci(problem, level)
+    from metafuse.engine.genqm import genq_interval_one
+
+    if weights is None:
+        raise ValueError(f"the {method} interval for tau^2 needs the estimator's weights")
+    a = np.broadcast_to(np.asarray(weights, dtype=np.float64), problem.y.shape)
+    lower, upper = np.zeros(problem.m), np.zeros(problem.m)
+    for r in range(problem.m):
+        keep = problem.mask[r]
+        X = np.ones((int(keep.sum()), 1)) if problem.X is None else problem.X[r][keep]
+        lower[r], upper[r] = genq_interval_one(
+            problem.y[r][keep], problem.v[r][keep], X, a[r][keep], level
+        )
+    return lower, upper

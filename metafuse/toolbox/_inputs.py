@@ -45,6 +45,21 @@ def used_effects(result: PooledResult) -> tuple[list[str], FloatArray, FloatArra
     return [lab for lab, good in zip(e.labels, ok, strict=True) if good], e.yi[ok], e.vi[ok]
 
 
+def estimator_weights(result: PooledResult) -> FloatArray | None:
+    """Return the weights of a GENQ/GENQM tau^2 estimator.
+
+    The weights of a GENQ/GENQM tau^2 estimator (``tau2_options``, else the user weights of the
+    studies that enter the model), as :func:`metafuse.pool` gave them to it.
+    """
+    given = dict(result.options.get("tau2_options", {})).get("weights")
+    if given is not None:
+        return np.asarray(given, dtype=np.float64)
+    e = result.effects
+    if e is None or e.weights is None:
+        return None
+    return np.asarray(e.weights, dtype=np.float64)[e.estimable]
+
+
 def model_options(result: PooledResult) -> dict[str, Any]:
     """Keyword arguments for :func:`metafuse.engine.inverse_variance.fit_inverse_variance`."""
     opts = result.options

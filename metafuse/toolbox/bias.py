@@ -223,7 +223,9 @@ def rank_test(
 
 
 #: Predictors of the regression test (metafor's ``regtest(predictor=)``).
-PREDICTORS = ("sei", "vi", "ninv", "sqrtninv")
+PREDICTORS = ("sei", "vi", "ni", "ninv", "sqrtninv")
+#: Predictors that tend to 0 as precision grows: the intercept is then the limit estimate.
+LIMIT_PREDICTORS = ("sei", "vi", "ninv", "sqrtninv")
 
 
 def _sample_sizes(result: PooledResult) -> FloatArray:
@@ -236,7 +238,7 @@ def _sample_sizes(result: PooledResult) -> FloatArray:
             sizes.append(s.data["n"])
         else:
             raise ValueError(
-                "the ninv and sqrtninv predictors need sample sizes (n_exp and n_ctrl, or n)"
+                "the ni, ninv and sqrtninv predictors need sample sizes (n_exp and n_ctrl, or n)"
             )
     return np.asarray(sizes, dtype=np.float64)
 
@@ -266,21 +268,22 @@ def regression_test(
         model (its tau^2 estimator; Knapp-Hartung with HKSJ), a z (or t) test of the slope.
         ``lm``: weighted least squares (weights ``1/vi``) with a multiplicative dispersion,
         Egger's original test, t with k - 2 df.
-    predictor : {"sei", "vi", "ninv", "sqrtninv"}, optional
-        The standard error (Egger et al. 1997), the variance, the inverse total sample size
-        (Peters et al. 2006) or its square root.
+    predictor : {"sei", "vi", "ni", "ninv", "sqrtninv"}, optional
+        The standard error (Egger et al. 1997), the variance, the total sample size (Macaskill
+        et al. 2001), its inverse (Peters et al. 2006) or the inverse's square root.
     level : float, optional
         Coverage of the limit estimate's confidence interval.
     sample_sizes : array_like, optional
-        One total sample size per estimable study for ``ninv`` and ``sqrtninv`` (default: the
-        studies' arm sizes).
+        One total sample size per estimable study for ``ni``, ``ninv`` and ``sqrtninv``
+        (default: the studies' arm sizes).
 
     Returns
     -------
     RegressionTest
         The slope's test (``statistic``, ``df``, ``pval``, ``slope``, ``slope_se``) and the
         limit estimate ``est`` (the intercept: the effect of a study of infinite precision) with
-        ``ci_low`` and ``ci_high``.
+        ``ci_low`` and ``ci_high`` (None for ``ni``, which does not tend to 0 with precision, as
+        in metafor).
     """
     if model not in ("rma", "lm"):
         raise ValueError(f"model must be rma or lm, got {model!r}")
@@ -300,24 +303,26 @@ def regression_test(
         )
         if n.shape != (k,) or not (np.isfinite(n).all() and (n > 0).all()):
             raise ValueError(f"give one positive sample size per estimable study ({k})")
-        x = 1 / n if predictor == "ninv" else 1 / np.sqrt(n)
+        x = {"ni": n, "ninv": 1 / n, "sqrtninv": 1 / np.sqrt(n)}[predictor]
     X = np.column_stack([np.ones(k), x])
     if model == "lm":
-        return RegressionTest(**_wls_test(y, v, X, level), model=model, predictor=predictor)
-    method = result.method if result.method not in TABLE_METHODS else "FE"
-    fit = fit_mixed(y, v, X, method, hksj=result.hksj, level=level)
-    return RegressionTest(
-        statistic=float(fit.statistic[1]),
-        df=fit.df,
-        pval=float(fit.pval[1]),
-        slope=float(fit.coef[1]),
-        slope_se=float(fit.se[1]),
-        est=float(fit.coef[0]),
-        ci_low=float(fit.ci_low[0]),
-        ci_high=float(fit.ci_high[0]),
-        model=model,
-        predictor=predictor,
-    )
+        out = _wls_test(y, v, X, level)
+    else:
+        method = result.method if result.method not in TABLE_METHODS else "FE"
+        fit = fit_mixed(y, v, X, method, hksj=result.hksj, level=level)
+        out = {
+            "statistic": float(fit.statistic[1]),
+            "df": fit.df,
+            "pval": float(fit.pval[1]),
+            "slope": float(fit.coef[1]),
+            "slope_se": float(fit.se[1]),
+            "est": float(fit.coef[0]),
+            "ci_low": float(fit.ci_low[0]),
+            "ci_high": float(fit.ci_high[0]),
+        }
+    if predictor not in LIMIT_PREDICTORS:
+        out |= {"est": None, "ci_low": None, "ci_high": None}
+    return RegressionTest(**out, model=model, predictor=predictor)
 
 
 def _wls_test(y: FloatArray, v: FloatArray, X: FloatArray, level: float) -> dict[str, Any]:

@@ -113,12 +113,13 @@ class RegressionTest(ResultMixin):
     pval: float
     slope: float
     slope_se: float
-    est: float
-    ci_low: float
-    ci_high: float
+    #: The limit estimate and its CI (None for the ``ni`` predictor, as in metafor).
+    est: float | None
+    ci_low: float | None
+    ci_high: float | None
     #: ``rma`` (meta-regression with the model's method) or ``lm`` (weighted least squares).
     model: str
-    #: ``sei``, ``vi``, ``ninv`` or ``sqrtninv``.
+    #: ``sei``, ``vi``, ``ni``, ``ninv`` or ``sqrtninv``.
     predictor: str
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,10 +25,10 @@ from scipy import integrate, optimize, special, stats
 from metafuse._arrays import FloatArray
 from metafuse.engine.inverse_variance import normal_quantile, t_quantile
 from metafuse.engine.problem import Problem, log_likelihood
-from metafuse.engine.tau2 import q_profile_ci
+from metafuse.engine.tau2 import GENERALISED_Q_METHODS, tau2_interval
 from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import PooledResult
-from metafuse.toolbox._inputs import used_effects
+from metafuse.toolbox._inputs import estimator_weights, used_effects
 
 
 @dataclass(frozen=True, repr=False)
@@ -64,32 +64,13 @@ class HeterogeneityInterval(ResultMixin):
 
     def _headline(self) -> str:
         est, lo, hi = self.tau2
-        kind = {"QP": "Q-profile", "PL": "profile likelihood"}.get(self.type, self.type)
+        kind = {"QP": "Q-profile", "GENQ": "generalised Q", "PL": "profile likelihood"}.get(
+            self.type, self.type
+        )
         return f"tau^2 = {short(est)} [{100 * self.level:g}% CI {short(lo)}, {short(hi)}] ({kind})"
 
     def _table(self) -> pd.DataFrame:
         return self.to_frame().reset_index(names="quantity")
-
-
-def refuse_generalised_q(method: str) -> None:
-    """Raise for a generalised-Q (GENQ, GENQM) fit: its tau^2 CI is not the Q-profile one.
-
-    Parameters
-    ----------
-    method : str
-        The tau^2 estimator of the fit.
-
-    Raises
-    ------
-    ValueError
-        For GENQ and GENQM, whose interval (Jackson 2013, generalised Q) this function does not
-        compute; no other interval is given in its place.
-    """
-    if method in ("GENQ", "GENQM"):
-        raise ValueError(
-            f"no CI for tau^2 of a {method} fit here: its interval comes from the generalised Q "
-            "(Jackson 2013), not the Q-profile, and is not substituted"
-        )
 
 
 def _profile_limits(problem: Problem, tau2: float, reml: bool, level: float) -> tuple[float, float]:
@@ -113,7 +94,7 @@ def _profile_limits(problem: Problem, tau2: float, reml: bool, level: float) -> 
 
 
 def tau2_confint(
-    result: PooledResult, type: str = "QP", level: float | None = None
+    result: PooledResult, type: str | None = None, level: float | None = None
 ) -> HeterogeneityInterval:
     """Confidence interval for tau^2 (and tau, I^2, H^2) (metafor's ``confint``).
 
@@ -121,8 +102,10 @@ def tau2_confint(
     ----------
     result : PooledResult
         A random-effects result.
-    type : {"QP", "PL"}, optional
-        Q-profile (any estimator but GENQ and GENQM) or profile likelihood (ML and REML).
+    type : {"QP", "GENQ", "PL"}, optional
+        Q-profile (any estimator), generalised Q (GENQ and GENQM fits; Jackson 2013) or profile
+        likelihood (ML and REML). Default: the fit's own, GENQ for GENQ/GENQM fits, QP
+        otherwise.
     level : float, optional
         Coverage (default: the result's).
 
@@ -134,29 +117,36 @@ def tau2_confint(
     Raises
     ------
     ValueError
-        For a fixed-effect model, PL with another estimator, or a GENQ or GENQM fit (whose
-        generalised-Q interval is not computed here and is not substituted).
+        For a fixed-effect model, PL with another estimator than ML or REML, or GENQ with
+        another fit than GENQ or GENQM.
 
     References
     ----------
     Viechtbauer W (2007). Confidence intervals for the amount of heterogeneity in
-    meta-analysis. Stat Med 26:37-52.
+    meta-analysis. Stat Med 26:37-52. Jackson D, Turner R, Rhodes K, Viechtbauer W (2014).
+    Methods for calculating confidence and credible intervals for the residual between-study
+    variance in random effects meta-regression models. BMC Med Res Methodol 14:103.
     """
     if not result.is_random or result.tau2 is None:
         raise ValueError("a CI for tau^2 needs a random-effects model")
-    refuse_generalised_q(result.method)
     level = result.level if level is None else level
+    genq_fit = result.method in GENERALISED_Q_METHODS
+    if type is None:
+        type = "GENQ" if genq_fit else "QP"
     _, y, v = used_effects(result)
     problem = Problem.of(y, v)
-    if type == "QP":
-        lo_arr, hi_arr = q_profile_ci(problem, level)
+    if type in ("QP", "GENQ"):
+        if type == "GENQ" and not genq_fit:
+            raise ValueError("the generalised Q interval (GENQ) needs a GENQ or GENQM fit")
+        method = result.method if type == "GENQ" else "QP"
+        lo_arr, hi_arr = tau2_interval(problem, method, level, estimator_weights(result))
         lo, hi = float(lo_arr[0]), float(hi_arr[0])
     elif type == "PL":
         if result.method not in ("ML", "REML"):
             raise ValueError("profile-likelihood CIs need an ML or REML model")
         lo, hi = _profile_limits(problem, result.tau2, result.method == "REML", level)
     else:
-        raise ValueError("type must be QP or PL")
+        raise ValueError("type must be QP, GENQ or PL")
     w = 1.0 / v
     s2 = (len(y) - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum())
 

@@ -28,10 +28,11 @@ from metafuse._deprecation import deprecated
 from metafuse.engine.inverse_variance import normal_quantile, t_quantile, wald_test
 from metafuse.engine.mixed import MixedFit, fit_mixed_many, omnibus_test
 from metafuse.engine.problem import Problem, fit_weighted, trace_p
-from metafuse.engine.tau2 import q_profile_ci
+from metafuse.engine.tau2 import GENERALISED_Q_METHODS, tau2_interval
 from metafuse.result_protocol import ResultMixin, p_text, short
 from metafuse.results import PooledResult
-from metafuse.toolbox.inference import HeterogeneityInterval, refuse_generalised_q
+from metafuse.toolbox._inputs import estimator_weights
+from metafuse.toolbox.inference import HeterogeneityInterval
 from metafuse.toolbox.influence import Influence
 
 
@@ -234,7 +235,10 @@ class MetaRegression(ResultMixin):
         )
 
     def tau2_confint(self, level: float | None = None) -> HeterogeneityInterval:
-        """Q-profile CI of the residual tau^2 (and I^2, H^2, with s^2 = (k - p) / tr P).
+        """CI of the residual tau^2 (and I^2, H^2, with s^2 = (k - p) / tr P).
+
+        The Q-profile interval, or the generalised Q interval for GENQ and GENQM fits
+        (Jackson 2013; metafor's ``confint``).
 
         Parameters
         ----------
@@ -245,16 +249,11 @@ class MetaRegression(ResultMixin):
         -------
         HeterogeneityInterval
             tau^2, tau, I^2 and H^2 with their intervals.
-
-        Raises
-        ------
-        ValueError
-            For a GENQ or GENQM fit, whose interval is a different one (not substituted).
         """
-        refuse_generalised_q(self.result.method)
         level = self.result.level if level is None else level
         problem = Problem.of(self.y, self.v, X=self.X)
-        lo, hi = (float(a[0]) for a in q_profile_ci(problem, level))
+        interval = tau2_interval(problem, self.result.method, level, estimator_weights(self.result))
+        lo, hi = (float(a[0]) for a in interval)
         p0 = fit_weighted(problem, problem.weights(0.0))
         s2 = float((len(self.y) - self.X.shape[1]) / trace_p(problem, p0)[0])
         values = (self.fit.tau2, lo, hi)
@@ -263,7 +262,7 @@ class MetaRegression(ResultMixin):
             tau=tuple(float(np.sqrt(t)) for t in values),  # type: ignore[arg-type]
             I2=tuple(100 * t / (t + s2) for t in values),  # type: ignore[arg-type]
             H2=tuple(t / s2 + 1 for t in values),  # type: ignore[arg-type]
-            type="QP",
+            type="GENQ" if self.result.method in GENERALISED_Q_METHODS else "QP",
             level=level,
         )
 

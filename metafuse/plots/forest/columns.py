@@ -28,8 +28,12 @@ ARM_KEYS: tuple[str, ...] = tuple(
         f"{f}_{arm}" for fam in ARM_FAMILIES.values() for f, _ in fam for arm in ("exp", "ctrl")
     )
 )
-#: Single-group data (proportions): one block without arm names.
-SINGLE_KEYS = (("events", "Events"), ("n", "Total"))
+#: Single-group data (proportions; rates): one block without arm names.
+SINGLE_FAMILIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "binary": (("events", "Events"), ("n", "Total")),
+    "rates": (("events", "Events"), ("time", "Person-time")),
+}
+SINGLE_KEYS = (("events", "Events"), ("n", "Total"), ("time", "Person-time"))
 #: Rows whose data cells are printed.
 TABLE_ROWS = ("study", "subtotal", "total", "total_events", "fixed", "prediction")
 
@@ -72,8 +76,9 @@ def data_columns(frame: pd.DataFrame, generic: bool, ratio: bool) -> list[Column
             return [
                 Column(f"{f}_{arm}", header, arm) for arm in ("exp", "ctrl") for f, header in fields
             ]
-    if _present(frame, [k for k, _ in SINGLE_KEYS]):
-        return [Column(k, header) for k, header in SINGLE_KEYS]
+    for single in SINGLE_FAMILIES.values():
+        if _present(frame, [k for k, _ in single]):
+            return [Column(k, header) for k, header in single]
     if generic:
         name = "log[Ratio]" if ratio else "Estimate"
         return [Column("yi", name, style="se"), Column("sei", "SE", style="se")]

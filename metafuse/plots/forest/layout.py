@@ -38,9 +38,12 @@ def axis(
 ) -> tuple[tuple[float, float], list[float]]:
     """Return the axis limits and readable breaks on the display scale.
 
-    Axis limits and readable breaks on the display scale (for proportions from 0 to a readable top).
+    For proportions from 0 to a readable top; for single-group rates, a log axis around the
+    values.
     """
     finite = [v for v in values if v is not None and np.isfinite(v)]
+    if proportion and ratio:
+        return _rate_axis([v for v in finite if v > 0], limits)
     if proportion and limits is None:
         top = max(finite, default=1.0)
         limits = (0.0, min((c for c in PROPORTION_TOPS if c >= top * 0.999), default=1.0))
@@ -68,6 +71,21 @@ def axis(
     step = min((s * step for s in (1, 2, 2.5, 5, 10) if s * step >= raw), default=raw)
     ticks = np.round(np.arange(math.ceil(lo / step) * step, hi + step / 2, step), 10)
     return (float(lo), float(hi)), [float(b) for b in ticks]
+
+
+def _rate_axis(
+    values: Sequence[float], limits: tuple[float, float] | None
+) -> tuple[tuple[float, float], list[float]]:
+    """Return a log axis for single-group rates: whole decades around the values, breaks 1, 2, 5."""
+    if limits is None:
+        lo, hi = min(values, default=0.1), max(values, default=1.0)
+        limits = (10 ** math.floor(math.log10(lo)), 10 ** math.ceil(math.log10(hi) + 1e-12))
+    first, last = (math.floor(math.log10(x)) for x in limits)
+    breaks = [c * 10.0**e for e in range(first, last + 1) for c in (1, 2, 5)]
+    breaks = [b for b in breaks if limits[0] * 0.999 <= b <= limits[1] * 1.001]
+    if len(breaks) > 7:
+        breaks = [b for b in breaks if math.log10(b).is_integer()]
+    return (float(limits[0]), float(limits[1])), [float(b) for b in breaks]
 
 
 @dataclass

@@ -34,12 +34,12 @@ Z975 = float(-special.ndtri(0.025))
 
 
 def is_proportion(result: PooledResult) -> bool:
-    """Single-arm proportions (PLO, PFT).
+    """Return True for single-group measures (proportions PLO, PFT; the rate IRLN).
 
-    Shown back-transformed, without a test of the overall effect (a test against a proportion of 0.5
-    answers no question here).
+    They are shown back-transformed, without a test of the overall effect (a test against a
+    proportion of 0.5, or a rate of 1, answers no question here).
     """
-    return result.display_scale.transform in ("ilogit", "ift")
+    return result.display_scale.null is None
 
 
 def _display(result: PooledResult, ratio: bool) -> Callable[[float | None], float | None]:
@@ -100,7 +100,7 @@ def _total_rows(
         "effect_text": fmt_effect(est, lo, hi),
         "weight_text": f"{weight:.1f}%",
     }
-    for key in ("n_exp", "n_ctrl", "time_exp", "time_ctrl", "n"):
+    for key in ("n_exp", "n_ctrl", "time_exp", "time_ctrl", "n", "time"):
         total[key] = _sum(rows, key)
     out = [total]
     events = {k: _sum(rows, k) for k in ("events_exp", "events_ctrl", "events")}
