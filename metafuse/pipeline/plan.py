@@ -132,7 +132,7 @@ def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
     specs = [read_spec(p, root) for p in files]
     folders = {s.studies for s in specs if s.studies is not None}
     default = studies if studies is not None else root / "studies"
-    if (default / FILE_NAME).is_file():
+    if (default / FILE_NAME).exists():  # a review.toml that is no file is an error, not skipped
         folders.add(default)
     records = {folder: load_studies(folder) for folder in sorted(folders)}
     explicit = {
