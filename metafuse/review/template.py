@@ -43,8 +43,9 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def outcome_columns(records: StudyRecords) -> list[str]:
-    """The columns of outcomes.csv, in order."""
-    return list(schemas(records.review)["outcomes"].columns)
+    """The columns of outcomes.csv, in order (an optional column only when the file has it)."""
+    present = set(records.outcomes.columns)
+    return [c for c in schemas(records.review)["outcomes"].columns if c in present]
 
 
 def unescape(cell: str | None) -> str | None:
