@@ -2,8 +2,9 @@
 
 Each writer is byte-reproducible (Word files are zip archives: their dates are fixed; the Word
 layout is in :mod:`metafuse.report.docx`). Text is
-escaped for its format: ``|`` in Markdown, HTML entities, and CSV cells that a spreadsheet could
-run as formulas (:func:`metafuse.files.to_csv`).
+escaped for its format: in Markdown ``|`` and whatever would render as HTML or a link
+(:func:`metafuse.report.document.escape_markdown`), HTML entities, and CSV cells that a
+spreadsheet could run as formulas (:func:`metafuse.files.to_csv`).
 """
 
 from __future__ import annotations
@@ -11,24 +12,23 @@ from __future__ import annotations
 import html
 
 from metafuse.files import to_csv as csv_text
+from metafuse.report.document import escape_markdown, md_cell
 from metafuse.report.docx import to_docx
 from metafuse.review.sof import PROFILE_COLUMNS, SOF_COLUMNS, SofTable, profile_cells, sof_cells
 
 
 def to_markdown(title: str, subtitle: str, header, rows, notes) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
+    esc = escape_markdown
     out = [
-        f"# {title}",
+        f"# {esc(title)}",
         "",
-        subtitle,
+        esc(subtitle),
         "",
-        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(esc(h) for h in header) + " |",
         "|" + "---|" * len(header),
     ]
-    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    out += ["", *(f"{chr(ord('a') + i)}. {n}" for i, n in enumerate(notes))]
+    out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
+    out += ["", *(f"{chr(ord('a') + i)}. {esc(n)}" for i, n in enumerate(notes))]
     return "\n".join(out) + "\n"
 
 
