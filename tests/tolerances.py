@@ -54,3 +54,7 @@ BAYESMETA_MU: Final = {"rel": 2e-4, "abs": 1e-3}
 #: The issue's bound for the exact posterior against an independent brute-force integration
 #: (a 2-D trapezoid rule over mu and tau, without the analytic mu step): probabilities to 1e-3.
 BRUTE_FORCE_PROBABILITY: Final = 1e-3
+
+#: The same algebraic quantity computed two ways in double precision (Var(Q) from the k x k
+#: projection and from its factored form): the sums run in a different order, nothing else.
+SAME_FORMULA: Final = {"rel": 1e-12, "abs": 0.0}
