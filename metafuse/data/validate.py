@@ -135,7 +135,7 @@ def _numeric(series: pd.Series, column: str, labels: Sequence[str]) -> FloatArra
         bad = np.flatnonzero(np.isinf(out))
         if bad.size:
             i = int(bad[0])
-            raise DataError(f"not a finite number: {series.iloc[i]!r}", row=i, column=column,
+            raise DataError(f"not a finite number: {float(out[i])!r}", row=i, column=column,
                             study=labels[i] or None)  # fmt: skip
         return out
     out = np.full(len(series), np.nan)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from metafuse.data.csv import MISSING_TEXTS, read_table
 from metafuse.exceptions import DataError, SpecError
-from metafuse.files import csv_cell, write_text_atomic
+from metafuse.files import csv_cell, read_regular_bytes, write_text_atomic
 from metafuse.review.reconcile import number, same_value
 from metafuse.review.records import validate_studies
 from metafuse.review.schema import FILES, Problem
@@ -317,7 +317,7 @@ def plan_merge(template: str | Path, studies: str | Path) -> Merge:
     outcomes = studies / "outcomes.csv"
     try:
         table = read_table(outcomes)
-        original = outcomes.read_bytes()
+        original = read_regular_bytes(outcomes)
     except (DataError, OSError) as err:
         where = err.line() or 0 if isinstance(err, DataError) else 0
         message = err.message if isinstance(err, DataError) else str(err)
@@ -380,6 +380,6 @@ def write_merge(merge: Merge) -> Path:
     outcomes.csv has not changed since it was checked)."""
     if merge.errors:
         raise ValueError(f"{merge.template}: the template has problems; nothing merged")
-    if merge.outcomes.read_bytes() != merge.original:
+    if read_regular_bytes(merge.outcomes) != merge.original:
         raise ValueError(f"{merge.outcomes}: changed since the merge was checked; merge again")
     return write_text_atomic(merge.outcomes, merge.text)

@@ -84,7 +84,7 @@ def outcome_spec(outcome: RevManOutcome, data_path: str) -> str:
     return "\n".join(lines) + "\n" + tomli_w.dumps(values)
 
 
-def _planned(outcomes: Sequence[RevManOutcome], out: Path) -> list[tuple[RevManOutcome, str]]:
+def _planned(outcomes: Sequence[RevManOutcome]) -> list[tuple[RevManOutcome, str]]:
     """Each outcome with studies and its unique safe name (``-2``, ``-3``... on a collision,
     compared without case, as some file systems do); a renamed outcome is warned about."""
     taken: set[str] = set()
@@ -128,7 +128,7 @@ def import_rm5(
         raise DataError(
             "no analyses to import (no outcome under ANALYSES_AND_DATA)", source=str(path)
         )
-    plan = _planned(outcomes, out)
+    plan = _planned(outcomes)
     if not plan:
         raise DataError("nothing to import: no outcome has study rows", source=str(path))
     folder = out.resolve()
