@@ -161,7 +161,8 @@ def review_folders(root: Path) -> list[Path]:
     """Return the records folders of a project: its sub-folders that hold a ``review.toml``."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / FILE_NAME).is_file())
+    # a review.toml that is no regular file (a FIFO, a folder) is kept: reading it is the error
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / FILE_NAME).exists())
 
 
 def review_pages(records: StudyRecords) -> list[str]:
