@@ -249,7 +249,7 @@ def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
                 planned.append(sensitivity)
                 selections[sensitivity.name] = selections[spec.name]
         found = alternative_selection(records[spec.studies], selections[spec.name])
-        if found is not None:
+        if found is not None and not found[0].frame.empty:  # an unpoolable alternative adds nothing
             sensitivity = with_alternative_records(spec, found[1])
             if sensitivity.name not in names:
                 planned.append(sensitivity)
