@@ -139,7 +139,7 @@ def test_effect_sizes_keep_the_options_they_were_computed_with(bcg: pd.DataFrame
     effects = metafuse.compute_effects(bcg, "RR", add=0.25, to="all")
     res = pool(effects, method="DL")
     assert (res.model.add, res.model.to, res.model.measure) == (0.25, "all", "RR")
-    with pytest.raises(ModelError, match="computed with add=0.25") as info:
+    with pytest.raises(ModelError, match=r"computed with add=0\.25") as info:
         pool(effects, add=0.5)
     assert info.value.field == "add"
     with pytest.raises(ModelError, match="the effect sizes are RR"):
@@ -184,6 +184,16 @@ def test_spec_keys_are_the_model_fields(project: Path, bcg: pd.DataFrame) -> Non
     assert spec.model("RR") == Model("RR", "REML", False, level=0.9, add=0.25, to="all")
     path.write_text('data = "examples/bcg.csv"\nmeasure = "RR"\nto = "most"\n', encoding="utf-8")
     with pytest.raises(SpecError, match=r"zero_cells.toml: to: unknown continuity-correction"):
+        read_spec(path, project)
+    # a records spec's method is the outcome's: its model is checked when the build is planned
+    records = 'studies = "studies"\ncomparison = "B"\noutcome = "odi"\nwindow = "2y"\n'
+    path.write_text(records + 'q_from = "MH"\n', encoding="utf-8")
+    spec = read_spec(path, project)
+    assert (spec.method, spec.hksj, spec.q_from) == ("", None, "mh")
+    with pytest.raises(SpecError, match=r"zero_cells.toml: q_from: .* needs method DL"):
+        spec.model("RR")
+    path.write_text(records + 'method = "MH"\nhksj = true\n', encoding="utf-8")
+    with pytest.raises(SpecError, match=r"zero_cells.toml: hksj: the HKSJ adjustment"):
         read_spec(path, project)
 
 

@@ -126,6 +126,26 @@ class AnalysisSpec:
             return None
         return str(self.comparison), str(self.outcome), str(self.window)
 
+    @property
+    def convention(self) -> str:
+        """The convention whose defaults the spec takes (``metafuse`` unless it sets one)."""
+        return str(self.options.get("convention", "metafuse"))
+
+    @property
+    def level(self) -> float | None:
+        """The interval level the spec sets (None: the convention's)."""
+        return self.options.get("level")
+
+    @property
+    def prediction(self) -> str | None:
+        """The prediction interval the spec sets (None: the convention's)."""
+        return self.options.get("prediction")
+
+    @property
+    def q_from(self) -> str:
+        """Where tau^2 comes from: ``iv`` (default) or ``mh`` (RevMan's "M-H, Random")."""
+        return str(self.options.get("q_from", "iv"))
+
     def pool_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`metafuse.pool` set by the spec (besides method and hksj)."""
         return dict(self.options)
@@ -171,9 +191,17 @@ def _common(raw: Mapping[str, Any], path: Path, fail: Fail) -> dict[str, Any]:
 
 
 def _model(raw: Mapping[str, Any], measure: str | None, fail: Fail) -> Model:
-    """Return the model of the options the spec sets, checked by building it (errors name keys)."""
+    """Return the model of the options the spec sets, checked by building it (errors name keys).
+
+    Without a measure (a records spec) the method, if the spec does not set it, is the outcome's,
+    not known yet: the options are checked with DL, which allows each of them, and the whole
+    model again when the build is planned.
+    """
+    given = {key: raw[key] for key in MODEL_KEYS if key in raw}
+    if measure is None:
+        given.setdefault("method", "DL")
     try:
-        return Model(measure, **{key: raw[key] for key in MODEL_KEYS if key in raw})
+        return Model(measure, **given)
     except ModelError as err:
         raise fail(err.field, err.message) from None
 
@@ -223,10 +251,10 @@ def _data_spec(
         measure = normalise_measure(_typed(raw, "measure", str, "text", fail))
     except ValueError as err:
         raise fail("measure", str(err)) from None
-    model = _model_fields(raw, _model(raw, measure, fail), data=True)
+    model_fields = _model_fields(raw, _model(raw, measure, fail), data=True)
     data = root / _typed(raw, "data", str, "a path", fail)
     subgroup = _typed(raw, "subgroup", str, "text", fail) if "subgroup" in raw else None
-    return AnalysisSpec(**common, **model, data=data, measure=measure, subgroup=subgroup)
+    return AnalysisSpec(**common, **model_fields, data=data, measure=measure, subgroup=subgroup)
 
 
 def _records_spec(
@@ -240,7 +268,7 @@ def _records_spec(
         _typed(raw, key, str, "text", fail)
     # the measure, and the method unless the spec sets it, are the outcome's (review.toml): the
     # model is checked again with them when the build is planned
-    model = _model_fields(raw, _model(raw, None, fail), data=False)
+    model_fields = _model_fields(raw, _model(raw, None, fail), data=False)
     primary = raw.get("primary", "frequentist")
     if primary not in ("frequentist", "bayes"):
         raise fail("primary", "must be frequentist or bayes")
@@ -250,7 +278,7 @@ def _records_spec(
     subgroup = _typed(raw, "subgroup", str, "text", fail) if "subgroup" in raw else None
     return AnalysisSpec(
         **common,
-        **model,
+        **model_fields,
         studies=root / _typed(raw, "studies", str, "a path", fail),
         comparison=raw["comparison"],
         outcome=raw["outcome"],
