@@ -9,8 +9,10 @@ from metafuse.exceptions import (
     DuplicateLabelWarning,
     ExcludedStudyWarning,
     MetafuseError,
+    ModelError,
     SpecError,
 )
+from metafuse.model import Model
 from metafuse.pooling import compute_effects, pool, refit
 from metafuse.results import EffectSizes, PooledResult, StudyEstimate
 
@@ -42,6 +44,8 @@ __all__ = [
     "EffectSizes",
     "ExcludedStudyWarning",
     "MetafuseError",
+    "Model",
+    "ModelError",
     "PooledResult",
     "SpecError",
     "StudyEstimate",

@@ -22,24 +22,31 @@ Cochrane (2024). RevMan Web statistical methods addendum (REML with the Q-profil
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
-from metafuse.engine.inverse_variance import PredictionKind
+from metafuse.model import (
+    TABLE_METHODS,
+    ConventionName,
+    Method,
+    PredictionKind,
+    SmdCorrection,
+    ZeroCellRule,
+)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Convention:
-    """The defaults of one tool (see the module docstring)."""
+    """The defaults of one tool (see the module docstring), given by keyword."""
 
-    name: str
+    name: ConventionName
     #: Default random-effects estimator and whether HKSJ is on by default.
-    method: str
+    method: Method
     hksj: bool
     prediction: PredictionKind
     level: float
     #: Zero cells: the amount added and to which tables.
     add: float
-    to: Literal["only0", "all", "if0all", "none"]
+    to: ZeroCellRule
     #: Double-zero studies dropped for RR/OR/Peto and for RD (inverse variance), and for the Q of
     #: Mantel-Haenszel and Peto fits (None: as for inverse variance).
     drop00_ratio: bool
@@ -53,26 +60,44 @@ class Convention:
     rd_uncorrected: bool
     #: Small-sample correction of the SMD: "exact" (Hedges 1981; metafor) or "approximate"
     #: (1 - 3/(4N - 9), with variance N/(n1 n2) + g^2/(2(N - 3.94)); RevMan).
-    smd: Literal["exact", "approximate"]
+    smd: SmdCorrection
 
     def drop00(self, measure: str, method: str = "FE") -> bool:
         """Whether double-zero studies are dropped for ``measure`` pooled by ``method``."""
-        if method in ("MH", "PETO") and self.drop00_mh is not None:
+        if method in TABLE_METHODS and self.drop00_mh is not None:
             return self.drop00_mh
         if measure == "RD":
             return self.drop00_rd
         return self.drop00_ratio if measure in ("RR", "OR", "PETO") else False
 
 
-CONVENTIONS: Final = {
-    "metafuse": Convention("metafuse", "REML", False, "t(k-2)", 0.95, 0.5, "only0", True, False,
-                           None, False, False, False, "exact"),
-    "metafor": Convention("metafor", "REML", False, "z", 0.95, 0.5, "only0", False, False,
-                          True, True, False, False, "exact"),
-    "revman5": Convention("revman5", "DL", False, "none", 0.95, 0.5, "only0", True, False,
-                          None, False, True, True, "approximate"),
-    "revman-web": Convention("revman-web", "REML", True, "t(k-1)", 0.95, 0.5, "only0", True,
-                             False, None, False, True, True, "approximate"),
+#: The presets, by name (the names are :data:`metafuse.model.CONVENTION_NAMES`).
+CONVENTIONS: Final[dict[str, Convention]] = {
+    preset.name: preset
+    for preset in (
+        Convention(
+            name="metafuse", method="REML", hksj=False, prediction="t(k-2)", level=0.95,
+            add=0.5, to="only0", drop00_ratio=True, drop00_rd=False, drop00_mh=None,
+            mh_all_tables=False, mh_corrected_counts=False, rd_uncorrected=False, smd="exact",
+        ),
+        Convention(
+            name="metafor", method="REML", hksj=False, prediction="z", level=0.95,
+            add=0.5, to="only0", drop00_ratio=False, drop00_rd=False, drop00_mh=True,
+            mh_all_tables=True, mh_corrected_counts=False, rd_uncorrected=False, smd="exact",
+        ),
+        Convention(
+            name="revman5", method="DL", hksj=False, prediction="none", level=0.95,
+            add=0.5, to="only0", drop00_ratio=True, drop00_rd=False, drop00_mh=None,
+            mh_all_tables=False, mh_corrected_counts=True, rd_uncorrected=True,
+            smd="approximate",
+        ),
+        Convention(
+            name="revman-web", method="REML", hksj=True, prediction="t(k-1)", level=0.95,
+            add=0.5, to="only0", drop00_ratio=True, drop00_rd=False, drop00_mh=None,
+            mh_all_tables=False, mh_corrected_counts=True, rd_uncorrected=True,
+            smd="approximate",
+        ),
+    )
 }  # fmt: skip
 
 

@@ -21,6 +21,23 @@ class MissingExtraError(MetafuseError, ImportError):
     """
 
 
+class ModelError(MetafuseError, ValueError):
+    """An option of a :class:`~metafuse.Model` that is unknown, out of range or does not apply.
+
+    Parameters
+    ----------
+    field
+        The option (a field of :class:`~metafuse.Model`).
+    message
+        What is wrong; it names the option.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 class DataError(MetafuseError, ValueError):
     """Study data that cannot be analysed: a missing, non-numeric or impossible value.
 

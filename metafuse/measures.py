@@ -1,66 +1,52 @@
-"""Codes of effect measures and pooling methods, and the input columns each measure needs.
+"""Input columns of each effect measure; checks of a measure or method code and of a level.
 
-Codes follow metafor's (Viechtbauer 2010, J Stat Softw 36(3)), so users can move between them.
+The codes themselves (measures, methods and their groups) are defined with the other model options
+in :mod:`metafuse.model` and re-exported here. Codes follow metafor's (Viechtbauer 2010, J Stat
+Softw 36(3)), so users can move between them.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-#: Two-arm binary outcomes: events and totals per arm.
-BINARY_MEASURES: Final = ("RR", "OR", "RD")
-#: Two-arm continuous outcomes: mean, SD and total per arm.
-CONTINUOUS_MEASURES: Final = ("MD", "SMD")
-#: Generic inverse variance: a contrast with its standard error, or an estimate with its 95% CI.
-GENERIC_MEASURES: Final = ("GEN",)
-#: Single-arm proportions: logit (PLO) and Freeman-Tukey double arcsine (PFT).
-PROPORTION_MEASURES: Final = ("PLO", "PFT")
-#: Events over person-time in two arms: incidence rate ratio (log) and difference.
-RATE_MEASURES: Final = ("IRR", "IRD")
-#: Events over person-time in one group: log incidence rate (metafor's IRLN).
-SINGLE_RATE_MEASURES: Final = ("IRLN",)
-#: Single-group measures: no value of "no effect", so no test against one.
-SINGLE_GROUP_MEASURES: Final = PROPORTION_MEASURES + SINGLE_RATE_MEASURES
-#: Single-group pre-post designs: raw mean change and standardised mean changes.
-CHANGE_MEASURES: Final = ("MC", "SMCC", "SMCR", "SMCRH")
-#: Peto's log odds ratio of each 2x2 table, for inverse-variance pooling.
-PETO_MEASURES: Final = ("PETO",)
-MEASURES: Final = (
-    BINARY_MEASURES
-    + CONTINUOUS_MEASURES
-    + GENERIC_MEASURES
-    + PROPORTION_MEASURES
-    + RATE_MEASURES
-    + SINGLE_RATE_MEASURES
-    + CHANGE_MEASURES
-    + PETO_MEASURES
+from metafuse.model import (
+    BINARY_MEASURES,
+    CHANGE_MEASURES,
+    CONTINUOUS_MEASURES,
+    FIXED_METHODS,
+    GENERIC_MEASURES,
+    MEASURES,
+    METHODS,
+    PETO_MEASURES,
+    PROPORTION_MEASURES,
+    RANDOM_METHODS,
+    RATE_MEASURES,
+    SINGLE_GROUP_MEASURES,
+    SINGLE_RATE_MEASURES,
+    TABLE_METHOD_MEASURES,
+    TABLE_METHODS,
 )
 
-#: Inverse-variance fixed (common) effect. "EE" is metafor's name for the same model.
-FIXED_METHODS: Final = ("FE", "EE")
-#: Mantel-Haenszel and Peto fixed-effect methods for 2x2 tables (raw counts).
-TABLE_METHODS: Final = ("MH", "PETO")
-#: Random-effects models, named by their tau^2 estimator.
-RANDOM_METHODS: Final = (
-    "DL",
-    "REML",
-    "ML",
-    "PM",
-    "HE",
-    "SJ",
-    "EB",
-    "HS",
-    "HSK",
-    "DL2",
-    "CA2",
-    "PMM",
-    "GENQ",
-    "GENQM",
-)
-METHODS: Final = FIXED_METHODS + TABLE_METHODS + RANDOM_METHODS
-
-#: Which measures each 2x2-table method can pool.
-TABLE_METHOD_MEASURES: Final = {"MH": ("RR", "OR", "RD", "IRR", "IRD"), "PETO": ("OR",)}
+__all__ = [
+    "BINARY_MEASURES",
+    "CHANGE_MEASURES",
+    "CONTINUOUS_MEASURES",
+    "FIXED_METHODS",
+    "GENERIC_MEASURES",
+    "MEASURES",
+    "METHODS",
+    "PETO_MEASURES",
+    "PROPORTION_MEASURES",
+    "RANDOM_METHODS",
+    "RATE_MEASURES",
+    "SINGLE_GROUP_MEASURES",
+    "SINGLE_RATE_MEASURES",
+    "TABLE_METHODS",
+    "TABLE_METHOD_MEASURES",
+    "check_level",
+    "normalise_measure",
+    "normalise_method",
+]
 
 #: Required columns per input kind.
 BINARY_COLUMNS: Final = ("events_exp", "n_exp", "events_ctrl", "n_ctrl")
@@ -86,8 +72,8 @@ def normalise_measure(measure: str) -> str:
     return code
 
 
-def normalise_method(method: str, measure: str) -> str:
-    """Upper-case a method code, check it is known and fits the measure.
+def normalise_method(method: str, measure: str | None) -> str:
+    """Upper-case a method code, check it is known and fits the measure (when one is given).
 
     ``EE`` is accepted as an alias and reported as ``FE``.
     """
@@ -96,7 +82,7 @@ def normalise_method(method: str, measure: str) -> str:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if code == "EE":
         code = "FE"
-    if code in TABLE_METHODS and measure not in TABLE_METHOD_MEASURES[code]:
+    if measure is not None and code in TABLE_METHODS and measure not in TABLE_METHOD_MEASURES[code]:
         allowed = ", ".join(TABLE_METHOD_MEASURES[code])
         raise ValueError(f"method {code} pools only {allowed}, not {measure}")
     return code

@@ -19,6 +19,7 @@ import numpy as np
 from metafuse._arrays import BoolArray, FloatArray
 from metafuse.effects.scales import Scale, scale_for
 from metafuse.measures import RANDOM_METHODS
+from metafuse.model import Model
 from metafuse.result_protocol import ResultMixin
 
 if TYPE_CHECKING:
@@ -239,9 +240,10 @@ class PooledResult(ResultMixin):
 
     Everything is on the analysis scale; ``I2``, ``I2_Q`` and their CI are in percent. Values that
     are undefined for the model (for example a prediction interval for a fixed-effect model) are
-    None. ``effects`` are the effect sizes the model was fitted to and ``options`` the options it
-    was fitted with (``level``, ``prediction``, ``convention``, ...), so that it can be refitted
-    on a subset (:func:`metafuse.pooling.refit`).
+    None. ``effects`` are the effect sizes the model was fitted to and ``model`` the
+    :class:`~metafuse.model.Model` (``options`` lists its options with the effect-size options:
+    ``level``, ``prediction``, ``convention``, ...), so that it can be refitted on a subset
+    (:func:`metafuse.pooling.refit`).
     """
 
     measure: str
@@ -274,6 +276,8 @@ class PooledResult(ResultMixin):
     excluded: tuple[tuple[str, str], ...] = ()
     #: Options the result was computed with (level, zero-cell rule, ...).
     options: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: The model fitted (measure, method, options; :class:`~metafuse.model.Model`).
+    model: Model = field(default_factory=Model)
     version: str = ""
     effects: EffectSizes | None = None
     scale: Scale | None = None
@@ -300,7 +304,7 @@ class PooledResult(ResultMixin):
     @property
     def level(self) -> float:
         """Coverage of the confidence and prediction intervals."""
-        return float(self.options.get("level", 0.95))
+        return self.model.level
 
     def effect_ci(self) -> tuple[float, float, float]:
         """``(estimate, ci_low, ci_high)`` on the analysis scale (the result must have them)."""

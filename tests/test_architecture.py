@@ -71,3 +71,61 @@ def test_tolerances_live_in_one_place() -> None:
         if inline.search(line)
     ]
     assert found == [], "inline tolerances (move them to tests/tolerances.py):\n" + "\n".join(found)
+
+
+#: Measure groups that other modules still spell out (none: every module names the groups of
+#: :mod:`metafuse.model`).
+MEASURE_LISTS_ELSEWHERE: set[tuple[str, frozenset[str]]] = set()
+
+
+def option_lists_outside_the_model() -> list[str]:
+    """Every literal tuple, list or set outside metafuse/model.py that spells out two or more
+    values of one of the model's vocabularies (a ``Literal[...]``, a ``click.Choice``, a constant,
+    a check against all the choices). A membership test of some of the values (``method in
+    ("ML", "REML")``) is logic about those values, not a list of the choices."""
+    from metafuse import model
+
+    vocabularies = {
+        "method": model.METHODS,
+        "measure": model.MEASURES,
+        "prediction": model.PREDICTION_KINDS,
+        "to": model.ZERO_CELL_RULES,
+        "convention": model.CONVENTION_NAMES,
+        "q_from": model.Q_FROM,
+        "tau prior": model.TAU_PRIORS,
+        "mu prior": model.MU_PRIORS,
+        "SMD correction": model.SMD_CORRECTIONS,
+    }
+    found = []
+    for path in sorted((ROOT / "metafuse").rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        if name == "metafuse/model.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tested = {
+            id(side)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Compare)
+            and all(isinstance(o, ast.In | ast.NotIn) for o in node.ops)
+            for side in node.comparators
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Tuple | ast.List | ast.Set):
+                continue
+            values = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+            if len(values) < 2 or len(values) != len(node.elts):
+                continue
+            for vocabulary, choices in vocabularies.items():
+                if not values <= set(choices) or (id(node) in tested and values != set(choices)):
+                    continue
+                if (name, frozenset(values)) in MEASURE_LISTS_ELSEWHERE:
+                    continue
+                found.append(f"{name}:{node.lineno}: {vocabulary} {sorted(values)}")
+    return found
+
+
+def test_model_options_are_defined_in_one_module() -> None:
+    """Issue 22: the model's options and the values each takes are defined in metafuse/model.py
+    and nowhere else; the CLI options and spec keys are generated from its fields."""
+    found = option_lists_outside_the_model()
+    assert found == [], "choice lists outside metafuse/model.py:\n" + "\n".join(found)

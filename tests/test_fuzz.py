@@ -148,7 +148,8 @@ def test_derivation_parser_is_total(text: str) -> None:
 
 SPEC_KEYS = ["title", "method", "hksj", "convention", "level", "prediction", "q_from", "data",
              "measure", "studies", "comparison", "outcome", "window", "exclude", "subgroup",
-             "primary", "grade", "colour"]  # fmt: skip
+             "primary", "grade", "colour", "add", "to", "drop00", "weighted", "correct", "tau2",
+             "tau2_start"]  # fmt: skip
 VALUES = st.one_of(
     st.sampled_from(
         [
@@ -170,6 +171,7 @@ VALUES = st.one_of(
             '"bayes"',
             '"mh"',
             '"t(k-2)"',
+            '"only0"',
             '"metafor"',
         ]
     ),

@@ -12,13 +12,18 @@ import pandas as pd
 
 import metafuse
 
-data = pd.read_csv("../../examples/bcg.csv")  # paths are relative to docs/tutorials
+data = pd.read_csv("../../examples/bcg/bcg.csv")  # paths are relative to docs/tutorials
 data.head()
 
 # %%
 # ``pool`` returns an immutable :class:`~metafuse.PooledResult`; its ``repr`` is one line.
 res = metafuse.pool(data, "RR", method="REML")
 res
+
+# %%
+# The result carries its model: a frozen :class:`~metafuse.Model` with the measure, the method
+# and every option, those not given filled in from the convention (metafuse's here).
+res.model, res.model.prediction, res.model.drop00
 
 # %%
 # ``print`` gives the full summary: the estimate on the display scale (risk ratios), the test,
@@ -42,9 +47,23 @@ res.to_dict()["exp"]
 res.to_frame()
 
 # %%
-# Conventions of other tools are presets: RevMan 5 pools with DerSimonian-Laird and no
-# prediction interval; explicit arguments win over the preset.
-metafuse.pool(data, "RR", convention="revman5"), metafuse.pool(data, "RR", method="PM", hksj=True)
+# A model can be built on its own, checked once (a :class:`~metafuse.ModelError` names the
+# option at fault), and fitted to any data of its measure. Conventions of other tools are
+# presets: RevMan 5 pools with DerSimonian-Laird and no prediction interval; options given win
+# over the preset.
+revman5 = metafuse.Model.from_convention("revman5", measure="RR")
+revman5
+
+# %%
+metafuse.pool(data, revman5), metafuse.pool(data, revman5.replace(method="PM", hksj=True))
+
+# %%
+# Keyword options build the same model: ``pool(data, "RR", "PM", hksj=True)`` is
+# ``pool(data, metafuse.Model("RR", "PM", hksj=True))``.
+try:
+    metafuse.Model("RR", "MH", hksj=True)
+except metafuse.ModelError as err:
+    print(f"{err.field}: {err}")
 
 # %%
 # The forest plot (a plotnine ``ggplot``) in RevMan's layout; :func:`metafuse.save_plot`

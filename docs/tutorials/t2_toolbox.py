@@ -13,7 +13,7 @@ import pandas as pd
 import metafuse
 import metafuse.toolbox as t
 
-data = pd.read_csv("../../examples/bcg.csv")  # paths are relative to docs/tutorials
+data = pd.read_csv("../../examples/bcg/bcg.csv")  # paths are relative to docs/tutorials
 res = metafuse.pool(data, "RR", method="REML")
 res
 

@@ -56,19 +56,20 @@ analyses = run_plan(plan)
 import pandas as pd
 
 from metafuse.pipeline.tables import sof_tables
-from metafuse.review.sof import SOF_COLUMNS, sof_cells
+from metafuse.report.table_document import build_document
 
 key, table = sof_tables(analyses, plan.records)[0]
-rows, notes = sof_cells(table)
-print(table.title)
-pd.DataFrame(rows, columns=list(SOF_COLUMNS))
+document = build_document(table, "sof")
+print(document.title)
+main = document.sections[0]
+pd.DataFrame([[cell.text for cell in row] for row in main.rows], columns=list(main.header))
 
 # %%
 # Each judgement is explained in a footnote.
 import textwrap
 
-for i, note in enumerate(notes):
-    print(textwrap.fill(f"{chr(ord('a') + i)}. {note}", 88, subsequent_indent="   "))
+for letter, note in document.footnotes:
+    print(textwrap.fill(f"{letter}. {note}", 88, subsequent_indent="   "))
 
 # %%
 # ``metafuse analysis analyses --out results`` writes all of it (JSON, summaries, figures, the

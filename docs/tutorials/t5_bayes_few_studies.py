@@ -13,7 +13,7 @@ import pandas as pd
 
 import metafuse
 
-three = pd.read_csv("../../examples/bcg.csv").head(3)  # relative to docs/tutorials
+three = pd.read_csv("../../examples/bcg/bcg.csv").head(3)  # relative to docs/tutorials
 freq = metafuse.pool(three, "OR", method="REML")
 freq
 

@@ -35,6 +35,7 @@ from metafuse.bayes.priors import tau_prior as make_tau_prior
 from metafuse.effects.scales import Scale
 from metafuse.exceptions import DataError
 from metafuse.measures import check_level
+from metafuse.model import Model
 from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import EffectSizes, PooledResult, clean
 
@@ -236,20 +237,16 @@ class BayesResult(ResultMixin):
         return [*rows, ("Prior", self.prior)]
 
 
-def _effects(
-    data: pd.DataFrame | EffectSizes | PooledResult, measure: str | None, convention: str
-) -> EffectSizes:
+def _effects(data: pd.DataFrame | EffectSizes | PooledResult, model: Model) -> EffectSizes:
     if isinstance(data, PooledResult):
         if data.effects is None:
             raise ValueError("this result does not carry its effect sizes")
         return data.effects
     if isinstance(data, EffectSizes):
         return data
-    if measure is None:
-        raise ValueError("give the measure of the data (RR, OR, RD, MD, SMD, GEN, ...)")
     from metafuse.pooling import compute_effects
 
-    return compute_effects(data, measure, convention=convention)
+    return compute_effects(data, model)
 
 
 def default_tau_prior(measure: str, scale: Scale) -> TauPrior:
@@ -264,10 +261,10 @@ def default_tau_prior(measure: str, scale: Scale) -> TauPrior:
 
 def bayes_pool(
     data: pd.DataFrame | EffectSizes | PooledResult,
-    measure: str | None = None,
+    measure: str | Model | None = None,
     tau_prior: str | TauPrior | None = None,
     tau_scale: float | None = None,
-    mu_prior: str = "flat",
+    mu_prior: str | MuPrior = "flat",
     *,
     mu_mean: float = 0.0,
     mu_sd: float | None = None,
@@ -277,26 +274,33 @@ def bayes_pool(
     prior_outcome: str | None = None,
     prior_comparison: str | None = None,
     mid: float | None = None,
-    level: float = 0.95,
-    convention: str = "metafuse",
+    level: float | None = None,
+    convention: str | None = None,
     thresholds: tuple[float, float] | None = None,
+    model: Model | None = None,
 ) -> BayesResult:
     """Bayesian random-effects meta-analysis by the exact normal-normal hierarchical model.
 
     Parameters
     ----------
     data, measure
-        Study rows and their measure (as for :func:`metafuse.pool`), effect sizes, or a pooled
-        result (its effect sizes are used).
-    tau_prior, tau_scale, tau_df, log_tau2_mean, log_tau2_sd, prior_outcome, prior_comparison
-        Prior on tau: ``half-normal``, ``half-cauchy``, ``half-t`` (``tau_scale``, ``tau_df``),
-        ``log-normal`` (for log tau^2: ``log_tau2_mean``, ``log_tau2_sd``), ``turner`` (Turner et
-        al. 2015, log odds ratios) or ``rhodes`` (Rhodes et al. 2015, SMD), the last two for the
-        setting ``prior_outcome`` / ``prior_comparison`` (general setting when omitted); or a
-        :class:`~metafuse.bayes.priors.TauPrior`. Default: half-normal(0.5) on log-ratio scales;
-        other scales must state the prior.
+        Study rows and their measure (as for :func:`metafuse.pool`; ``measure`` may be a
+        :class:`~metafuse.model.Model`, whose convention and zero-cell options make the effect
+        sizes), effect sizes, or a pooled result (its effect sizes are used).
+    tau_prior
+        Prior on tau: a :class:`~metafuse.bayes.priors.TauPrior` (:func:`half_normal`,
+        :func:`half_cauchy`, :func:`half_t`, :func:`log_normal`, :func:`turner_prior`,
+        :func:`rhodes_prior`). Default: half-normal(0.5) on log-ratio scales; other scales must
+        state the prior.
+    tau_scale, tau_df, log_tau2_mean, log_tau2_sd, prior_outcome, prior_comparison
+        Shorthand for the prior by name (``tau_prior`` a string, as :func:`tau_prior` takes it):
+        ``half-normal``, ``half-cauchy``, ``half-t`` (``tau_scale``, ``tau_df``), ``log-normal``
+        (for log tau^2: ``log_tau2_mean``, ``log_tau2_sd``), ``turner`` (Turner et al. 2015, log
+        odds ratios) or ``rhodes`` (Rhodes et al. 2015, SMD), the last two for the setting
+        ``prior_outcome`` / ``prior_comparison`` (general setting when omitted).
     mu_prior, mu_mean, mu_sd
-        ``flat`` (default) or ``normal`` with ``mu_mean`` and ``mu_sd`` (analysis scale).
+        Prior on mu: a :class:`~metafuse.bayes.priors.MuPrior`, or by name ``flat`` (default)
+        or ``normal`` with ``mu_mean`` and ``mu_sd`` (analysis scale).
     mid
         A minimal important difference (> 0, analysis scale): the result gives ``P(|mu| > mid)``.
     thresholds
@@ -304,10 +308,13 @@ def bayes_pool(
         risk ratios of -/+ an absolute MID at the assumed comparator risk): the result gives
         the probabilities that mu lies below ``low``, between, and above ``high``.
     level
-        Coverage of the equal-tailed credible intervals (default 0.95).
+        Coverage of the equal-tailed credible intervals (default: the model's, 0.95).
     convention
         The convention of the effect sizes when ``data`` are study rows (as for
         :func:`metafuse.pool`).
+    model
+        The model whose effect-size options (convention, zero cells) and level apply, if not
+        given as ``measure``.
 
     Returns
     -------
@@ -320,8 +327,11 @@ def bayes_pool(
     Röver C (2020). Bayesian random-effects meta-analysis using the bayesmeta R package. J Stat
     Softw 93(6).
     """
-    effects = _effects(data, measure, convention)
-    level = check_level(level)
+    from metafuse.pooling import model_of
+
+    spec = model_of(measure, model, convention=convention)
+    effects = _effects(data, spec)
+    level = check_level(spec.level if level is None else level)
     ok = effects.estimable
     if not ok.any():
         raise DataError(f"no study is estimable for {effects.measure}")

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import stats
 
 from metafuse._arrays import FloatArray
+from metafuse.model import TAU_PRIORS as MODEL_TAU_PRIORS
 
 #: Turner et al. (2015), Table IV: (mean, SD) of log tau^2 for log odds ratios, by outcome type
 #: and by comparison type, in the columns of :data:`TURNER_COMPARISONS`. Transcribed from the
@@ -100,7 +101,8 @@ RHODES_2015: Final[dict[str, tuple[tuple[float, float] | None, ...]]] = {
 RHODES_2015_GENERAL: Final = (-3.44, 2.59)
 RHODES_DF: Final = 5
 
-TAU_PRIORS: Final = ("half-normal", "half-cauchy", "half-t", "log-normal", "turner", "rhodes")
+#: The priors on tau by name (:data:`metafuse.model.TAU_PRIORS`).
+TAU_PRIORS: Final = MODEL_TAU_PRIORS
 
 #: Range of a prior's scale or SD on the analysis scale (tau's half-normal, half-Cauchy and half-t
 #: scales, mu's normal SD). Beyond it a prior is in effect a point mass or flat, and the posterior
@@ -439,13 +441,14 @@ class MuPrior:
         return f"normal prior on mu with mean {self.mean:g} and SD {self.sd:g}"
 
 
-def mu_prior(kind: str = "flat", mean: float = 0.0, sd: float | None = None) -> MuPrior:
+def mu_prior(kind: str | MuPrior = "flat", mean: float = 0.0, sd: float | None = None) -> MuPrior:
     """Prior on the overall effect mu.
 
     Parameters
     ----------
-    kind : {"flat", "normal"}, optional
-        Flat (improper uniform) or normal.
+    kind : {"flat", "normal"} or MuPrior, optional
+        Flat (improper uniform) or normal; a :class:`MuPrior` is returned as it is (it carries
+        its mean and SD: ``mean`` and ``sd`` must be left out).
     mean, sd : float, optional
         Mean and SD of a normal prior (analysis scale).
 
@@ -454,6 +457,10 @@ def mu_prior(kind: str = "flat", mean: float = 0.0, sd: float | None = None) -> 
     MuPrior
         The prior.
     """
+    if isinstance(kind, MuPrior):
+        if sd is not None or mean != 0.0:
+            raise ValueError("a MuPrior carries its mean and SD; give mu_mean and mu_sd by name")
+        return kind
     if kind == "flat":
         return MuPrior()
     if kind == "normal":
@@ -482,7 +489,8 @@ def tau_prior(
     ----------
     kind : str or TauPrior
         ``half-normal``, ``half-cauchy``, ``half-t``, ``log-normal``, ``turner`` or ``rhodes``;
-        a :class:`TauPrior` is returned as it is.
+        a :class:`TauPrior` is returned as it is (it carries its parameters: the others must be
+        left out).
     scale : float, optional
         Scale of the half-normal, half-Cauchy and half-t priors.
     df : float, optional
@@ -498,6 +506,12 @@ def tau_prior(
         The prior.
     """
     if isinstance(kind, TauPrior):
+        given = (scale, df, log_tau2_mean, log_tau2_sd, outcome, comparison)
+        if any(value is not None for value in given):
+            raise ValueError(
+                "a TauPrior carries its parameters; give tau_scale, tau_df, ... with a prior "
+                "by name"
+            )
         return kind
     name = str(kind).lower().replace("_", "-")
     if name in ("half-normal", "half-cauchy", "half-t") and scale is None:

@@ -7,7 +7,7 @@ printing results as text or JSON (to a file or stdout).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from metafuse.exceptions import DataError, MetafuseError
-from metafuse.measures import MEASURES, METHODS
+from metafuse.model_options import option_infos
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,67 +57,45 @@ def read_and_pool(
         raise table.locate(err) from None
 
 
+def model_click_options(names: Collection[str] | None = None) -> list[Callable[[F], F]]:
+    """Return the click options of the model's options (all, or those in ``names``).
+
+    Generated from the fields of :class:`~metafuse.model.Model` (their help text and choices);
+    each defaults to None (not given: the convention's default). ``--measure`` is required.
+    """
+    out = []
+    for info in option_infos("cli"):
+        if names is not None and info.name not in names:
+            continue
+        flag = "--" + info.name.replace("_", "-")
+        if info.kind == "flag":
+            off = info.off or f"--no-{info.name.replace('_', '-')}"
+            out.append(click.option(f"{flag}/{off}", info.name, default=None, help=info.help))
+        elif info.kind == "choice":
+            out.append(
+                click.option(
+                    flag,
+                    info.name,
+                    default=None,
+                    required=info.name == "measure",
+                    type=click.Choice(info.choices, case_sensitive=False),
+                    help=info.help,
+                )
+            )
+        else:
+            out.append(click.option(flag, info.name, default=None, type=float, help=info.help))
+    return out
+
+
 def model_options(func: F) -> F:
-    """Options shared by every command that fits a model to one CSV."""
+    """Options shared by every command that fits a model to one CSV.
+
+    FILE, the model's options (:func:`model_click_options`) and ``--ratio`` (a description of the
+    data: GEN rows given as estimate and CI are ratios).
+    """
     options = [
         click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
-        click.option(
-            "--measure",
-            required=True,
-            type=click.Choice(MEASURES, case_sensitive=False),
-            help="Effect measure.",
-        ),
-        click.option(
-            "--method",
-            default=None,
-            type=click.Choice(METHODS, case_sensitive=False),
-            help="FE/EE, MH, PETO, or a random-effects tau^2 estimator "
-            "(default: the convention's, REML).",
-        ),
-        click.option(
-            "--hksj", is_flag=True, default=None, help="Hartung-Knapp-Sidik-Jonkman adjustment."
-        ),
-        click.option(
-            "--convention",
-            default="metafuse",
-            show_default=True,
-            type=click.Choice(["metafuse", "metafor", "revman5", "revman-web"]),
-            help="Defaults of another tool (README: conventions).",
-        ),
-        click.option(
-            "--level", type=float, default=None, help="Coverage of intervals, e.g. 0.95 or 90."
-        ),
-        click.option(
-            "--prediction",
-            default=None,
-            type=click.Choice(["t(k-2)", "z", "t(k-1)", "none"]),
-            help="Prediction interval (default: the convention's).",
-        ),
-        click.option(
-            "--add",
-            default=None,
-            type=float,
-            help="Continuity correction added to 2x2 cells (default 0.5).",
-        ),
-        click.option(
-            "--to",
-            "to",
-            default=None,
-            type=click.Choice(["only0", "all", "if0all", "none"]),
-            help="Which 2x2 tables get the correction (default only0).",
-        ),
-        click.option(
-            "--drop00/--keep00",
-            default=None,
-            help="Drop double-zero studies (default: yes for RR/OR, no for RD).",
-        ),
-        click.option(
-            "--q-from",
-            "q_from",
-            default=None,
-            type=click.Choice(["iv", "mh"], case_sensitive=False),
-            help="mh: DerSimonian-Laird tau^2 from the Mantel-Haenszel Q (RevMan's M-H, Random).",
-        ),
+        *model_click_options(),
         click.option(
             "--ratio",
             is_flag=True,

@@ -23,7 +23,7 @@ def fit(
     file: Path, measure: str, method: str | None, hksj: bool | None, options: dict[str, Any]
 ) -> Any:
     """Pool FILE with the command-line options (errors located in the file)."""
-    return read_and_pool(file, measure, method, hksj or None, **pool_kwargs(options))
+    return read_and_pool(file, measure, method, hksj, **pool_kwargs(options))
 
 
 @click.command("pool")

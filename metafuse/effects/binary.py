@@ -15,13 +15,15 @@ Viechtbauer W (2010). J Stat Softw 36(3) (metafor's ``escalc``).
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 
 from metafuse._arrays import ArrayLike, BoolArray, FloatArray, as_float
+from metafuse.model import ZeroCellRule
 
-CorrectWhen = Literal["only0", "all", "if0all", "none"]
+#: Which tables get the continuity correction (:data:`metafuse.model.ZERO_CELL_RULES`).
+CorrectWhen = ZeroCellRule
 
 #: Amount added to each cell of a 2x2 table with a zero cell (Haldane-Anscombe correction).
 DEFAULT_ADD: Final = 0.5

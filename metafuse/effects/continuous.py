@@ -13,6 +13,7 @@ import numpy as np
 from scipy import special
 
 from metafuse._arrays import ArrayLike, FloatArray, as_float
+from metafuse.model import SMD_CORRECTIONS
 
 
 def mean_difference(
@@ -59,8 +60,10 @@ def standardized_mean_difference(
     ``var = N/(n1 n2) + g^2 / (2 (N - 3.94))`` with ``N = n1 + n2``, Review Manager 5's formulas
     (Deeks & Higgins 2010, section 2.1.2).
     """
-    if correction not in ("exact", "approximate"):
-        raise ValueError(f"correction must be exact or approximate, got {correction!r}")
+    if correction not in SMD_CORRECTIONS:
+        raise ValueError(
+            f"correction must be one of {', '.join(SMD_CORRECTIONS)}, got {correction!r}"
+        )
     m1, s1, n1, m2, s2, n2 = map(as_float, (mean_exp, sd_exp, n_exp, mean_ctrl, sd_ctrl, n_ctrl))
     df = n1 + n2 - 2
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from metafuse._arrays import BoolArray, FloatArray
 from metafuse.measures import TABLE_METHODS, normalise_method
+from metafuse.model import GENERALISED_Q_METHODS
 
 #: Accepted variances and effect sizes: within these bounds every power and sum the estimators
 #: form (up to ``w^3 r^2`` with ``w = 1/v``) stays a finite double; beyond them lie only
@@ -20,7 +21,7 @@ from metafuse.measures import TABLE_METHODS, normalise_method
 VARIANCE_RANGE: Final = (1e-60, 1e60)
 EFFECT_LIMIT: Final = 1e60
 #: Methods that need what pool_many does not take.
-NEEDS_WEIGHTS: Final = ("GENQ", "GENQM")
+NEEDS_WEIGHTS: Final = GENERALISED_Q_METHODS
 
 
 def batch_method(method: object) -> str:

@@ -18,7 +18,7 @@ Viechtbauer W (2010). J Stat Softw 36(3) (metafor: z-based prediction interval b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -27,15 +27,12 @@ from scipy import special
 from metafuse.engine.heterogeneity import heterogeneity
 from metafuse.engine.problem import BoolArray, FloatArray, Problem
 from metafuse.engine.tau2 import Tau2Fit, estimate_tau2, tau2_interval
+from metafuse.model import FIXED_METHODS, GENERALISED_Q_METHODS, PredictionKind
+from metafuse.model import PREDICTION_KINDS as PREDICTION_KINDS  # prediction-interval kinds
 
 #: HKSJ: at or below this weighted residual sum of squares the scale factor is 0 (metafor's rule,
 #: .Machine$double.eps).
 HKSJ_RSS_EPS: Final = float(np.finfo(np.float64).eps)
-
-#: Prediction-interval conventions: t with k - 2 df (Higgins et al. 2009; metafuse's default),
-#: the normal quantile (metafor's default), t with k - 1 df (metafor with test="knha"), or none.
-PredictionKind = Literal["t(k-2)", "z", "t(k-1)", "none"]
-PREDICTION_KINDS: Final = ("t(k-2)", "z", "t(k-1)", "none")
 
 
 def normal_quantile(level: float) -> float:
@@ -191,7 +188,7 @@ def fit_inverse_variance(
     """
     problem = Problem.of(y, v, mask)
     k = problem.k
-    random = method not in ("FE", "EE")
+    random = method not in FIXED_METHODS
     tau2_fit = None
     tau2 = np.zeros(problem.m)
     converged = np.ones(problem.m, dtype=bool)
@@ -226,7 +223,7 @@ def fit_inverse_variance(
         rows = np.flatnonzero(k >= 2)
         t2_lo, t2_hi = np.full(problem.m, np.nan), np.full(problem.m, np.nan)
         weights_a = (tau2_options or {}).get("weights")
-        if weights_a is not None and method in ("GENQ", "GENQM"):
+        if weights_a is not None and method in GENERALISED_Q_METHODS:
             weights_a = np.broadcast_to(np.asarray(weights_a, dtype=np.float64), problem.y.shape)
             weights_a = weights_a[rows]
         t2_lo[rows], t2_hi[rows] = tau2_interval(problem.take(rows), method, level, weights_a)

@@ -17,10 +17,12 @@ from metafuse.engine import tau2 as t2
 from metafuse.engine.batch import pool_many
 from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.engine.problem import Problem, log_likelihood
+from metafuse.model import RANDOM_METHODS
 
 #: Scenarios: how study effects and variances are drawn.
 SCENARIOS = ("plain", "outlier", "identical", "wide-variances")
-METHODS = ("DL", "REML", "ML", "PM", "HE", "SJ", "EB", "HS")
+#: The estimators compared: the random-effects methods from DL to HS (metafuse.model).
+METHODS = RANDOM_METHODS[: RANDOM_METHODS.index("HS") + 1]
 #: Points of the dense grid on which REML and ML estimates are checked to be the global maximum.
 GRID_POINTS = 400
 

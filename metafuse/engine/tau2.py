@@ -50,6 +50,9 @@ from metafuse.engine.problem import (
     trace_pp,
 )
 
+# the estimators whose CI for tau^2 is the generalised Q interval (metafor's confint default)
+from metafuse.model import GENERALISED_Q_METHODS as GENERALISED_Q_METHODS
+
 
 @dataclass(frozen=True)
 class Tau2Fit:
@@ -258,7 +261,7 @@ def estimate_tau2(problem: Problem, method: str, **options: object) -> Tau2Fit:
         if not (np.isfinite(fixed).all() and (fixed >= 0).all()):
             raise ValueError("a fixed tau^2 must be a finite number >= 0")
         return Tau2Fit(fixed, np.ones(problem.m, dtype=bool), np.zeros(problem.m, dtype=bool))
-    if method in ("GENQ", "GENQM"):
+    if method in GENERALISED_Q_METHODS:
         weights = options.get("weights")
         if weights is None:
             raise ValueError(f"{method} needs weights")
@@ -302,10 +305,6 @@ def q_profile_ci(problem: Problem, level: float = 0.95) -> tuple[FloatArray, Flo
     lower, _ = solve_q(problem, special.chdtri(df, alpha / 2), start)
     upper, _ = solve_q(problem, special.chdtri(df, 1 - alpha / 2), start)
     return lower, upper
-
-
-#: Estimators whose CI for tau^2 is the generalised Q interval (metafor's confint default for them).
-GENERALISED_Q_METHODS: Final = ("GENQ", "GENQM")
 
 
 def tau2_interval(

@@ -240,6 +240,7 @@ def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
             selections[spec.name] = _select_for(spec, records[spec.studies])
             if not spec.method:
                 specs[i] = dataclasses.replace(spec, method=selections[spec.name].outcome.method)
+            specs[i].model(selections[spec.name].outcome.measure)  # checked with the outcome's
     for spec in [*planned, *specs]:
         if spec.is_secondary or spec.studies is None:
             continue

@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from metafuse.conventions import CONVENTIONS
-from metafuse.engine.inverse_variance import PREDICTION_KINDS
-from metafuse.exceptions import DataError, SpecError
+from metafuse.exceptions import DataError, ModelError, SpecError
 from metafuse.files import read_regular_text
-from metafuse.measures import check_level, normalise_measure, normalise_method
+from metafuse.measures import normalise_measure
+from metafuse.model import Model
+from metafuse.model_options import option_infos
 from metafuse.review.grade import JUDGEMENTS
 from metafuse.review.panel import GRADE_KEYS
 
-COMMON_KEYS: Final = frozenset(
-    {"title", "method", "hksj", "convention", "level", "prediction", "q_from"}
-)
+#: The model options a spec may set: the spec keys of :class:`~metafuse.model.Model` (method,
+#: hksj, convention, level, prediction, zero-cell options, q_from, weighted, correct, tau^2).
+MODEL_KEYS: Final = frozenset(info.name for info in option_infos("spec"))
+COMMON_KEYS: Final = frozenset({"title"}) | MODEL_KEYS
 DATA_KEYS: Final = frozenset({"data", "measure", "subgroup"})
 RECORD_KEYS: Final = frozenset(
     {
@@ -72,11 +73,12 @@ class AnalysisSpec:
     name: str
     path: Path | None
     title: str
+    #: The pooling method ("" until the build fills in a records spec's outcome method).
     method: str
-    hksj: bool
-    convention: str = "metafuse"
-    level: float | None = None
-    prediction: str | None = None
+    #: The HKSJ adjustment (None: the convention's).
+    hksj: bool | None
+    #: The other model options the spec sets (fields of :class:`~metafuse.model.Model`, checked).
+    options: Mapping[str, Any] = field(default_factory=dict)
     data: Path | None = None
     measure: str | None = None
     studies: Path | None = None
@@ -104,9 +106,6 @@ class AnalysisSpec:
     subgroup: str | None = None
     #: The primary analysis of the SoF row: "frequentist" (default) or "bayes".
     primary: str = "frequentist"
-    #: "mh": a DerSimonian-Laird model of 2x2 tables takes tau^2 from the Mantel-Haenszel Q
-    #: (RevMan's "M-H, Random"); "iv" (default) from the inverse-variance Q.
-    q_from: str = "iv"
 
     @property
     def is_secondary(self) -> bool:
@@ -130,16 +129,36 @@ class AnalysisSpec:
             return None
         return str(self.comparison), str(self.outcome), str(self.window)
 
+    @property
+    def convention(self) -> str:
+        """The convention whose defaults the spec takes (``metafuse`` unless it sets one)."""
+        return str(self.options.get("convention", "metafuse"))
+
+    @property
+    def level(self) -> float | None:
+        """The interval level the spec sets (None: the convention's)."""
+        return self.options.get("level")
+
+    @property
+    def prediction(self) -> str | None:
+        """The prediction interval the spec sets (None: the convention's)."""
+        return self.options.get("prediction")
+
+    @property
+    def q_from(self) -> str:
+        """Where tau^2 comes from: ``iv`` (default) or ``mh`` (RevMan's "M-H, Random")."""
+        return str(self.options.get("q_from", "iv"))
+
     def pool_options(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`metafuse.pool` set by the spec."""
-        out: dict[str, Any] = {"convention": self.convention}
-        if self.level is not None:
-            out["level"] = self.level
-        if self.prediction is not None:
-            out["prediction"] = self.prediction
-        if self.q_from != "iv":
-            out["q_from"] = self.q_from
-        return out
+        """Keyword arguments of :func:`metafuse.pool` set by the spec (besides method and hksj)."""
+        return dict(self.options)
+
+    def model(self, measure: str) -> Model:
+        """Return the model the spec fits to data of ``measure``; errors name the file and key."""
+        try:
+            return Model(measure, self.method or None, self.hksj, **self.options)
+        except ModelError as err:
+            raise SpecError(f"{self.path or self.name}: {err.field}: {err.message}") from None
 
 
 Fail = Callable[[str, str], SpecError]
@@ -185,28 +204,35 @@ def _typed(
 def _common(raw: Mapping[str, Any], path: Path, fail: Fail) -> dict[str, Any]:
     out: dict[str, Any] = {"name": check_name(path), "path": path}
     out["title"] = _typed(raw, "title", str, "text", fail) if "title" in raw else out["name"]
-    out["hksj"] = _typed(raw, "hksj", bool, "true or false", fail) if "hksj" in raw else False
-    if "convention" in raw:
-        conv = _typed(raw, "convention", str, "text", fail)
-        if conv not in CONVENTIONS:
-            raise fail("convention", f"{conv!r} is not one of {', '.join(CONVENTIONS)}")
-        out["convention"] = conv
-    if "level" in raw:
-        try:
-            out["level"] = check_level(raw["level"])
-        except ValueError as err:
-            raise fail("level", str(err)) from None
-    if "prediction" in raw:
-        kind = _typed(raw, "prediction", str, "text", fail)
-        if kind not in PREDICTION_KINDS:
-            raise fail("prediction", f"{kind!r} is not one of {', '.join(PREDICTION_KINDS)}")
-        out["prediction"] = kind
-    if "q_from" in raw:
-        q_from = _typed(raw, "q_from", str, "text", fail).lower()
-        if q_from not in ("iv", "mh"):
-            raise fail("q_from", f"{raw['q_from']!r} is not iv or mh")
-        out["q_from"] = q_from
     return out
+
+
+def _model(raw: Mapping[str, Any], measure: str | None, fail: Fail) -> Model:
+    """Return the model of the options the spec sets, checked by building it (errors name keys).
+
+    Without a measure (a records spec) the method, if the spec does not set it, is the outcome's,
+    not known yet: the options are checked with DL, which allows each of them, and the whole
+    model again when the build is planned.
+    """
+    given = {key: raw[key] for key in MODEL_KEYS if key in raw}
+    if measure is None:
+        given.setdefault("method", "DL")
+    try:
+        return Model(measure, **given)
+    except ModelError as err:
+        raise fail(err.field, err.message) from None
+
+
+def _model_fields(raw: Mapping[str, Any], model: Model, data: bool) -> dict[str, Any]:
+    """Return ``method``, ``hksj`` and ``options`` of the spec.
+
+    A data spec's model is complete (the convention's defaults filled in); a records spec leaves
+    what it does not set to the outcome (method) and the convention.
+    """
+    given = {key: getattr(model, key) for key in MODEL_KEYS if key in raw}
+    method = given.pop("method", model.method if data else "")
+    hksj = given.pop("hksj", model.hksj if data else None)
+    return {"method": method, "hksj": hksj, "options": given}
 
 
 def read_spec(path: Path, root: Path) -> AnalysisSpec:
@@ -244,19 +270,10 @@ def _data_spec(
         measure = normalise_measure(_typed(raw, "measure", str, "text", fail))
     except ValueError as err:
         raise fail("measure", str(err)) from None
-    try:
-        method = (
-            normalise_method(_typed(raw, "method", str, "text", fail), measure)
-            if ("method" in raw)
-            else "REML"
-        )
-    except ValueError as err:
-        raise fail("method", str(err)) from None
+    model_fields = _model_fields(raw, _model(raw, measure, fail), data=True)
     data = inside(root, _typed(raw, "data", str, "a path", fail), "data", fail)
     subgroup = _typed(raw, "subgroup", str, "text", fail) if "subgroup" in raw else None
-    if common.get("q_from") == "mh" and (method != "DL" or measure not in ("RR", "OR", "RD")):
-        raise fail("q_from", 'mh needs method = "DL" and measure RR, OR or RD')
-    return AnalysisSpec(**common, method=method, data=data, measure=measure, subgroup=subgroup)
+    return AnalysisSpec(**common, **model_fields, data=data, measure=measure, subgroup=subgroup)
 
 
 def _records_spec(
@@ -268,13 +285,9 @@ def _records_spec(
         if key not in raw:
             raise fail(key, "missing required key")
         _typed(raw, key, str, "text", fail)
-    method = ""  # the outcome's method (review.toml), filled in when the build is planned
-    if "method" in raw:
-        method = str(_typed(raw, "method", str, "text", fail)).upper()
-        try:
-            normalise_method(method, "GEN")
-        except ValueError as err:
-            raise fail("method", str(err)) from None
+    # the measure, and the method unless the spec sets it, are the outcome's (review.toml): the
+    # model is checked again with them when the build is planned
+    model_fields = _model_fields(raw, _model(raw, None, fail), data=False)
     primary = raw.get("primary", "frequentist")
     if primary not in ("frequentist", "bayes"):
         raise fail("primary", "must be frequentist or bayes")
@@ -284,7 +297,7 @@ def _records_spec(
     subgroup = _typed(raw, "subgroup", str, "text", fail) if "subgroup" in raw else None
     return AnalysisSpec(
         **common,
-        method=method,
+        **model_fields,
         studies=inside(root, _typed(raw, "studies", str, "a path", fail), "studies", fail),
         comparison=raw["comparison"],
         outcome=raw["outcome"],

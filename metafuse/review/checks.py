@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metafuse.measures import BINARY_MEASURES, CONTINUOUS_MEASURES
 from metafuse.review.schema import RATIO, Problem
 from metafuse.review.vocabulary import Outcome, Review
 
@@ -113,7 +114,7 @@ def _contrast_problems(add: Add, i: int, r: Any, outcome: Outcome | None) -> Non
     if r.measure in RATIO and min(r.estimate, r.ci_low) <= 0:
         add(i, "ci_low", "ratio estimates and CIs must be positive")
     if outcome is not None and not missing(r.measure):
-        expected = ("RR", "OR", "RD") if outcome.is_binary else ("MD", "SMD")
+        expected = BINARY_MEASURES if outcome.is_binary else CONTINUOUS_MEASURES
         if r.measure not in expected:
             add(i, "measure", f"{r.measure} does not fit {outcome.type} outcome {outcome.key}")
 

@@ -11,18 +11,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from metafuse.exceptions import SpecError
-from metafuse.measures import (
-    BINARY_MEASURES,
-    CONTINUOUS_MEASURES,
-    TABLE_METHODS,
-    normalise_method,
-)
+from metafuse.exceptions import ModelError, SpecError
+from metafuse.measures import BINARY_MEASURES, CONTINUOUS_MEASURES, PETO_MEASURES, TABLE_METHODS
+from metafuse.model import RATIO_MEASURES as MODEL_RATIO_MEASURES
+from metafuse.model import Model
 
 #: Effect measures an outcome may declare, per type; the first is the default.
 OUTCOME_MEASURES: Final = {"binary": BINARY_MEASURES, "continuous": CONTINUOUS_MEASURES}
 #: Ratio measures: pooled on the log scale, shown as ratios.
-RATIO_MEASURES: Final = frozenset({"RR", "OR"})
+RATIO_MEASURES: Final = frozenset(MODEL_RATIO_MEASURES)
 #: What each measure is called in tables and figures.
 MEASURE_NAMES: Final = {
     "RR": "Risk ratio",
@@ -31,8 +28,8 @@ MEASURE_NAMES: Final = {
     "MD": "Mean difference",
     "SMD": "Standardised mean difference",
 }
-#: The default pooling method of an outcome (random effects, REML tau^2).
-DEFAULT_METHOD: Final = "REML"
+#: The default pooling method of an outcome: metafuse's (random effects, REML tau^2).
+DEFAULT_METHOD: Final = Model().method
 
 
 def _fail(path: Path, key: str, message: str) -> SpecError:
@@ -52,9 +49,9 @@ def measure_and_method(
     if not isinstance(method, str):
         raise _fail(path, f"{where}.method", "must be text (REML, DL, FE, MH, PETO, ...)")
     try:
-        method = normalise_method(method, measure)
-    except ValueError as err:
-        raise _fail(path, f"{where}.method", str(err)) from None
+        method = Model(measure, method).method
+    except ModelError as err:
+        raise _fail(path, f"{where}.method", err.message) from None
     if method in TABLE_METHODS and kind != "binary":
         raise _fail(path, f"{where}.method", f"{method} pools 2x2 tables of binary outcomes")
     return measure, method
@@ -63,7 +60,7 @@ def measure_and_method(
 #: Keys of an outcome's [tau_prior] table besides kind and source.
 TAU_PRIOR_KEYS = ("scale", "df", "log_tau2_mean", "log_tau2_sd", "outcome", "comparison")
 #: Measures a declared prior may name (``[tau_prior] measure``): it is used for that one only.
-PRIOR_MEASURES = ("RR", "OR", "RD", "MD", "SMD", "PETO")
+PRIOR_MEASURES = BINARY_MEASURES + CONTINUOUS_MEASURES + PETO_MEASURES
 
 
 def tau_prior_table(raw: Any, where: str, path: Path) -> Mapping[str, Any] | None:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from metafuse._extras import require
 from metafuse.data.numbers import parse_number
+from metafuse.model import BINARY_MEASURES, CONTINUOUS_MEASURES, RATIO_MEASURES
 from metafuse.review.vocabulary import Review
 
 require("pandera", "the review records (metafuse.review)")
@@ -36,8 +37,8 @@ DOMAINS: Final = (
 )
 JUDGEMENTS: Final = ("low", "some concerns", "high", "not assessed")
 YES_NO: Final = ("yes", "no")
-CONTRAST_MEASURES: Final = ("MD", "SMD", "RR", "OR", "RD")
-RATIO: Final = frozenset({"RR", "OR"})
+CONTRAST_MEASURES: Final = CONTINUOUS_MEASURES + BINARY_MEASURES
+RATIO: Final = frozenset(RATIO_MEASURES)
 
 
 @dataclass(frozen=True, order=True)

@@ -101,7 +101,11 @@ class Selection:
         return list(self.frame["study"])
 
     def pool_options(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`metafuse.pool` for this selection's scale."""
+        """Keyword arguments of :func:`metafuse.pool` that describe this selection's data.
+
+        Whether generic rows are ratios, the scale's name and unit: a description of the data
+        beside the model (:class:`~metafuse.model.Model`), not options of the model.
+        """
         return {
             "ratio": self.ratio and self.measure == "GEN",
             "scale_name": self.outcome.scale_name,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from metafuse.measures import BINARY_MEASURES
+
 #: Outcome data types metafuse reads: RevMan's prefix -> kind.
 KINDS: Final = {"DICH": "dichotomous", "CONT": "continuous", "IV": "generic"}
 
@@ -49,7 +51,7 @@ CONT_MEASURES: Final = {"MD": "MD", "SMD": "SMD"}
 METHODS: Final = ("MH", "IV", "PETO")
 
 #: Which measures each RevMan method pools (RevMan 5 offers no other combination).
-METHOD_MEASURES: Final = {"MH": ("RR", "OR", "RD"), "IV": ("RR", "OR", "RD"), "PETO": ("PETO_OR",)}
+METHOD_MEASURES: Final = {"MH": BINARY_MEASURES, "IV": BINARY_MEASURES, "PETO": ("PETO_OR",)}
 
 #: Ratio measures: analysed on the log scale, stored on the ratio scale.
 RATIO_MEASURES: Final = frozenset({"RR", "OR", "PETO_OR"})

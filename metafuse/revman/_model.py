@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from metafuse.measures import TABLE_METHODS
 from metafuse.revman._codes import CONVENTION
 
 if TYPE_CHECKING:
+    from metafuse.model import Model
     from metafuse.results import PooledResult
 
 
@@ -189,41 +191,53 @@ class RevManOutcome:
 
         return pool_outcome(self, subgroup)
 
+    def model(self) -> Model:
+        """Return the model RevMan 5 fitted to the outcome, under RevMan 5's conventions.
+
+        The method as a metafuse code: ``MH``, ``PETO`` or ``FE`` (inverse-variance fixed
+        effect) for fixed-effect outcomes and ``DL`` for random-effects ones; the confidence level
+        of the totals (``CI_TOTAL``); ``q_from="mh"`` for a random-effects Mantel-Haenszel
+        outcome ("M-H, Random"), whose heterogeneity statistic, and so tau-squared, RevMan
+        computes around the Mantel-Haenszel estimate, not the inverse-variance one.
+
+        Returns
+        -------
+        Model
+            ``Model.from_convention("revman5", ...)`` with the options the outcome sets.
+        """
+        from metafuse.model import Model
+
+        if self.random:
+            method = "DL"
+        elif self.method in TABLE_METHODS:
+            method = self.method
+        else:
+            method = "FE"
+        level = self.settings.get("ci_total")
+        return Model.from_convention(
+            CONVENTION,
+            measure=self.measure,
+            method=method,
+            level=level / 100.0 if level is not None and not math.isclose(level, 95.0) else None,
+            q_from="mh" if self.random and self.method == "MH" else None,
+        )
+
     def pool_arguments(self) -> dict[str, Any]:
         """Keyword arguments for ``metafuse.pool(outcome.data, **arguments)``.
 
-        ``measure``; ``method``, a metafuse code: ``MH``, ``PETO`` or ``FE`` (inverse-variance
-        fixed effect) for fixed-effect outcomes and ``DL`` for random-effects ones; and
-        ``convention="revman5"``. Extra keys appear only when needed:
+        The options of :meth:`model` (``measure``, ``method``, ``convention="revman5"``, and
+        ``level`` and ``q_from`` when the outcome sets them). Two more keys, which describe the
+        data rather than the model, appear only when needed:
 
         - ``ratio=True``: a generic inverse-variance outcome of ratios (``yi`` are log ratios);
-        - ``level``: the confidence level of the totals when it is not 0.95 (``CI_TOTAL``);
-        - ``q_from="mh"``: a random-effects Mantel-Haenszel outcome ("M-H, Random"), whose
-          heterogeneity statistic, and so tau-squared, RevMan computes around the
-          Mantel-Haenszel estimate, not the inverse-variance one;
         - ``swap_events=True``: RevMan analysed non-events (``SWAP_EVENTS="YES"``).
 
         ``swap_events`` is not an argument of ``metafuse.pool`` (which fails loudly on it): it
         says the data's events are to be turned into non-events first, as :meth:`pool` does.
         """
-        if self.random:
-            method = "DL"
-        elif self.method in ("MH", "PETO"):
-            method = self.method
-        else:
-            method = "FE"
-        arguments: dict[str, Any] = {
-            "measure": self.measure,
-            "method": method,
-            "convention": CONVENTION,
-        }
+        arguments = self.model().arguments()
         if self.measure == "GEN" and self.ratio:
             arguments["ratio"] = True
-        level = self.settings.get("ci_total")
-        if level is not None and not math.isclose(level, 95.0):
-            arguments["level"] = level / 100.0
-        if self.random and self.method == "MH":
-            arguments["q_from"] = "mh"
         if self.settings.get("swap_events"):
             arguments["swap_events"] = True
         return arguments

@@ -22,6 +22,7 @@ import tomli_w
 
 from metafuse.exceptions import DataError
 from metafuse.files import frame_to_csv, to_csv, write_text_atomic
+from metafuse.model import BINARY_MEASURES, CONTINUOUS_MEASURES
 from metafuse.pipeline.spec import RESERVED, RESERVED_PREFIXES
 from metafuse.results import PooledResult
 from metafuse.revman._model import RevManOutcome
@@ -38,8 +39,8 @@ REVMAN_CSV_COLUMNS: Final = (
     "Year of study", "User defined order",
 )  # fmt: skip
 
-DICHOTOMOUS: Final = ("RR", "OR", "RD")
-CONTINUOUS: Final = ("MD", "SMD")
+DICHOTOMOUS: Final = BINARY_MEASURES
+CONTINUOUS: Final = CONTINUOUS_MEASURES
 
 
 #: Longest file name stem an import writes (IDs beyond it are cut; collisions are numbered).

@@ -43,10 +43,10 @@ def outcome_data(outcome: RevManOutcome, subgroup: str | None = None) -> pd.Data
 
 def pool_outcome(outcome: RevManOutcome, subgroup: str | None = None) -> PooledResult:
     """Return the outcome (or one subgroup) pooled with RevMan 5's settings of that outcome."""
-    arguments = {k: v for k, v in outcome.pool_arguments().items() if k != "swap_events"}
-    measure = arguments.pop("measure")
+    ratio = outcome.measure == "GEN" and outcome.ratio
     # RevMan marks double-zero rows "not estimable" too: the result lists them as excluded
-    return pool(outcome_data(outcome, subgroup), measure, warn_excluded=False, **arguments)
+    data = outcome_data(outcome, subgroup)
+    return pool(data, outcome.model(), ratio=ratio, warn_excluded=False)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def model_title(result: PooledResult) -> str:
     str
         For example ``Random-effects model (tau^2 estimator: REML)``.
     """
-    if result.options.get("q_from") == "mh":
+    if result.model.q_from == "mh":
         return "Random-effects model (DerSimonian-Laird tau^2 from the Mantel-Haenszel Q)"
     return METHOD_NAMES.get(
         result.method, f"Random-effects model (tau^2 estimator: {result.method})"

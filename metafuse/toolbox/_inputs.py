@@ -48,10 +48,10 @@ def used_effects(result: PooledResult) -> tuple[list[str], FloatArray, FloatArra
 def estimator_weights(result: PooledResult) -> FloatArray | None:
     """Return the weights of a GENQ/GENQM tau^2 estimator.
 
-    The weights of a GENQ/GENQM tau^2 estimator (``tau2_options``, else the user weights of the
-    studies that enter the model), as :func:`metafuse.pool` gave them to it.
+    The weights of a GENQ/GENQM tau^2 estimator (the model's ``tau2_weights``, else the user
+    weights of the studies that enter the model), as :func:`metafuse.pool` gave them to it.
     """
-    given = dict(result.options.get("tau2_options", {})).get("weights")
+    given = result.model.tau2_weights
     if given is not None:
         return np.asarray(given, dtype=np.float64)
     e = result.effects
@@ -61,11 +61,9 @@ def estimator_weights(result: PooledResult) -> FloatArray | None:
 
 
 def model_options(result: PooledResult) -> dict[str, Any]:
-    """Keyword arguments for :func:`metafuse.engine.inverse_variance.fit_inverse_variance`."""
-    opts = result.options
-    return {
-        "level": float(opts.get("level", 0.95)),
-        "prediction": opts.get("prediction", "t(k-2)"),
-        "weighted": bool(opts.get("weighted", True)),
-        "tau2_options": dict(opts.get("tau2_options", {})) or None,
-    }
+    """Keyword arguments for :func:`metafuse.engine.inverse_variance.fit_inverse_variance`.
+
+    Those the result's model sets (:meth:`metafuse.model.Model.fit_options`): ``level``,
+    ``prediction``, ``weighted`` and ``tau2_options``.
+    """
+    return result.model.fit_options()

@@ -141,7 +141,7 @@ def meta_regression(
     user = None
     if result.effects is not None and result.effects.weights is not None:
         user = result.effects.weights[result.effects.estimable]
-    tau2_options = dict(result.options.get("tau2_options", {}))
+    tau2_options = result.model.tau2_options
     if result.method == "GENQ":
         tau2_options.setdefault("weights", user)
     fit = fit_mixed(
