@@ -318,3 +318,41 @@ def test_arm_rows_with_and_without_a_time_point_differ(studies: Path) -> None:
         encoding="utf-8",
     )
     assert any("timepoint_months: differs from the other rows" in p for p in _errors(studies))
+
+
+def _set_total_randomised(folder: Path, totals: dict[str, str]) -> None:
+    """Add the optional ``n_randomised`` column to trials.csv with the given totals."""
+    import csv
+
+    path = folder / "trials.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    header = [*rows[0].keys(), "n_randomised"]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, header, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "n_randomised": totals.get(row["report_id"], "")})
+
+
+def test_a_total_randomised_counts_when_the_arms_are_not_printed(studies: Path) -> None:
+    """Brox 2003 and 2006 print only their totals (the fixture's quotes: 'Sixty-four patients',
+    'Sixty patients'); with them the participants of B ODI 2 years are 64 + 60 + 176 + 173
+    (Fairbank's arms), no longer a lower bound."""
+    from metafuse.review.study_facts import participants
+
+    _set_total_randomised(studies, {"brox2003": "64", "brox2006": "60"})
+    assert _errors(studies) == []
+    records = load_studies(studies)
+    data = select(records, "B", "odi", "2y")
+    count = participants(data, records, data.labels)
+    assert (count.total, count.basis, count.unknown) == (64 + 60 + 176 + 173, "randomised", ())
+
+
+def test_a_total_randomised_must_match_its_arms(studies: Path) -> None:
+    """Försth 2016 randomised 123 and 124 (the fixture's quote), so a total of 246 is refused."""
+    _set_total_randomised(studies, {"forsth2016": "246"})
+    errors = _errors(studies)
+    assert len(errors) == 1
+    assert "n_randomised" in errors[0]
+    assert "247" in errors[0]

@@ -169,6 +169,9 @@ def _our_trials(
         label = records.label(str(r.report_id))
         exp, ctrl = number_text(r.n_randomised_exp), number_text(r.n_randomised_ctrl)
         randomised = f"{exp or 'not printed'} / {ctrl or 'not printed'}"
+        total = number_text(getattr(r, "n_randomised", None))
+        if total and not (exp and ctrl):
+            randomised += f" ({total} in total)"
         names = ", ".join(used.get(label, [])) or "none"
         rows.append((label, str(r.trial), str(r.design), randomised, names))
     return tuple(rows)

@@ -68,7 +68,8 @@ def sensitivity_note(a: Analysis, records: StudyRecords | None = None, level: st
     )
     if a.result is None or a.selection is None:
         return f"Sensitivity analysis {what}: no studies remain."
-    text = f"Sensitivity analysis {what}: {effect_words(a)} ({a.result.k} studies)"
+    studies = "1 study" if a.result.k == 1 else f"{a.result.k} studies"
+    text = f"Sensitivity analysis {what}: {effect_words(a)} ({studies})"
     if records is None or not level:
         return text + "."
     grade = grade_inputs(a, records)

@@ -134,7 +134,9 @@ def _trials(
                         f"unknown trial {part.strip()!r} (not a trial in trials.csv)",
                     )
                 )
-        has_numbers = not (missing(r.n_randomised_exp) and missing(r.n_randomised_ctrl))
+        total = getattr(r, "n_randomised", None)
+        arms = (r.n_randomised_exp, r.n_randomised_ctrl)
+        has_numbers = not (all(missing(n) for n in arms) and missing(total))
         if has_numbers and (missing(r.source_id) or missing(r.quote)):
             problems.append(
                 Problem(
@@ -142,6 +144,16 @@ def _trials(
                     lines["trials"][i],
                     "source_id",
                     "numbers randomised need a source_id and a quote",
+                )
+            )
+        if not missing(total) and not any(missing(n) for n in arms) and sum(arms) != total:
+            problems.append(
+                Problem(
+                    paths["trials"],
+                    lines["trials"][i],
+                    "n_randomised",
+                    f"total randomised ({total:g}) is not n_randomised_exp + n_randomised_ctrl "
+                    f"({sum(arms):g})",
                 )
             )
     randomised = t.set_index("report_id")

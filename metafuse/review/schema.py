@@ -125,6 +125,9 @@ def schemas(review: Review) -> dict[str, pa.DataFrameSchema]:
         "caveat": _text(True),
     }
     label = pa.Column(str, nullable=True, coerce=True, required=False)
+    #: The total randomised, for a report that prints it without the numbers per arm (used only
+    #: when ``n_randomised_exp`` and ``n_randomised_ctrl`` are not both given); optional column.
+    n_randomised = pa.Column(float, pa.Check.gt(0), nullable=True, coerce=True, required=False)
     #: Why a record is the analysis's primary one or an alternative (e.g. "adjusted (ANCOVA)
     #: estimate preferred to final values: Cochrane Handbook 10.5.2"); optional column.
     primary_reason = pa.Column(str, nullable=True, coerce=True, required=False)
@@ -140,7 +143,9 @@ def schemas(review: Review) -> dict[str, pa.DataFrameSchema]:
             },
             strict=True,
         ),
-        "trials": pa.DataFrameSchema({**trials, "label": label}, strict=True),
+        "trials": pa.DataFrameSchema(
+            {**trials, "n_randomised": n_randomised, "label": label}, strict=True
+        ),
         "outcomes": pa.DataFrameSchema({**outcomes, "primary_reason": primary_reason}, strict=True),
         "risk_of_bias": pa.DataFrameSchema(
             {

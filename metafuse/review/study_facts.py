@@ -99,9 +99,13 @@ def _counts(
     analysed = None
     if rows["data_type"].iloc[0] == "arm" and rows["n"].notna().all():
         analysed = float(rows["n"].sum())
-    trials = records.trials.set_index("report_id")
-    n = trials.loc[str(rows["report_id"].iloc[0]), ["n_randomised_exp", "n_randomised_ctrl"]]
-    randomised = float(n.sum()) if n.notna().all() else None
+    trial = records.trials.set_index("report_id").loc[str(rows["report_id"].iloc[0])]
+    arms = trial[["n_randomised_exp", "n_randomised_ctrl"]]
+    total = trial.get("n_randomised")
+    if arms.notna().all():
+        randomised: float | None = float(arms.sum())
+    else:
+        randomised = None if total is None or pd.isna(total) else float(total)
     return analysed, randomised
 
 
