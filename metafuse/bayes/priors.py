@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from scipy import stats
 
 from metafuse._arrays import FloatArray
+
+if TYPE_CHECKING:  # scipy.stats is imported where a prior is evaluated (0.3 s at import)
+    from scipy import stats
 
 #: Turner et al. (2015), Table IV: (mean, SD) of log tau^2 for log odds ratios, by outcome type
 #: and by comparison type, in the columns of :data:`TURNER_COMPARISONS`. Transcribed from the
@@ -120,6 +122,8 @@ class TauPrior:
     source: str = ""
 
     def _dist(self) -> stats.rv_continuous:
+        from scipy import stats
+
         if self.kind == "half-normal":
             return stats.halfnorm(scale=self.scale)
         if self.kind == "half-cauchy":
@@ -187,6 +191,8 @@ class _HalfT:
     """|T| scale for T ~ t(df)."""
 
     def __init__(self, df: float, scale: float) -> None:
+        from scipy import stats
+
         self.t, self.scale = stats.t(df), scale
 
     def logpdf(self, x: FloatArray) -> FloatArray:
@@ -202,6 +208,8 @@ class _LogT:
     """exp(m + s T) for T ~ t(df): a log-t distribution on tau."""
 
     def __init__(self, df: float, m: float, s: float) -> None:
+        from scipy import stats
+
         self.t, self.m, self.s = stats.t(df), m, s
 
     def logpdf(self, x: FloatArray) -> FloatArray:
