@@ -74,6 +74,11 @@ bench: $(STAMP)
 bench-analysis: $(STAMP)
 	$(BIN)/python bench/analysis.py
 
+## bench-incremental: CPU of a rebuild (nothing changed; one trial's numbers changed) against a
+##            cold build of the same review, outputs compared byte for byte
+bench-incremental: $(STAMP)
+	$(BIN)/python bench/incremental.py
+
 ## reference: regenerate tests/reference/*.json (needs R with metafor; GENQM, GENQ CIs and the
 ##            extra cases also CompQuadForm; not run in CI)
 reference:
@@ -88,4 +93,5 @@ reference:
 help:
 	@grep '^##' Makefile | sed 's/^## //'
 
-.PHONY: install analysis examples verify lint docs docs-check system-deps test bench bench-analysis reference help
+.PHONY: install analysis examples verify lint docs docs-check system-deps test bench bench-analysis \
+        bench-incremental reference help

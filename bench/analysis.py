@@ -1,8 +1,10 @@
 """``make analysis`` against R metafor: CPU time of the same outputs, side by side.
 
-metafuse: ``metafuse analysis`` on the project's specs in a fresh process (interpreter start,
-imports, every fit, leave-one-out, small-study tests, forest PNG+SVG, funnel and GOSH plots, SoF
-tables in four formats, the HTML report and the manifest), and, like for like with R, the fits and
+metafuse: ``metafuse analysis --no-cache`` on the project's specs in a fresh process: a cold
+build, no build cache read or written, figures drawn in as many processes as CPUs (all their CPU
+time counted): interpreter start, imports, every fit, leave-one-out, small-study tests, forest
+PNG+SVG, funnel and GOSH plots, SoF tables in four formats, the HTML report and the manifest; and,
+like for like with R, the fits and
 figures alone (forest PNG+SVG, funnel from k = 10, leave-one-out from k = 3). R: one Rscript that
 loads metafor and, for every analysis, fits ``rma`` to the same effect sizes with the same method,
 prints it, runs ``leave1out`` (k >= 3), draws ``forest`` as PNG (300 dpi) and SVG and ``funnel``
@@ -151,8 +153,8 @@ def main() -> int:
     report: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores"}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        full = best([metafuse, "analysis", str(args.specs), "--out", str(work / "full")],
-                    ROOT, args.repeats)  # fmt: skip
+        full = best([metafuse, "analysis", str(args.specs), "--out", str(work / "full"),
+                     "--no-cache"], ROOT, args.repeats)  # fmt: skip
         (work / "same").mkdir()
         same = best([python, "-c", SAME_WORK, str(args.specs), str(work / "same")],
                     ROOT, args.repeats)  # fmt: skip

@@ -14,17 +14,20 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
-from metafuse.files import frame_to_csv, to_json, write_bytes_atomic, write_text_atomic
+from metafuse.files import to_json, write_bytes_atomic, write_text_atomic
+from metafuse.pipeline.cache import BuildCache
+from metafuse.pipeline.incremental import folder_inputs, remember_build, unchanged_build
+from metafuse.pipeline.keys import harms_key, value_key
 from metafuse.pipeline.manifest import MANIFEST, compare, manifest, read_manifest
 from metafuse.pipeline.plan import Plan, make_plan
+from metafuse.pipeline.render import cached_files, write_analyses
 from metafuse.pipeline.run import Analysis, run_analysis
 from metafuse.pipeline.site import build_site
-from metafuse.pipeline.summary import summary_text
 from metafuse.pipeline.tables import sof_tables
-from metafuse.review.records import StudyRecords
-from metafuse.review.sof import RelatedPage
+from metafuse.review.sof import RelatedPage, SofTable
 
 Progress = Callable[[str], None]
 FORMATS = ("md", "csv", "html", "docx")
@@ -41,28 +44,6 @@ def run_plan(plan: Plan, progress: Progress | None = None) -> list[Analysis]:
     return out
 
 
-def _write_analysis(
-    analysis: Analysis, folder: Path, records: StudyRecords | None = None
-) -> list[Path]:
-    written = []
-    payload = analysis.result.to_dict() if analysis.result is not None else {"k": 0}
-    written.append(write_text_atomic(folder / "pooled.json", to_json(payload)))
-    written.append(write_text_atomic(folder / "summary.txt", summary_text(analysis)))
-    if analysis.bayes is not None:
-        written.append(write_text_atomic(folder / "bayes.json", to_json(analysis.bayes.to_dict())))
-    if analysis.leave_one_out is not None:
-        written.append(
-            write_text_atomic(
-                folder / "leave_one_out.csv", frame_to_csv(analysis.leave_one_out.to_frame())
-            )
-        )
-    if analysis.result is not None:
-        from metafuse.pipeline.figures import analysis_figures
-
-        written += analysis_figures(analysis, folder, records)
-    return written
-
-
 def related_pages(
     pages: dict[str, list[Path]], titles: dict[str, str], out_dir: Path
 ) -> list[RelatedPage]:
@@ -75,26 +56,37 @@ def related_pages(
 
 
 def _write_tables(
-    analyses: list[Analysis], plan: Plan, out_dir: Path, related: list[RelatedPage]
+    analyses: list[Analysis],
+    plan: Plan,
+    out_dir: Path,
+    related: list[RelatedPage],
+    cache: BuildCache | None = None,
 ) -> list[Path]:
-    from metafuse.report.writers import render_table
+    def render(table: SofTable, kind: str, fmt: str, path: Path) -> list[Path]:
+        from metafuse.report.writers import render_table
+
+        return [write_bytes_atomic(path, render_table(table, kind, fmt))]
 
     written = []
     for comparison, table in sof_tables(analyses, plan.records, related):
         for kind, stem in (("sof", "sof"), ("profile", "evidence_profile")):
             for fmt in FORMATS:
                 path = out_dir / f"{stem}_{comparison}.{fmt}"
-                written.append(write_bytes_atomic(path, render_table(table, kind, fmt)))
+                key = value_key("table", table, kind, fmt, path.name)
+                written += cached_files(
+                    cache, key, out_dir, partial(render, table, kind, fmt, path)
+                )
     return written
 
 
 def _write_review_pages(
-    analyses: list[Analysis], plan: Plan, out_dir: Path
+    analyses: list[Analysis], plan: Plan, out_dir: Path, cache: BuildCache | None = None
 ) -> tuple[dict[str, list[Path]], dict[str, str]]:
     """Write each review's harms profile and the pages that set published reviews beside ours.
 
     Returns the files written by kind (``harms``, ``published``), and the title of each HTML
-    page (for the index and the SoF tables' pointers).
+    page (for the index and the SoF tables' pointers). A harms profile whose inputs are
+    unchanged comes from the ``cache``.
     """
     from metafuse.pipeline.harms import write_harms
     from metafuse.pipeline.replication_page import page_titles, write_published_reviews
@@ -103,7 +95,8 @@ def _write_review_pages(
     titles: dict[str, str] = {}
     for folder, records in plan.records.items():
         mine = [a for a in analyses if a.spec.studies == folder]
-        harms = write_harms(records, out_dir)
+        write = partial(write_harms, records, out_dir)
+        harms = cached_files(cache, harms_key(records), out_dir, write)
         if harms:
             titles[f"{records.review.harms_page}.html"] = records.review.harms_title
         written["harms"] += harms
@@ -119,19 +112,28 @@ def inputs_of(plan: Plan) -> list[Path]:
         if spec.data is not None:
             files.add(spec.data)
     for folder in plan.records:
-        files.update(p for p in folder.iterdir() if p.is_file() and p.suffix in (".csv", ".toml"))
+        files.update(folder_inputs(folder))
     return sorted(files)
 
 
-def build(plan: Plan, out_dir: Path, progress: Progress | None = None) -> list[Path]:
-    """Write every output of a plan into ``out_dir`` (which should be empty); return the files."""
-    analyses = run_plan(plan, progress)
-    written: list[Path] = []
-    for analysis in analyses:
-        records = plan.records.get(analysis.spec.studies) if analysis.spec.studies else None
-        written += _write_analysis(analysis, out_dir / analysis.spec.name, records)
-    pages, titles = _write_review_pages(analyses, plan, out_dir)
-    written += _write_tables(analyses, plan, out_dir, related_pages(pages, titles, out_dir))
+def build(
+    plan: Plan,
+    out_dir: Path,
+    progress: Progress | None = None,
+    *,
+    jobs: int = 1,
+    cache: BuildCache | None = None,
+) -> list[Path]:
+    """Write every output of a plan into ``out_dir`` (which should be empty); return the files.
+
+    ``jobs`` processes draw the analyses' figures; with a ``cache``, an analysis whose inputs are
+    unchanged is taken from it (see :mod:`metafuse.pipeline.render`).
+    """
+    analyses = run_plan(plan)
+    written = write_analyses(analyses, plan, out_dir, jobs=jobs, cache=cache, progress=progress)
+    pages, titles = _write_review_pages(analyses, plan, out_dir, cache)
+    related = related_pages(pages, titles, out_dir)
+    written += _write_tables(analyses, plan, out_dir, related, cache)
     written += [p for paths in pages.values() for p in paths]
     # keep last before the manifest: the site links every file written above
     written += build_site(analyses, out_dir, plan.records, title=plan.title, pages=titles)
@@ -181,18 +183,55 @@ def _umask() -> int:
 
 
 def run_all(
-    spec_dir: Path, out_dir: Path, progress: Progress | None = None, plan: Plan | None = None
+    spec_dir: Path,
+    out_dir: Path,
+    progress: Progress | None = None,
+    plan: Plan | None = None,
+    *,
+    jobs: int = 1,
+    cache: BuildCache | None = None,
 ) -> list[Path]:
     """Run every analysis (automatic ones and the specs in ``spec_dir``) into ``out_dir``.
 
     Returns the files written (paths inside ``out_dir``). All specs are checked and fitted before
     ``out_dir`` changes; on any error it is left as it was. ``plan`` is ``make_plan(spec_dir)``
-    when the caller has it already.
+    when the caller has it already. ``jobs`` processes draw the figures. With a ``cache``
+    (:func:`metafuse.pipeline.cache.default_cache_dir`), a build whose inputs are all unchanged
+    is the last one's results, and otherwise only analyses whose inputs changed are redrawn; the
+    results are byte for byte those of a build without it.
     """
+    if plan is None and cache is not None:
+        restored = restore_unchanged(spec_dir, out_dir, cache)
+        if restored is not None:
+            return restored[0]
     plan = make_plan(spec_dir) if plan is None else plan
     with staging(out_dir) as stage:
-        written = build(plan, stage, progress)
+        written = build(plan, stage, progress, jobs=jobs, cache=cache)
+        if cache is not None:
+            inputs = read_manifest(stage / MANIFEST)[0]
+            assert inputs is not None
+            remember_build(spec_dir, plan, inputs["inputs"], stage, written, cache)
+    if cache is not None:
+        cache.prune()
     return [out_dir / p.relative_to(stage) for p in written]
+
+
+def restore_unchanged(
+    spec_dir: Path, out_dir: Path, cache: BuildCache
+) -> tuple[list[Path], int] | None:
+    """Write the last build's results into ``out_dir`` if none of its inputs changed.
+
+    Returns the files written and the number of analyses (None, and nothing written, when an
+    input changed or the cache does not hold that build intact). See
+    :mod:`metafuse.pipeline.incremental`.
+    """
+    found = unchanged_build(spec_dir, cache)
+    if found is None:
+        return None
+    with staging(out_dir) as stage:
+        written = found.entry.write_into(stage)
+    cache.prune()
+    return [out_dir / p.relative_to(stage) for p in written], found.analyses
 
 
 def verify(spec_dir: Path, results_dir: Path) -> list[str]:

@@ -1,0 +1,105 @@
+"""A build whose inputs are all unchanged: the previous build's results, from the cache.
+
+After a build, the cache keeps, for the project (its root and spec folder, and the code that built,
+:func:`metafuse.pipeline.keys.library_fingerprint`), what the plan read and found: the spec files,
+the records folders and the files in each (what a plan would find again), and the SHA-256 of every
+input (the manifest's inputs). When all of these are as they were, a plan would read the same bytes
+and the build would write the same results: :func:`unchanged_build` returns them (every file
+checked against its SHA-256) without reading a record. Any difference, or anything in the cache
+that is not as it should be, and the build runs (reusing what it can analysis by analysis).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metafuse.pipeline.cache import BuildCache, Entry, safe_name
+from metafuse.pipeline.keys import Digest, library_fingerprint
+from metafuse.pipeline.plan import Plan, review_folders
+
+#: Files of a records folder that are inputs of a build.
+RECORD_SUFFIXES = (".csv", ".toml")
+
+
+@dataclass(frozen=True)
+class UnchangedBuild:
+    """The results of a build whose inputs are unchanged: its files and its number of analyses."""
+
+    entry: Entry
+    analyses: int
+
+
+def folder_inputs(folder: Path) -> list[Path]:
+    """Return the input files of a records folder (its CSV and TOML files), sorted."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in RECORD_SUFFIXES)
+
+
+def _project(spec_dir: Path) -> tuple[Path, str]:
+    """Return the project root and the key of the project's last build in the cache."""
+    spec_dir = spec_dir.resolve()
+    root = spec_dir.parent
+    return root, Digest("last build", library_fingerprint(), str(root), str(spec_dir)).hexdigest()
+
+
+def _listing(spec_dir: Path, root: Path, folders: Iterable[Path]) -> dict[str, Any]:
+    """Return what a plan finds: spec files, records folders beside them, each folder's files."""
+    specs = sorted(p.name for p in spec_dir.glob("*.toml")) if spec_dir.is_dir() else []
+    return {
+        "specs": specs,
+        "reviews": [str(p) for p in review_folders(root)],
+        "files": {str(f): [p.name for p in folder_inputs(f)] for f in sorted(folders)},
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def remember_build(
+    spec_dir: Path,
+    plan: Plan,
+    inputs: dict[str, str],
+    out_dir: Path,
+    written: Sequence[Path],
+    cache: BuildCache,
+) -> None:
+    """Keep a finished build's results (``written``, inside ``out_dir``) and what it read.
+
+    ``inputs`` is the manifest's: each input's path (relative to the root) and SHA-256.
+    """
+    root, last = _project(spec_dir)
+    listing = _listing(spec_dir, root, plan.records)
+    key = Digest("results", last, listing, inputs).hexdigest()
+    cache.put(key, [(p.relative_to(out_dir).as_posix(), p) for p in written])
+    notes = {"listing": listing, "inputs": inputs, "results": key, "analyses": len(plan.specs)}
+    cache.put(last, notes=notes)
+
+
+def unchanged_build(spec_dir: Path, cache: BuildCache) -> UnchangedBuild | None:
+    """Return the last build's results when none of its inputs changed, else None."""
+    if spec_dir.exists() and not spec_dir.is_dir():
+        return None  # the plan says what is wrong
+    root, last = _project(spec_dir)
+    pointer = cache.get(last)
+    if pointer is None:
+        return None
+    notes = pointer.notes
+    try:
+        listing, inputs = notes["listing"], notes["inputs"]
+        analyses, results = int(notes["analyses"]), str(notes["results"])
+        if _listing(spec_dir, root, [Path(f) for f in listing["files"]]) != listing:
+            return None
+        for name, digest in inputs.items():
+            if not safe_name(name):
+                return None
+            path = root / name
+            if not path.is_file() or _sha256(path) != digest:
+                return None
+    except (KeyError, TypeError, ValueError, AttributeError, OSError):
+        return None
+    entry = cache.get(results)
+    return None if entry is None else UnchangedBuild(entry, analyses)
