@@ -3,7 +3,7 @@
 A key is built by :class:`Digest` from values, not from their ``repr``: dataclasses field by field
 (whatever fields a spec or a model grows, without naming them), mappings in their order, tables
 cell by cell (floats by their exact bits), arrays by their bytes. A value it cannot read
-exactly is an error, never a guess.
+exactly is an error, never a guess: the output has no key and is computed afresh every time.
 
 :func:`library_fingerprint` stands for the code: metafuse's version and the bytes of its own files
 (so that an edited checkout never reuses outputs of other code), the installed versions of the
@@ -195,36 +195,39 @@ def record_rows(records: StudyRecords, selection: Selection) -> dict[str, pd.Dat
     return {"outcomes": outcomes, "trials": trials, "risk_of_bias": rob, "sources": sources}
 
 
-def file_bytes(path: Path) -> bytes:
-    """Return a file's bytes (an input of a key)."""
-    return path.read_bytes()
-
-
 def analysis_key(
     analysis: Analysis, selection: Selection | None, records: StudyRecords | None
-) -> str:
+) -> str | None:
     """Return the key of one analysis's own outputs (``pooled.json``, summary, figures, ...).
 
     ``selection`` is the plan's selection (before the spec's exclusions) and ``records`` its
-    records folder; a spec with a CSV file has neither and is keyed by the file's bytes.
+    records folder; a spec with a CSV file has neither and is keyed by the file's bytes. None
+    when a value cannot be keyed exactly: the outputs are then drawn every time, never cached.
     """
-    digest = Digest("analysis", library_fingerprint(), analysis.spec)
+    values: list[object] = [analysis.spec]
     if analysis.spec.data is not None:
-        digest.add(file_bytes(analysis.spec.data))
+        values.append(analysis.spec.data.read_bytes())
     if selection is not None and records is not None:
-        digest.add(selection)
-        digest.add(record_rows(records, selection))
-        digest.add(records.review)
-    return digest.hexdigest()
+        values += [selection, record_rows(records, selection), review_key(records)]
+    return value_key("analysis", *values)
 
 
-def harms_key(records: StudyRecords) -> str:
+def review_key(records: StudyRecords) -> str | None:
+    """Return the key of a review's vocabulary (``review.toml`` as read), once per records."""
+    return records.memo("vocabulary key", lambda: value_key("vocabulary", records.review))
+
+
+def harms_key(records: StudyRecords) -> str | None:
     """Return the key of a review's harms profile: harms.csv, the sources, the vocabulary."""
-    return Digest(
-        "harms", library_fingerprint(), records.harms, records.sources, records.review
-    ).hexdigest()
+    return value_key("harms", records.harms, records.sources, records.review)
 
 
-def value_key(kind: str, *values: object) -> str:
-    """Return the key of an output drawn from ``values`` alone (a table rendered in a format)."""
-    return Digest(kind, library_fingerprint(), *values).hexdigest()
+def value_key(kind: str, *values: object) -> str | None:
+    """Return the key of an output drawn from ``values`` alone (a table rendered in a format).
+
+    None when a value cannot be keyed exactly (the output is then never cached).
+    """
+    try:
+        return Digest(kind, library_fingerprint(), *values).hexdigest()
+    except TypeError:
+        return None

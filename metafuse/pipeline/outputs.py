@@ -130,11 +130,20 @@ def build(
     unchanged is taken from it (see :mod:`metafuse.pipeline.render`).
     """
     analyses = run_plan(plan)
-    written = write_analyses(analyses, plan, out_dir, jobs=jobs, cache=cache, progress=progress)
-    pages, titles = _write_review_pages(analyses, plan, out_dir, cache)
-    related = related_pages(pages, titles, out_dir)
-    written += _write_tables(analyses, plan, out_dir, related, cache)
-    written += [p for paths in pages.values() for p in paths]
+    review: list[Path] = []
+    titles: dict[str, str] = {}
+
+    def review_pages() -> None:  # they read no file of an analysis folder: drawn meanwhile
+        pages, found = _write_review_pages(analyses, plan, out_dir, cache)
+        related = related_pages(pages, found, out_dir)
+        review.extend(_write_tables(analyses, plan, out_dir, related, cache))
+        review.extend(p for paths in pages.values() for p in paths)
+        titles.update(found)
+
+    written = write_analyses(
+        analyses, plan, out_dir, jobs=jobs, cache=cache, progress=progress, meanwhile=review_pages
+    )
+    written += review
     # keep last before the manifest: the site links every file written above
     written += build_site(analyses, out_dir, plan.records, title=plan.title, pages=titles)
     data = manifest(plan.root, inputs_of(plan), out_dir, written)

@@ -92,8 +92,12 @@ def _draw_in_workers(
     todo: list[int],
     jobs: int,
     done: Callable[[int, list[Path]], None],
+    meanwhile: Callable[[], None],
 ) -> None:
-    """Write the ``todo`` analyses in ``jobs`` forked processes; ``done`` each, in order."""
+    """Write the ``todo`` analyses in ``jobs`` forked processes; ``done`` each, in order.
+
+    ``meanwhile`` runs in this process while the workers draw.
+    """
     global _WORK
     import metafuse.plots  # noqa: F401  (imported once here, shared by every worker)
 
@@ -106,6 +110,7 @@ def _draw_in_workers(
             # here): the workers only draw and write files, and never call into BLAS threads.
             warnings.simplefilter("ignore", DeprecationWarning)
             futures = [(index, pool.submit(_write_nth, index)) for index in todo]
+        meanwhile()
         for index, future in futures:
             done(index, future.result())
     finally:
@@ -114,13 +119,14 @@ def _draw_in_workers(
 
 
 def cached_files(
-    cache: BuildCache | None, key: str, folder: Path, write: Callable[[], list[Path]]
+    cache: BuildCache | None, key: str | None, folder: Path, write: Callable[[], list[Path]]
 ) -> list[Path]:
     """Return the files of one unit of outputs under ``folder``.
 
-    From the cache under ``key`` (checked), else written by ``write()`` and stored.
+    From the cache under ``key`` (checked), else written by ``write()`` and stored (a unit
+    without a key is always written).
     """
-    if cache is None:
+    if cache is None or key is None:
         return write()
     entry = cache.get(key)
     if entry is not None:
@@ -138,13 +144,17 @@ def write_analyses(
     jobs: int = 1,
     cache: BuildCache | None = None,
     progress: Progress | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[Path]:
     """Write every analysis's own outputs into ``out_dir/<name>/``; return the files.
 
     With a ``cache``, an analysis whose key is in it is copied from it (its files checked first),
-    and one drawn here is stored in it. ``jobs`` > 1 draws in that many processes (Linux).
-    ``progress`` is called with each analysis's name once its files are written.
+    and one drawn here is stored in it. ``jobs`` > 1 draws in that many processes (Linux), while
+    this process runs ``meanwhile`` (other outputs that do not read these files); without
+    workers ``meanwhile`` runs after the drawing. ``progress`` is called with each analysis's name
+    once its files are written.
     """
+    meanwhile = meanwhile or (lambda: None)
     keys: dict[int, str] = {}
     written: dict[int, list[Path]] = {}
 
@@ -161,19 +171,19 @@ def write_analyses(
         if cache is not None:
             selection = plan.selections.get(analysis.spec.name)
             key = analysis_key(analysis, selection, _records(analysis, plan))
-            entry = cache.get(key)
+            entry = None if key is None else cache.get(key)
             if entry is not None:
                 done(index, entry.write_into(out_dir / analysis.spec.name))
                 continue
-            keys[index] = key
+            if key is not None:
+                keys[index] = key
         todo.append(index)
     if jobs > 1 and len(todo) > 1 and sys.platform.startswith("linux"):
-        _draw_in_workers(analyses, plan, out_dir, todo, jobs, done)
+        _draw_in_workers(analyses, plan, out_dir, todo, jobs, done, meanwhile)
     else:
         for index in todo:
             analysis = analyses[index]
-            done(
-                index,
-                write_analysis(analysis, out_dir / analysis.spec.name, _records(analysis, plan)),
-            )
+            folder = out_dir / analysis.spec.name
+            done(index, write_analysis(analysis, folder, _records(analysis, plan)))
+        meanwhile()
     return [path for index in range(len(analyses)) for path in written[index]]
