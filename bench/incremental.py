@@ -100,8 +100,8 @@ def main() -> int:
         outcomes = work / "studies" / "outcomes.csv"
         start = value_of(outcomes, args.record, args.column)
         for _ in range(args.repeats):
+            shutil.rmtree(work / ".metafuse-cache", ignore_errors=True)
             for name in ("first", "cold"):
-                shutil.rmtree(work / ".metafuse-cache", ignore_errors=True)
                 extra = ["--no-cache"] if name == "cold" else []
                 c, w = run([*build, "--out", f"results_{name}", *extra], work)
                 cpu[name].append(c)

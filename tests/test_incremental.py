@@ -157,3 +157,38 @@ def test_keys_read_values_exactly() -> None:
     assert key(frame) == key(frame.copy()) != key(changed)
     with pytest.raises(TypeError, match="no cache key"):
         key(object())
+
+
+def test_the_command_line_cache_and_jobs(tmp_path: Path) -> None:
+    """``--no-cache`` reads and writes no cache; the default keeps one beside --out (outside it);
+    ``--jobs`` takes a positive count."""
+    from click.testing import CliRunner
+
+    from metafuse.cli import main
+
+    (tmp_path / "analyses").mkdir()
+    (tmp_path / "trials.csv").write_text(
+        "study,events_exp,n_exp,events_ctrl,n_ctrl\nA,4,123,11,139\nB,6,306,29,303\n"
+        "C,3,231,11,220\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "analyses" / "rr.toml").write_text(
+        'data = "trials.csv"\nmeasure = "RR"\n', encoding="utf-8"
+    )
+    runner = CliRunner()
+
+    def build(out: str, *options: str) -> dict[str, bytes]:
+        args = ["analysis", str(tmp_path / "analyses"), "--out", str(tmp_path / out), "--quiet"]
+        done = runner.invoke(main, [*args, *options])
+        assert done.exit_code == 0, done.output
+        return tree(tmp_path / out)
+
+    cold = build("cold", "--no-cache", "--jobs", "1")
+    assert not (tmp_path / CACHE_DIR).exists()
+    assert build("results") == cold
+    assert (tmp_path / CACHE_DIR / "CACHEDIR.TAG").is_file()
+    assert not [name for name in cold if CACHE_DIR in name]
+    assert build("results", "--jobs", "2") == cold  # restored: nothing changed
+    done = runner.invoke(main, ["analysis", str(tmp_path / "analyses"), "--jobs", "0"])
+    assert done.exit_code == 2
+    assert "--jobs" in done.output

@@ -12,6 +12,7 @@ error in that order is the one raised, as in a build without workers.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -99,10 +100,13 @@ def _draw_in_workers(
     ``meanwhile`` runs in this process while the workers draw.
     """
     global _WORK
-    import metafuse.plots  # noqa: F401  (imported once here, shared by every worker)
+    from metafuse.plots.save import preload
+
+    preload()  # imported once here, shared by every worker
 
     _WORK = (analyses, plan, out_dir)
     context = multiprocessing.get_context("fork")
+    gc.freeze()  # the workers' collector leaves what they share alone: no copy-on-write of it
     pool = ProcessPoolExecutor(min(jobs, len(todo)), context, initializer=_worker_signals)
     try:
         with warnings.catch_warnings():
@@ -115,6 +119,7 @@ def _draw_in_workers(
             done(index, future.result())
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
         _WORK = None
 
 
