@@ -70,6 +70,16 @@ bench: $(STAMP)
 	$(BIN)/python bench/convergence.py
 	$(BIN)/python bench/batch.py
 
+## bench-hostile: issue 24's hostile and careless inputs, each as its own process with a timeout
+##             and a memory cap, counted (bench/hostile_report.json; --code DIR for another tree)
+bench-hostile: $(STAMP)
+	$(BIN)/python bench/hostile.py
+
+## bench-memory: peak memory and time of big inputs against issue 24's goals
+##             (bench/memory_report.json)
+bench-memory: $(STAMP)
+	$(BIN)/python bench/memory.py
+
 ## bench-analysis: CPU time of `make analysis` against R metafor doing the same fits and figures
 bench-analysis: $(STAMP)
 	$(BIN)/python bench/analysis.py
@@ -93,5 +103,5 @@ reference:
 help:
 	@grep '^##' Makefile | sed 's/^## //'
 
-.PHONY: install analysis examples verify lint docs docs-check system-deps test bench bench-analysis \
-        bench-incremental reference help
+.PHONY: install analysis examples verify lint docs docs-check system-deps test bench bench-hostile \
+	bench-memory bench-analysis bench-incremental reference help

@@ -103,10 +103,19 @@ def normalise_method(method: str, measure: str) -> str:
 
 
 def check_level(level: object) -> float:
-    """Return a confidence level strictly between 0 and 1 (e.g. 0.95); 90 is read as 0.90."""
+    """Return a confidence level strictly between 0 and 1 (e.g. 0.95); 90 is read as 0.90.
+
+    A value between 1 and 50 is refused: read as a percentage it would give an interval of
+    1.5% for ``level = 1.5``, which no one means (a proportion is below 1, a percentage from 50).
+    """
     if isinstance(level, bool) or not isinstance(level, int | float):
         raise ValueError(f"level must be a number, got {level!r}")
     value = float(level)
+    if 1 < value < 50:
+        raise ValueError(
+            f"level {level!r} is neither a proportion below 1 nor a percentage from 50 "
+            "(give 0.95 or 95)"
+        )
     if 1 < value < 100:
         value /= 100
     if not 0 < value < 1:

@@ -315,12 +315,12 @@ def test_swap_events_and_confidence_level(tmp_path: Path) -> None:
 
 
 def test_repeated_labels_without_a_final_digit(tmp_path: Path) -> None:
-    row = '<DICH_DATA EVENTS_1="1" EVENTS_2="2" STUDY_ID="STD-AMIS" TOTAL_1="10" TOTAL_2="10"/>'
+    row = '<DICH_DATA EVENTS_1="{}" EVENTS_2="2" STUDY_ID="STD-AMIS" TOTAL_1="10" TOTAL_2="10"/>'
     path = write(
         tmp_path,
         analyses(
             f'<DICH_OUTCOME EFFECT_MEASURE="OR" ID="CMP-001.01" METHOD="MH" RANDOM="NO">'
-            f"{row}{row}</DICH_OUTCOME>",
+            f"{row.format(1)}{row.format(3)}</DICH_OUTCOME>",
             '<STUDY ID="STD-AMIS" NAME="AMIS" YEAR="1980"/>',
         ),
     )

@@ -57,7 +57,8 @@ BRUTE_FORCE_PROBABILITY: Final = 1e-3
 
 #: Two evaluations of the same double-precision expression: the library's, and the formula
 #: written out in the test (a hand calculation, an exact identity, the same fit computed in two
-#: ways, a batch against one fit at a time). Only rounding in the last bits can differ.
+#: ways, a batch against one fit at a time, Var(Q) from the k x k projection and from its factored
+#: form). Only rounding in the last bits can differ.
 SAME_FORMULA: Final = {"rel": 1e-12, "abs": 1e-15}
 
 #: The batch engine against pool() row by row: the same engine code, but sums run over masked

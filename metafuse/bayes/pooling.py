@@ -29,7 +29,7 @@ from metafuse.bayes.nnhm import (
     shrinkage_mixture,
     tau_posterior,
 )
-from metafuse.bayes.priors import MuPrior, TauPrior
+from metafuse.bayes.priors import MuPrior, TauPrior, checked_mid
 from metafuse.bayes.priors import mu_prior as make_mu_prior
 from metafuse.bayes.priors import tau_prior as make_tau_prior
 from metafuse.effects.scales import Scale
@@ -43,6 +43,8 @@ from metafuse.results import EffectSizes, PooledResult, clean
 #: 95% prior probability on tau < 0.98). Other scales have no default: tau_scale is in the
 #: outcome's own units and must be given.
 LOG_RATIO_DEFAULT_SCALE = 0.5
+#: Largest log ratio whose ratio is a finite double (exp(709.78) is the largest).
+MAX_LOG_RATIO = math.log(np.finfo(np.float64).max)
 
 
 @dataclass(frozen=True)
@@ -338,14 +340,19 @@ def bayes_pool(
             comparison=prior_comparison,
         )
     prior_mu = make_mu_prior(mu_prior, mu_mean, mu_sd)
-    if mid is not None and not (math.isfinite(mid) and mid > 0):
-        raise ValueError(f"mid must be a positive number on the analysis scale, got {mid!r}")
+    mid = checked_mid(mid)
     if thresholds is not None:
         lo_t, hi_t = (float(t) for t in thresholds)
         if not (lo_t < hi_t) or math.isnan(lo_t) or math.isnan(hi_t):
             raise ValueError(f"thresholds must be (low, high) with low < high, got {thresholds!r}")
     post = tau_posterior(y, v, prior_tau, prior_mu)
     result = _summarise(effects, labels, y, v, post, prior_tau, prior_mu, level, mid)
+    shown = (result.mu_ci_low, result.mu_ci_high, result.pred_ci_low, result.pred_ci_high)
+    if result.is_ratio and not all(abs(x) < MAX_LOG_RATIO for x in shown):
+        raise DataError(
+            "the posterior lies beyond what a ratio can show (exp of the interval limits "
+            f"{min(shown):.3g} to {max(shown):.3g} overflows): check the priors against the data"
+        )
     if thresholds is None:
         return result
     mu = mu_mixture(post)

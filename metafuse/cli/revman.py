@@ -27,13 +27,18 @@ def revman_group() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for one CSV and one spec per outcome (e.g. analyses).",
 )
+@click.option("--force", is_flag=True, help="Replace files of the same names in --out.")
 @json_option
-def import_command(file: Path, out_dir: Path, as_json: bool) -> None:
-    """Write one study CSV and one analysis spec per outcome of the RevMan 5 FILE (.rm5)."""
+def import_command(file: Path, out_dir: Path, force: bool, as_json: bool) -> None:
+    """Write one study CSV and one analysis spec per outcome of the RevMan 5 FILE.
+
+    Write one study CSV and one analysis spec per outcome of the RevMan 5 FILE (.rm5), named after
+    the outcome IDs (safe names only, never outside --out; existing files are kept unless --force).
+    """
     from metafuse.revman.interchange import import_rm5
 
     with user_errors():
-        written = import_rm5(file, out_dir)
+        written = import_rm5(file, out_dir, force=force)
     if as_json:
         emit({"written": [str(p) for p in written]}, True)
     else:
@@ -50,12 +55,17 @@ def check_command(file: Path, as_json: bool) -> None:
     Pool every outcome of FILE with its RevMan settings and set each number beside the one RevMan
     stored (largest absolute difference per outcome).
     """
+    from metafuse.exceptions import DataError
     from metafuse.revman import read_rm5
     from metafuse.revman.pooling import compare
 
     rows = []
     with user_errors():
-        for outcome in read_rm5(file, skip_unsupported=True):
+        outcomes = read_rm5(file, skip_unsupported=True)
+        if not outcomes:
+            raise DataError("no analyses to check (no outcome under ANALYSES_AND_DATA)",
+                            source=str(file))  # fmt: skip
+        for outcome in outcomes:
             stored = outcome.stored
             if not (stored.estimable and stored.estimate is not None) or outcome.data.empty:
                 continue
@@ -72,6 +82,9 @@ def check_command(file: Path, as_json: bool) -> None:
                     "at": worst.quantity,
                 }
             )
+        if not rows:
+            raise DataError("nothing to check: no outcome holds both study data and RevMan's "
+                            "stored results", source=str(file))  # fmt: skip
     import pandas as pd
 
     emit(rows if as_json else pd.DataFrame(rows), as_json)

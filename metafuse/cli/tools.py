@@ -194,7 +194,7 @@ COMMANDS = (
             "tool_iterations",
             default=1000,
             show_default=True,
-            type=click.IntRange(2, 10_000_000),
+            type=click.IntRange(2, 1_000_000),
             help="Random permutations when an exact test is not feasible.",
         ),
         click.option("--seed", "tool_seed", default=20261123, show_default=True, type=int),

@@ -15,18 +15,16 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pandas as pd
 
 from metafuse.exceptions import DataError
+from metafuse.files import MAX_BYTES, read_regular_bytes
 
 #: Cell texts that mean "missing" in a numeric column (R writes NA). A text column keeps them:
 #: a study may be called "NA".
 MISSING_TEXTS: Final = frozenset({"", "NA", "N/A", "na", "n/a", "NaN", "nan", "null", "NULL"})
-#: Files larger than this are refused (a meta-analysis CSV is kilobytes; this stops a runaway
-#: read of a wrong file).
-MAX_BYTES: Final = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -43,30 +41,11 @@ class Table:
 
 
 def read_bytes_checked(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> bytes:
-    """Return the bytes of a regular file, refusing FIFOs, devices, folders and oversized files."""
-    p = Path(path)
-    src = str(p)
-    try:
-        info = p.stat()
-    except OSError as err:
-        raise DataError(f"cannot read file: {err.strerror or err}", source=src) from None
-    import stat
+    """Return the bytes of a regular file, refusing FIFOs, devices, folders and oversized files.
 
-    if not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise DataError(f"cannot read file: {kind}", source=src)
-    if info.st_size > max_bytes:
-        raise DataError(
-            f"file too large ({info.st_size:,} bytes; the limit is {max_bytes:,})", source=src
-        )
-    try:
-        with p.open("rb") as fh:
-            raw = fh.read(max_bytes + 1)
-    except OSError as err:
-        raise DataError(f"cannot read file: {err.strerror or err}", source=src) from None
-    if len(raw) > max_bytes:
-        raise DataError(f"file too large (the limit is {max_bytes:,} bytes)", source=src)
-    return raw
+    See :func:`metafuse.files.read_regular_bytes`.
+    """
+    return read_regular_bytes(path, max_bytes=max_bytes)
 
 
 def decode_text(raw: bytes, source: str) -> str:
@@ -81,6 +60,57 @@ def decode_text(raw: bytes, source: str) -> str:
         ) from None
 
 
+#: Data rows read at most: no meta-analysis has two million studies; a longer file is a wrong
+#: file (participant-level data, a log) and would take gigabytes to pool (every study is an
+#: object of the result), so it is refused before anything is computed.
+MAX_ROWS: Final = 2_000_000
+#: Distinct cell texts shared per column (a number column of a million rows holds a few hundred
+#: distinct texts: one string object each, not a million); beyond this many, a column (labels)
+#: is read without sharing.
+SHARED_TEXTS: Final = 4096
+
+
+def _columns(reader: Any, names: list[str], src: str) -> tuple[list[list[str | None]], list[int]]:
+    """Return the body of a CSV, column by column.
+
+    The body of a CSV, column by column (stripped cells, empty as None), and the line of each row;
+    blank lines skipped, a row of the wrong width an error naming its line.
+    """
+    columns: list[list[str | None]] = [[] for _ in names]
+    shared: list[dict[str, str] | None] = [{} for _ in names]
+    lines: list[int] = []
+    width = len(names)
+    try:
+        for row in reader:
+            if len(row) <= 1 and not "".join(row).strip():
+                continue  # a blank line
+            if len(lines) >= MAX_ROWS:
+                raise DataError(
+                    f"more than {MAX_ROWS:,} data rows: not a table of studies (the limit of "
+                    "a study CSV)",
+                    source=src,
+                )
+            if len(row) != width:
+                raise DataError(
+                    f"malformed CSV: expected {width} fields as in the header, found {len(row)}",
+                    row=0,
+                    source=src,
+                    lines=[reader.line_num],
+                )
+            for j, cell in enumerate(row):
+                text = cell.strip()
+                cache = shared[j]
+                if text and cache is not None:
+                    text = cache.setdefault(text, text)
+                    if len(cache) > SHARED_TEXTS:
+                        shared[j] = None
+                columns[j].append(text or None)
+            lines.append(reader.line_num)
+    except csv.Error as err:
+        raise DataError(f"malformed CSV: {err}", source=src) from None
+    return columns, lines
+
+
 def read_table(path: str | os.PathLike[str]) -> Table:
     """Read a CSV file as a :class:`Table` of stripped strings (empty cells as None).
 
@@ -90,37 +120,24 @@ def read_table(path: str | os.PathLike[str]) -> Table:
     skipped, and line numbers in errors count them, as an editor does.
     """
     src = str(Path(path))
-    text = decode_text(read_bytes_checked(path), src)
-    if not text.strip():
+    raw = read_bytes_checked(path)
+    text = decode_text(raw, src)  # checks the whole file is UTF-8 text
+    if not text or text.isspace():
         raise DataError("empty file (no header row)", source=src)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[list[str]] = []
-    lines: list[int] = []
+    del text  # read again as a stream: a StringIO would hold four bytes per character
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline=""))
     try:
-        for row in reader:
-            rows.append(row)
-            lines.append(reader.line_num)
+        names = [h.strip() for h in next(reader)]
     except csv.Error as err:
         raise DataError(f"malformed CSV: {err}", source=src) from None
-    names = [h.strip() for h in rows[0]]
     for j, name in enumerate(names):
         if not name:
             raise DataError(f"header: column {j + 1} has no name", source=src)
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise DataError(f"header: duplicated column name {dupes[0]!r}", source=src)
-    body, body_lines = [], []
-    for row, line in zip(rows[1:], lines[1:], strict=True):
-        if len(row) <= 1 and not "".join(row).strip():
-            continue  # a blank line
-        if len(row) != len(names):
-            raise DataError(
-                f"malformed CSV: expected {len(names)} fields as in the header, found {len(row)}",
-                row=0,
-                source=src,
-                lines=[line],
-            )
-        body.append([cell.strip() or None for cell in row])
-        body_lines.append(line)
-    frame = pd.DataFrame(body, columns=names, dtype=object)
+    columns, body_lines = _columns(reader, names, src)
+    frame = pd.DataFrame(
+        {name: cells for name, cells in zip(names, columns, strict=True)}, dtype=object
+    )
     return Table(frame=frame, source=src, lines=tuple(body_lines))

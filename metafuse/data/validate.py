@@ -3,16 +3,19 @@
 :func:`prepare_studies` turns a DataFrame into validated numeric arrays. Every problem is a
 :class:`~metafuse.exceptions.DataError` naming the row and column; a row with no data at all is
 excluded with an :class:`~metafuse.exceptions.ExcludedStudyWarning` naming it. Nothing is dropped
-silently. Duplicate study labels are allowed (published datasets have two trials by one author):
-they are pooled, with a :class:`~metafuse.exceptions.DuplicateLabelWarning`, under labels made
-unique by :func:`unique_labels`.
+silently. Text cells are numbers only as a spreadsheet reads them
+(:func:`metafuse.data.numbers.parse_number`). Duplicate study labels are allowed (published
+datasets have two trials by one author): they are pooled, with a
+:class:`~metafuse.exceptions.DuplicateLabelWarning`, under labels made unique by
+:func:`~metafuse.data.labels.unique_labels`; a row that repeats another exactly (same label and
+numbers) is an error, not a second study. A million rows are checked at array speed: rows that
+certainly pass are found for all rows at once, the others checked one by one in order.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
@@ -20,8 +23,10 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
-from metafuse._arrays import FloatArray
+from metafuse._arrays import BoolArray, FloatArray
 from metafuse.data.csv import MISSING_TEXTS
+from metafuse.data.labels import refuse_repeated_rows, unique_labels
+from metafuse.data.numbers import parse_number
 from metafuse.exceptions import DataError, DuplicateLabelWarning, ExcludedStudyWarning
 from metafuse.measures import (
     BINARY_COLUMNS,
@@ -68,6 +73,35 @@ class StudyTable:
         """Return the float array of one input column."""
         return self.values[name]
 
+    def row(self, i: int) -> MappingProxyType[str, float]:
+        """Study ``i``'s input values (column -> float), read-only.
+
+        Study ``i``'s input values (column -> float), read-only: a view of the columns, not a copy
+        (a million studies need no million dicts).
+        """
+        return MappingProxyType(_RowView(self.values, i))
+
+
+class _RowView(Mapping[str, float]):
+    """One row of a table's columns as a mapping (the columns are read-only arrays)."""
+
+    __slots__ = ("_columns", "_i")
+
+    def __init__(self, columns: Mapping[str, FloatArray], i: int) -> None:
+        self._columns, self._i = columns, i
+
+    def __getitem__(self, key: str) -> float:
+        return float(self._columns[key][self._i])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
 
 def required_columns(measure: str, columns: Sequence[str] = ()) -> tuple[str, ...]:
     """Input columns a measure needs (for GEN: the column sets present in ``columns``)."""
@@ -88,35 +122,6 @@ def required_columns(measure: str, columns: Sequence[str] = ()) -> tuple[str, ..
     return tuple(c for c in GENERIC_SE_COLUMNS + GENERIC_CI_COLUMNS if c in columns)
 
 
-def unique_labels(labels: Sequence[str]) -> list[str]:
-    """Labels made unique the way Cochrane reviews do: repeated labels get a, b, c, ...
-
-    'Shechter 2003' twice becomes 'Shechter 2003a' and 'Shechter 2003b'; a label that does not end
-    in a digit gets ' (1)', ' (2)', ... A generated label that is itself taken gets a further
-    suffix.
-    """
-    counts = Counter(labels)
-    seen: Counter[str] = Counter()
-    taken = set(labels)
-    out = []
-    for label in labels:
-        if counts[label] == 1:
-            out.append(label)
-            continue
-        seen[label] += 1
-        n = seen[label]
-        new = (
-            f"{label}{chr(ord('a') + n - 1)}"
-            if label[-1:].isdigit() and n <= 26
-            else (f"{label} ({n})")
-        )
-        while new in taken:
-            new += "'"
-        taken.add(new)
-        out.append(new)
-    return out
-
-
 def _is_missing(v: Any) -> bool:
     if v is None:
         return True
@@ -129,23 +134,41 @@ def _is_missing(v: Any) -> bool:
 
 
 def _numeric(series: pd.Series, column: str, labels: Sequence[str]) -> FloatArray:
-    """Column as floats; non-numeric, infinite or bool entries are errors naming their row."""
+    """Column as floats.
+
+    Column as floats; text is read as a spreadsheet reads numbers
+    (:func:`metafuse.data.numbers.parse_number`, once per distinct text); non-numeric, infinite or
+    bool entries are errors naming their row.
+    """
+    if series.dtype.kind in "iuf":  # already numbers (a frame read by pandas): nan is missing
+        out = series.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        bad = np.flatnonzero(np.isinf(out))
+        if bad.size:
+            i = int(bad[0])
+            raise DataError(f"not a finite number: {float(out[i])!r}", row=i, column=column,
+                            study=labels[i] or None)  # fmt: skip
+        return out
     out = np.full(len(series), np.nan)
+    parsed: dict[str, float] = {}
     for i, raw in enumerate(series.tolist()):
+        if isinstance(raw, str) and raw in parsed:
+            out[i] = parsed[raw]
+            continue
         if _is_missing(raw):
             continue
         try:
             if isinstance(raw, bool):
-                raise ValueError
-            value = float(raw.strip() if isinstance(raw, str) else raw)
-        except (TypeError, ValueError, OverflowError):
-            raise DataError(
-                f"not a number: {raw!r}", row=i, column=column, study=labels[i] or None
-            ) from None
+                raise ValueError(f"not a number: {raw!r}")
+            value = parse_number(raw) if isinstance(raw, str) else float(raw)
+        except (TypeError, ValueError, OverflowError) as err:
+            message = str(err) if isinstance(raw, str) else f"not a number: {raw!r}"
+            raise DataError(message, row=i, column=column, study=labels[i] or None) from None
         if not np.isfinite(value):
             raise DataError(
                 f"not a finite number: {raw!r}", row=i, column=column, study=labels[i] or None
             )
+        if isinstance(raw, str):
+            parsed[raw] = value
         out[i] = value
     return out
 
@@ -203,7 +226,12 @@ def prepare_studies(
     empty = np.asarray(np.isnan(matrix).all(axis=1), dtype=bool)
     excluded: list[tuple[str, str]] = []
     keep: list[int] = []
+    unlabelled = np.asarray([not label for label in labels], dtype=bool)
+    clean = _clean_rows(measure, needed, values) & ~unlabelled & ~empty
     for i in range(len(data)):
+        if clean[i]:  # passes every check of _check_row (see _clean_rows)
+            keep.append(i)
+            continue
         if empty[i]:
             name = labels[i] or f"row {i + 1}"
             excluded.append((name, "no data"))
@@ -221,6 +249,7 @@ def prepare_studies(
         _check_row(measure, needed, values, i, labels[i], ratio=ratio)
         keep.append(i)
     kept_labels = [labels[i] for i in keep]
+    refuse_repeated_rows(kept_labels, keep, matrix)
     unique = unique_labels(kept_labels)
     renamed = [f"{a!r} -> {b!r}" for a, b in zip(kept_labels, unique, strict=True) if a != b]
     if renamed:
@@ -234,9 +263,52 @@ def prepare_studies(
         measure=measure,
         study=tuple(unique),
         rows=tuple(keep),
-        values=MappingProxyType({col: arr[idx] for col, arr in values.items()}),
+        values=MappingProxyType({col: _frozen(arr[idx]) for col, arr in values.items()}),
         excluded=tuple(excluded),
     )
+
+
+def _clean_rows(measure: str, needed: Sequence[str], values: dict[str, FloatArray]) -> BoolArray:
+    """Rows that certainly pass :func:`_check_row`, found for all rows at once.
+
+    Rows that certainly pass :func:`_check_row`, found for all rows at once (a million rows are
+    checked in milliseconds); every other row is checked one by one, in order, so errors are the
+    same. Generic rows are always checked one by one.
+    """
+    n = len(next(iter(values.values()))) if values else 0
+    if measure == "GEN" or not needed:
+        return np.zeros(n, dtype=bool)
+    ok = np.ones(n, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for c in needed:
+            x = values[c]
+            ok &= ~np.isnan(x)
+            if c in COUNT_COLUMNS:
+                ok &= (x == np.floor(x)) & (x <= MAX_COUNT)
+            if c == "n" or c.startswith("n_"):
+                ok &= x > 0
+            if c.startswith("events"):
+                ok &= x >= 0
+            if c.startswith(("sd_", "time_")):
+                ok &= x > 0
+            if c == "r":
+                ok &= (x >= -1) & (x <= 1)
+        if measure in CHANGE_MEASURES:
+            ok &= values["n"] >= 2
+        if measure in BINARY_MEASURES or measure in PETO_MEASURES:
+            ok &= (values["events_exp"] <= values["n_exp"]) & (
+                values["events_ctrl"] <= values["n_ctrl"]
+            )
+        if measure in PROPORTION_MEASURES:
+            ok &= values["events"] <= values["n"]
+        if measure == "SMD":
+            ok &= values["n_exp"] + values["n_ctrl"] >= 4
+    return ok
+
+
+def _frozen(array: FloatArray) -> FloatArray:
+    array.setflags(write=False)
+    return array
 
 
 def _check_generic(v: dict[str, float], fail: Any, *, ratio: bool) -> None:

@@ -160,10 +160,7 @@ def study_effects(
                 study=table.study[i],
             )
         notes.append(_reason(table, i, drop00, zero))
-    data = tuple(
-        MappingProxyType({c: float(arr[i]) for c, arr in table.values.items()})
-        for i in range(len(yi))
-    )
+    data = tuple(table.row(i) for i in range(len(yi)))
     options: dict[str, Any] = {"add": add, "to": to, "drop00": drop00, "ratio": ratio}
     if smd != "exact" and table.measure == "SMD":
         options["smd"] = smd

@@ -175,12 +175,19 @@ def likelihood_maximum(
     grid = scan_grid(problem, upper * (1.0 + 1e-9) + 1e-300)
     points = grid.shape[1]
     u = np.empty((m, points))
-    chunk = max(1, SCAN_ELEMENTS // max(1, points * problem.y.shape[-1]))
+    k = max(1, problem.y.shape[-1])
+    # at most SCAN_ELEMENTS study cells at once: whole rows of grid points, or, when one row's
+    # points are too many (k in the tens of thousands), a block of its points
+    width = max(1, min(points, SCAN_ELEMENTS // k))
+    chunk = max(1, SCAN_ELEMENTS // (width * k))
     for start in range(0, m, chunk):
         rows_ = np.arange(start, min(m, start + chunk))
-        rep_rows = np.repeat(rows_, points)
-        u_chunk, _ = score(problem.take(rep_rows), grid[rows_].reshape(-1), rep_rows)
-        u[rows_] = u_chunk.reshape(rows_.size, points)
+        for left in range(0, points, width):
+            span = slice(left, min(points, left + width))
+            n = span.stop - span.start
+            rep_rows = np.repeat(rows_, n)
+            u_chunk, _ = score(problem.take(rep_rows), grid[rows_, span].reshape(-1), rep_rows)
+            u[rows_, span] = u_chunk.reshape(rows_.size, n)
     change = (u[:, :-1] > 0) & (u[:, 1:] <= 0)
     rows, cols = np.nonzero(change)
     best = np.zeros(m)

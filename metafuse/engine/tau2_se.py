@@ -27,11 +27,36 @@ def _projection(problem: Problem, a: FloatArray) -> FloatArray:
     return fit.w[:, :, None] * np.eye(k) - np.einsum("mkp,mpq,mlq->mkl", ax, fit.inverse, ax)
 
 
+#: Above this many cells (m k^2), Var(Q) is computed without forming the k x k matrices P_a.
+PROJECTION_CELLS = 2**22
+
+
 def _q_variance(problem: Problem, a: FloatArray, tau2: FloatArray) -> FloatArray:
     """``2 tr((P_a S)^2)`` with ``S = diag(v + tau2)`` (masked studies have 0 in S)."""
+    k = problem.y.shape[-1]
+    if problem.m * k * k > PROJECTION_CELLS:
+        return _q_variance_factored(problem, a, tau2)
     p = _projection(problem, a)
     s = np.where(problem.mask, problem.v + tau2[:, None], 0.0)
     return 2.0 * np.einsum("mij,mi,mj->m", p**2, s, s)
+
+
+def _q_variance_factored(problem: Problem, a: FloatArray, tau2: FloatArray) -> FloatArray:
+    """Return the same ``2 tr((P_a S)^2)`` in O(k p^2) memory.
+
+    The same ``2 tr((P_a S)^2)`` in O(k p^2) memory: with ``u_i = a_i x_i`` and ``M = (X'AX)^-1``,
+    ``P_ij = a_i [i = j] - u_i' M u_j``, so ``sum_ij P_ij^2 s_i s_j = sum a^2 s^2 - 2 sum a s^2 u'Mu
+    + tr(M B M B)`` with ``B = sum s u u'``.
+    """
+    fit = fit_weighted(problem, np.where(problem.mask, a, 0.0))
+    k = problem.y.shape[-1]
+    X = np.ones((problem.m, k, 1)) if problem.X is None else problem.X
+    s = np.where(problem.mask, problem.v + tau2[:, None], 0.0)
+    u = fit.w[..., None] * X
+    umu = np.einsum("mkp,mpq,mkq->mk", u, fit.inverse, u)
+    mb = fit.inverse @ np.einsum("mk,mkp,mkq->mpq", s, u, u)
+    diagonal = (fit.w**2 * s**2).sum(axis=-1) - 2.0 * (fit.w * s**2 * umu).sum(axis=-1)
+    return 2.0 * (diagonal + np.einsum("mpq,mqp->m", mb, mb))
 
 
 def tau2_standard_error(

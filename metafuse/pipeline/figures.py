@@ -119,11 +119,12 @@ def gosh_figure(analysis: Analysis) -> Any:
     from metafuse.measures import TABLE_METHODS
     from metafuse.plots.gosh import gosh_plot
     from metafuse.pooling import refit
-    from metafuse.toolbox.gosh import gosh
+    from metafuse.toolbox.gosh import gosh, max_random_subsets
 
     result = analysis.result
     assert result is not None
     if result.method in TABLE_METHODS:  # subsets of 2x2 tables: inverse-variance fixed effect
         result = refit(result, method="FE")
-    fits = gosh(result, max_exhaustive=GOSH_MAX_EXHAUSTIVE, subsets=GOSH_SUBSETS)
+    subsets = min(GOSH_SUBSETS, max_random_subsets(result.k))  # within GOSH's memory budget
+    fits = gosh(result, max_exhaustive=GOSH_MAX_EXHAUSTIVE, subsets=subsets)
     return gosh_plot(fits, scale=result.display_scale, title=analysis.spec.title)

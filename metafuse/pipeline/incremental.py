@@ -11,14 +11,15 @@ that is not as it should be, and the build runs (reusing what it can analysis by
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metafuse.exceptions import DataError
 from metafuse.pipeline.cache import BuildCache, Entry, safe_name
 from metafuse.pipeline.keys import Digest, library_fingerprint
+from metafuse.pipeline.manifest import sha256
 from metafuse.pipeline.plan import Plan, review_folders
 
 #: Files of a records folder that are inputs of a build.
@@ -53,10 +54,6 @@ def _listing(spec_dir: Path, root: Path, folders: Iterable[Path]) -> dict[str, A
         "reviews": [str(p) for p in review_folders(root)],
         "files": {str(f): [p.name for p in folder_inputs(f)] for f in sorted(folders)},
     }
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def remember_build(
@@ -97,9 +94,9 @@ def unchanged_build(spec_dir: Path, cache: BuildCache) -> UnchangedBuild | None:
             if not safe_name(name):
                 return None
             path = root / name
-            if not path.is_file() or _sha256(path) != digest:
+            if not path.is_file() or sha256(path) != digest:
                 return None
-    except (KeyError, TypeError, ValueError, AttributeError, OSError):
+    except (KeyError, TypeError, ValueError, AttributeError, OSError, DataError):
         return None
     entry = cache.get(results)
     return None if entry is None else UnchangedBuild(entry, analyses)

@@ -4,20 +4,25 @@ Versions and SHA-256 of every input and output, and :func:`verify`, which checks
 against its manifest in both directions and recomputes it.
 
 ``verify`` refuses a manifest of the wrong shape or one that names a path outside the repository
-(or the results folder), reports extra, missing, altered and stale files, changed inputs and
-versions that differ from the installed ones, and compares freshly recomputed bytes.
+(or the results folder), and a results folder, output or input that is a symlink leading out of
+the repository (a copy elsewhere would otherwise pass for the file); it reports extra, missing,
+altered and stale files, changed inputs and versions that differ from the installed ones, and
+compares freshly recomputed bytes. The manifest and every hashed file are read only if they are
+regular files (a FIFO would block).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 from metafuse._version import __version__
+from metafuse.exceptions import DataError
 
 #: Packages whose versions can change a number or a byte of the outputs. statsmodels no longer
 #: can (it moved to the test extra, as a cross-check); it stays listed so that an unchanged
@@ -39,8 +44,10 @@ KEYS: Final = ("dependencies", "inputs", "metafuse_version", "outputs")
 
 
 def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """Hex SHA-256 of a regular file's bytes (:func:`metafuse.files.read_regular_bytes`)."""
+    from metafuse.files import read_regular_bytes
+
+    return hashlib.sha256(read_regular_bytes(path, max_bytes=1 << 40)).hexdigest()
 
 
 def installed_versions() -> dict[str, str]:
@@ -64,7 +71,11 @@ def manifest(
     """
 
     def rel(path: Path, base: Path) -> str:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        resolved = path.resolve()
+        if not resolved.is_relative_to(base.resolve()):
+            raise DataError(f"leads outside {base} (to {resolved}); files are read and written "
+                            "only inside it", source=str(path))  # fmt: skip
+        return resolved.relative_to(base.resolve()).as_posix()
 
     return {
         "metafuse_version": __version__,
@@ -105,8 +116,36 @@ def check_shape(recorded: Any) -> list[str]:
     return problems
 
 
-def _files_under(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+def _files_under(folder: Path) -> tuple[set[str], list[str]]:
+    """Regular files under ``folder`` (relative names), and problems.
+
+    Regular files under ``folder`` (relative names), and problems: symlinks (a build writes none;
+    one may lead to a copy outside the repository) and other non-regular files.
+    """
+    files: set[str] = set()
+    problems: list[str] = []
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        for name in sorted(dirs):
+            path = Path(top) / name
+            if path.is_symlink():
+                problems.append(f"{path}: a symlink (to {path.resolve()}); results hold files only")
+        for name in names:
+            path = Path(top) / name
+            if path.is_symlink():
+                problems.append(f"{path}: a symlink (to {path.resolve()}); results hold files only")
+            elif path.is_file():
+                files.add(path.relative_to(folder).as_posix())
+            else:
+                problems.append(f"{path}: not a regular file")
+    return files, problems
+
+
+def _outside(path: Path, base: Path) -> str | None:
+    """Return a problem when ``path`` (symlinks followed) is not inside ``base``."""
+    resolved = path.resolve()
+    if resolved.is_relative_to(base.resolve()):
+        return None
+    return f"{path}: leads outside the repository (to {resolved})"
 
 
 def compare(
@@ -127,7 +166,11 @@ def compare(
     for name in sorted(set(recorded["dependencies"]) - set(DEPENDENCIES)):
         problems.append(f"dependencies: {name} is not a dependency metafuse records")
     outputs = recorded["outputs"]
-    present = _files_under(results_dir)
+    if results_dir.is_symlink():
+        return [*problems, f"{results_dir}: a symlink (to {results_dir.resolve()}); verify "
+                "compares the files of a real results folder"]  # fmt: skip
+    present, found = _files_under(results_dir)
+    problems += found
     for name in sorted(set(outputs) | present):
         path = results_dir / name
         if name == MANIFEST:
@@ -140,7 +183,10 @@ def compare(
             problems.append(f"{path}: altered (SHA-256 differs from the manifest)")
     for name, digest in sorted(recorded["inputs"].items()):
         path = root / name
-        if not path.is_file():
+        outside = _outside(path, root)
+        if outside is not None:
+            problems.append(outside)
+        elif not path.is_file():
             problems.append(f"{path}: input missing")
         elif sha256(path) != digest:
             problems.append(f"{path}: input changed since the results were built")
@@ -162,12 +208,14 @@ def compare(
 
 def read_manifest(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
     """Return the manifest's JSON and the problems with its shape (text exactly as written)."""
-    from metafuse.files import to_json
+    from metafuse.files import read_regular_text, to_json
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path)
         recorded = json.loads(text)
-    except (OSError, ValueError) as err:
+    except DataError as err:
+        return None, [f"{path}: cannot read manifest ({err.message})"]
+    except ValueError as err:
         return None, [f"{path}: cannot read manifest ({err})"]
     problems = [f"{path}: {p}" for p in check_shape(recorded)]
     if not problems and to_json(recorded) != text:

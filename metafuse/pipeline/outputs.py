@@ -2,7 +2,11 @@
 
 Everything is built in a staging folder beside ``results/`` and swapped in at the end, so that
 ``results/`` is always entirely the old build or entirely the new one: an error or an interrupt
-leaves it as it was. Outputs are deterministic (sorted keys, no timestamps, pinned fonts).
+(SIGINT, or SIGTERM, handled alike) leaves it as it was and removes the staging folder. A build
+killed outright (SIGKILL) cannot clean up: its staging folder, named after its process, is removed
+by the next build once that process is gone. A plan with nothing to build never replaces a
+results folder that holds files. Outputs are deterministic (sorted keys, no timestamps, pinned
+fonts).
 """
 
 from __future__ import annotations
@@ -10,13 +14,17 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import re
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
+from metafuse.exceptions import SpecError
 from metafuse.files import to_json, write_bytes_atomic, write_text_atomic
 from metafuse.pipeline.cache import BuildCache
 from metafuse.pipeline.incremental import folder_inputs, remember_build, unchanged_build
@@ -28,6 +36,7 @@ from metafuse.pipeline.run import Analysis, run_analysis
 from metafuse.pipeline.site import build_site
 from metafuse.pipeline.tables import sof_tables
 from metafuse.review.sof import RelatedPage, SofTable
+from metafuse.review.vocabulary import FILE_NAME
 
 Progress = Callable[[str], None]
 FORMATS = ("md", "csv", "html", "docx")
@@ -165,11 +174,67 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt as SIGINT does.
+
+    Within the block, SIGTERM raises KeyboardInterrupt as SIGINT does (so that ``finally`` clean-up
+    runs); only in the main thread, where Python delivers signals.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def remove_stale_staging(out_dir: Path) -> list[Path]:
+    """Remove the staging (and swapped-out) folders of builds of ``out_dir`` that were killed.
+
+    Remove the staging (and swapped-out) folders of builds of ``out_dir`` that were killed: those
+    named after a process that no longer runs, and those without a process in their name (left by an
+    earlier version). Returns the folders removed.
+    """
+    pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(staging|old)-(?:(\d+)-)?")
+    removed = []
+    for path in out_dir.parent.glob(f".{out_dir.name}.*"):
+        found = pattern.match(path.name)
+        if found is None or not path.is_dir() or path.is_symlink():
+            continue
+        if found.group(2) is not None and _running(int(found.group(2))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
 def staging(out_dir: Path) -> Iterator[Path]:
-    """Yield a staging folder beside ``out_dir``: swapped in if the block succeeds, else removed."""
+    """Yield a staging folder beside ``out_dir``: swapped in if the block succeeds, else removed.
+
+    Also removed on SIGTERM; stale staging folders of killed builds are removed first.
+    """
     out_dir = out_dir.absolute()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    remove_stale_staging(out_dir)
+    prefix = f".{out_dir.name}.staging-{os.getpid()}-"
+    stage = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir.parent))
     try:
         yield stage
         os.chmod(stage, 0o777 & ~_umask())
@@ -214,7 +279,12 @@ def run_all(
         if restored is not None:
             return restored[0]
     plan = make_plan(spec_dir) if plan is None else plan
-    with staging(out_dir) as stage:
+    if not plan.specs and out_dir.is_dir() and any(out_dir.iterdir()):
+        raise SpecError(
+            f"{spec_dir}: nothing to build (no spec, and no studies/{FILE_NAME} beside it); "
+            f"{out_dir} is left as it was"
+        )
+    with terminate_as_interrupt(), staging(out_dir) as stage:
         written = build(plan, stage, progress, jobs=jobs, cache=cache)
         if cache is not None:
             inputs = read_manifest(stage / MANIFEST)[0]
@@ -235,9 +305,9 @@ def restore_unchanged(
     :mod:`metafuse.pipeline.incremental`.
     """
     found = unchanged_build(spec_dir, cache)
-    if found is None:
+    if found is None or found.analyses == 0:  # an empty build is never restored over results/
         return None
-    with staging(out_dir) as stage:
+    with terminate_as_interrupt(), staging(out_dir) as stage:
         written = found.entry.write_into(stage)
     cache.prune()
     return [out_dir / p.relative_to(stage) for p in written], found.analyses

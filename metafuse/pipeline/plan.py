@@ -161,7 +161,8 @@ def review_folders(root: Path) -> list[Path]:
     """Return the records folders of a project: its sub-folders that hold a ``review.toml``."""
     if not root.is_dir():
         return []
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / FILE_NAME).is_file())
+    # a review.toml that is no regular file (a FIFO, a folder) is kept: reading it is the error
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p / FILE_NAME).exists())
 
 
 def review_pages(records: StudyRecords) -> list[str]:
@@ -248,7 +249,7 @@ def make_plan(spec_dir: Path, studies: Path | None = None) -> Plan:
                 planned.append(sensitivity)
                 selections[sensitivity.name] = selections[spec.name]
         found = alternative_selection(records[spec.studies], selections[spec.name])
-        if found is not None:
+        if found is not None and not found[0].frame.empty:  # an unpoolable alternative adds nothing
             sensitivity = with_alternative_records(spec, found[1])
             if sensitivity.name not in names:
                 planned.append(sensitivity)

@@ -2,9 +2,11 @@
 
 A spec either names a CSV file of study rows (``data`` + ``measure``) or selects from curated
 records (``studies`` + ``comparison`` + ``outcome`` + ``window``); paths are relative to the
-repository root (the parent of the spec folder). Analyses of curated records exist without specs
-(:mod:`metafuse.pipeline.plan`); a spec adds one (a sensitivity or subgroup analysis) or overrides
-one (method, GRADE judgements, exclusions). Every error names the file and key.
+repository root (the parent of the spec folder) and must stay inside it (an absolute path, ``..``
+or a symlink leading out is an error): a spec reads data only from its review. Analyses of
+curated records exist without specs (:mod:`metafuse.pipeline.plan`); a spec adds one (a
+sensitivity or subgroup analysis) or overrides one (method, GRADE judgements, exclusions). Every
+error names the file and key.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any, Final
 
 from metafuse.conventions import CONVENTIONS
 from metafuse.engine.inverse_variance import PREDICTION_KINDS
-from metafuse.exceptions import SpecError
+from metafuse.exceptions import DataError, SpecError
+from metafuse.files import read_regular_text
 from metafuse.measures import check_level, normalise_measure, normalise_method
 from metafuse.review.grade import JUDGEMENTS
 from metafuse.review.panel import GRADE_KEYS
@@ -155,6 +158,20 @@ def check_name(path: Path) -> str:
     return stem
 
 
+def inside(root: Path, raw: str, key: str, fail: Fail) -> Path:
+    """``root / raw`` when it lies inside the review folder ``root`` once symlinks are followed.
+
+    ``root / raw`` when it lies inside the review folder ``root`` once symlinks are followed (a spec
+    reads no data from elsewhere: not an absolute path, not ``..``, not a symlink out).
+    """
+    path = root / raw
+    base = root.resolve()
+    if Path(raw).is_absolute() or not path.resolve().is_relative_to(base):
+        raise fail(key, f"{raw!r} is outside the review folder {base} (a spec reads data only "
+                   "inside it)")  # fmt: skip
+    return path
+
+
 def _typed(
     raw: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str, fail: Fail
 ) -> Any:
@@ -195,8 +212,10 @@ def _common(raw: Mapping[str, Any], path: Path, fail: Fail) -> dict[str, Any]:
 def read_spec(path: Path, root: Path) -> AnalysisSpec:
     """Parse and check one spec; errors name the file and key."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raw = tomllib.loads(read_regular_text(path))
+    except DataError as err:
+        raise SpecError(f"{path}: cannot read spec: {err.message}") from None
+    except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path}: cannot read spec: {err}") from None
 
     def fail(key: str, message: str) -> SpecError:
@@ -233,7 +252,7 @@ def _data_spec(
         )
     except ValueError as err:
         raise fail("method", str(err)) from None
-    data = root / _typed(raw, "data", str, "a path", fail)
+    data = inside(root, _typed(raw, "data", str, "a path", fail), "data", fail)
     subgroup = _typed(raw, "subgroup", str, "text", fail) if "subgroup" in raw else None
     if common.get("q_from") == "mh" and (method != "DL" or measure not in ("RR", "OR", "RD")):
         raise fail("q_from", 'mh needs method = "DL" and measure RR, OR or RD')
@@ -266,7 +285,7 @@ def _records_spec(
     return AnalysisSpec(
         **common,
         method=method,
-        studies=root / _typed(raw, "studies", str, "a path", fail),
+        studies=inside(root, _typed(raw, "studies", str, "a path", fail), "studies", fail),
         comparison=raw["comparison"],
         outcome=raw["outcome"],
         window=raw["window"],

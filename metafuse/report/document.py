@@ -4,7 +4,9 @@ A small document model (headings, paragraphs, lists, tables, figures) written as
 standalone HTML page from the same blocks, so both say the same thing byte for byte each run.
 
 Inline markup is one form only: ``**text**`` for emphasis (bold in both formats). Text is escaped
-for its format (``|`` in Markdown table cells, HTML entities).
+for its format: HTML entities in HTML; in Markdown, ``|`` in table cells, and everywhere what a
+Markdown renderer would turn into live HTML or a link (:func:`escape_markdown`), since labels,
+quotes and comments come from files.
 """
 
 from __future__ import annotations
@@ -15,6 +17,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+#: What starts raw HTML in Markdown (CommonMark 6.6: a tag, closing tag, comment, declaration,
+#: processing instruction or autolink all begin with "<" and one of these).
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+#: An entity or character reference (CommonMark 2.5), which a renderer would decode.
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+#: A closing bracket that would make a link, image or link reference definition:
+#: ``[x](url)``, ``[x][ref]``, ``[ref]: url``.
+_LINK_CLOSE = re.compile(r"\](?=[(\[:])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` made inert for a Markdown renderer: no raw HTML (``<script>``, ``<img onerror>``.
+
+    ``text`` made inert for a Markdown renderer: no raw HTML (``<script>``, ``<img onerror>``: the
+    ``<`` becomes ``&lt;``), no entity decoded, no link or image (``]`` before ``(``, ``[`` or ``:``
+    is escaped). Other text, ``**bold**`` included, is left as it is, so a value with none of these
+    reads the same.
+    """
+    text = _ENTITY.sub("&amp;", text)
+    text = _TAG_START.sub("&lt;", text)
+    return _LINK_CLOSE.sub(r"\\]", text)
 
 
 @dataclass(frozen=True)
@@ -58,8 +81,9 @@ class Figure:
 Block = Heading | Paragraph | Bullets | Table | Figure
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def md_cell(text: str) -> str:
+    """Escape ``text`` for a Markdown table cell: :func:`escape_markdown`, ``|``, line breaks."""
+    return escape_markdown(text).replace("|", "\\|").replace("\n", " ")
 
 
 def to_markdown(blocks: Sequence[Block]) -> str:
@@ -67,18 +91,18 @@ def to_markdown(blocks: Sequence[Block]) -> str:
     parts: list[str] = []
     for b in blocks:
         if isinstance(b, Heading):
-            parts.append("#" * b.level + " " + b.text)
+            parts.append("#" * b.level + " " + escape_markdown(b.text))
         elif isinstance(b, Paragraph):
-            parts.append(b.text)
+            parts.append(escape_markdown(b.text))
         elif isinstance(b, Bullets):
-            parts.append("\n".join(f"- {item}" for item in b.items))
+            parts.append("\n".join(f"- {escape_markdown(item)}" for item in b.items))
         elif isinstance(b, Table):
-            lines = ["| " + " | ".join(_md_cell(h) for h in b.header) + " |"]
+            lines = ["| " + " | ".join(md_cell(h) for h in b.header) + " |"]
             lines.append("|" + "---|" * len(b.header))
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            lines += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in b.rows]
             parts.append("\n".join(lines))
         else:
-            parts.append(f"![{b.alt}]({b.path})")
+            parts.append(f"![{escape_markdown(b.alt)}]({b.path})")
     return "\n\n".join(parts) + "\n"
 
 

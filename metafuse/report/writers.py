@@ -4,43 +4,42 @@ Each renders the same :class:`~metafuse.report.table_document.TableDocument` and
 byte-reproducible (Word files are zip archives: their dates are fixed; the Word layout is in
 :mod:`metafuse.report.docx`). Footnote letters follow each cell (superscript in Markdown, HTML and
 Word; in brackets in CSV); HTML cells link to their analysis page. Text is escaped for its format:
-``|`` and HTML in Markdown, HTML entities, and CSV cells that a spreadsheet could run as formulas
-(:func:`metafuse.files.to_csv`).
+in Markdown ``|`` and whatever would render as HTML or a link
+(:func:`metafuse.report.document.escape_markdown`), HTML entities, and CSV cells that a
+spreadsheet could run as formulas (:func:`metafuse.files.to_csv`).
 """
 
 from __future__ import annotations
 
 import html
+from urllib.parse import urlsplit
 
 from metafuse.files import to_csv as csv_text
+from metafuse.report.document import md_cell
 from metafuse.report.docx import to_docx
 from metafuse.report.table_document import RenderedCell, TableDocument, build_document
 from metafuse.review.sof import SofTable
 
 
-def _md_escape(text: str) -> str:
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
-
-
 def _md_cell(cell: RenderedCell) -> str:
-    text = _md_escape(cell.text)
+    text = md_cell(cell.text)
     return text + (f"<sup>{','.join(cell.letters)}</sup>" if cell.letters else "")
 
 
 def to_markdown(doc: TableDocument) -> str:
     """Return the document as GitHub Markdown."""
-    out = [f"# {_md_escape(doc.title)}", ""]
-    out += [f"**{_md_escape(k)}:** {_md_escape(v)}  " for k, v in doc.lines]
+    out = [f"# {md_cell(doc.title)}", ""]
+    out += [f"**{md_cell(k)}:** {md_cell(v)}  " for k, v in doc.lines]
     for section in doc.sections:
         out.append("")
         if section.heading:
-            out += [f"## {_md_escape(section.heading)}", ""]
-        out.append("| " + " | ".join(_md_escape(h) for h in section.header) + " |")
+            out += [f"## {md_cell(section.heading)}", ""]
+        out.append("| " + " | ".join(md_cell(h) for h in section.header) + " |")
         out.append("|" + "---|" * len(section.header))
         out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in section.rows]
     out += ["", "## Explanations", ""]
-    out += [f"{letter}. {_md_escape(text)}  " for letter, text in doc.footnotes]
-    out += ["", *(f"{_md_escape(line)}  " for line in doc.legend)]
+    out += [f"{letter}. {md_cell(text)}  " for letter, text in doc.footnotes]
+    out += ["", *(f"{md_cell(line)}  " for line in doc.legend)]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -66,9 +65,14 @@ def to_csv(doc: TableDocument) -> str:
     return csv_text(header, rows)
 
 
+def _relative_link(link: str | None) -> bool:
+    """Return True for a link to a page beside the table (no scheme such as ``javascript:``)."""
+    return bool(link) and urlsplit(link or "").scheme == "" and not (link or "").startswith("//")
+
+
 def _html_cell(cell: RenderedCell) -> str:
     text = html.escape(cell.text)
-    if cell.link:
+    if cell.link and _relative_link(cell.link):
         text = f'<a href="{html.escape(cell.link, quote=True)}">{text}</a>'
     if cell.letters:
         refs = ",".join(f'<a href="#fn-{x}">{x}</a>' for x in cell.letters)

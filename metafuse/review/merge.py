@@ -8,6 +8,12 @@ needs ``source_id``, ``location`` and ``quote``. The merged outcomes.csv is then
 every check of ``metafuse validate`` in a scratch copy of the studies folder; every problem is
 reported against the template row (or outcomes.csv row) it comes from, and outcomes.csv is
 written, atomically, only when there is none. Unchanged rows keep their bytes.
+
+A merge adds no record twice: a new row repeating an existing (or another new) row's report,
+outcome, time point, arm and numbers is an error, as is a missing-value word (``nan``, ``NA``)
+in a number cell, and a mean given without its SD (or an SD without its mean) and no derivation.
+Cells written from the template keep the guard that makes formula-looking text inert
+(:func:`metafuse.files.csv_cell`): ``'=cmd`` stays ``'=cmd`` in outcomes.csv.
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from metafuse.data.csv import read_table
+from metafuse.data.csv import MISSING_TEXTS, read_table
 from metafuse.exceptions import DataError, SpecError
-from metafuse.files import write_text_atomic
+from metafuse.files import csv_cell, read_regular_bytes, write_text_atomic
 from metafuse.review.reconcile import number, same_value
 from metafuse.review.records import validate_studies
 from metafuse.review.schema import FILES, Problem
@@ -32,6 +38,21 @@ from metafuse.review.vocabulary import FILE_NAME, Window, load_review
 Row = dict[str, str | None]
 #: Columns a fill may replace in an existing row (the new source shows the whole row).
 REPLACEABLE = frozenset({*SOURCE_COLUMNS, "weak", "caveat"})
+#: Number columns of outcomes.csv (a missing-value word in them is an error in a template).
+NUMBER_COLUMNS = ("timepoint_months", "n", "mean", "sd", "events", "estimate", "ci_low", "ci_high")
+#: What makes two rows the same record: report, outcome, time point, arm and every number.
+SAME_RECORD = ("report_id", "outcome", "timepoint_months", "data_type", "arm", "n", "mean", "sd",
+               "events", "measure", "estimate", "ci_low", "ci_high")  # fmt: skip
+
+
+def _inert(row: Row) -> Row:
+    """Return a template row's cells as they are written to outcomes.csv (formula guard kept)."""
+    return {c: (None if v is None else csv_cell(v)) for c, v in row.items()}
+
+
+def _same_record(a: Row, b: Row) -> bool:
+    numbers = [c for c in SAME_RECORD[5:] if a.get(c) or b.get(c)]
+    return bool(numbers) and all(same_value(a.get(c), b.get(c)) for c in SAME_RECORD)
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,8 @@ class _Builder:
         self.added: list[tuple[int, Row]] = []
         self.replaced: dict[int, tuple[int, Row]] = {}
         self.skipped = 0
+        #: (file, line, row) of every row a new record must not repeat.
+        self.records: list[tuple[str, int, Row]] = []
 
     def problem(self, line: int, column: str, message: str, warning: bool = False) -> None:
         self.problems.append(Problem(self.template, line, column, message, warning))
@@ -119,6 +142,30 @@ class _Builder:
                 "a filled value needs its source_id, location and quote "
                 f"(missing: {', '.join(lacking)})",
             )
+
+    def numbers(self, line: int, row: Row, merged: Row) -> None:
+        """Check that number cells hold numbers (or nothing) and that a mean comes with its SD."""
+        for col in NUMBER_COLUMNS:
+            value = row.get(col)
+            if value and value.strip() in MISSING_TEXTS:
+                self.problem(line, col, f"{value!r}: write the number, or leave the cell "
+                             "empty when the source has none")  # fmt: skip
+        if merged.get("derivation") or merged.get("data_type") != "arm":
+            return
+        for given, other in (("mean", "sd"), ("sd", "mean")):
+            if row.get(given) and not merged.get(other):
+                self.problem(line, other, f"a {given} needs its {other} (or a derivation giving "
+                             "it); leave both empty if the source has none")  # fmt: skip
+
+    def repeats(self, line: int, row: Row) -> None:
+        """Return a new row must not repeat a record already there (or already added)."""
+        for file, other_line, other in self.records:
+            if _same_record(row, other):
+                self.problem(line, "record_id", f"repeats {other.get('record_id')!r} "
+                             f"({file}:{other_line}): same report, outcome, time point, arm "
+                             "and numbers; a record is entered once")  # fmt: skip
+                break
+        self.records.append((self.template, line, row))
 
     def when(self, line: int, row: Row, window: Window | None) -> None:
         """Warn when a new record's time point is not in the window of its template row."""
@@ -142,8 +189,10 @@ class _Builder:
                 self.problem(line, "source_id", "a source but no number: left as a gap", True)
             return
         self.sourced(line, row)
+        self.numbers(line, row, row)
+        self.repeats(line, row)
         self.when(line, row, self.windows.get(str(row.get("window"))))
-        self.added.append((line, row))
+        self.added.append((line, _inert(row)))
         self.changes.append(Change(line, *_key(row)))
 
     def fill(self, line: int, row: Row, index: int, old_line: int, old: Row) -> None:
@@ -153,9 +202,10 @@ class _Builder:
             return
         self.sourced(line, row)
         merged = dict(old)
+        inert = _inert(row)
         for col in self.columns:
             if col in REPLACEABLE or not old.get(col):
-                merged[col] = row.get(col)
+                merged[col] = inert.get(col)
             elif not same_value(old.get(col), row.get(col)):
                 self.problem(
                     line,
@@ -167,6 +217,8 @@ class _Builder:
         if before[0] and before != (row.get("source_id"), row.get("location")):
             note = f"numbers first recorded from {old['source_id']} ({old.get('location')})"
             merged["caveat"] = "; ".join(p for p in (row.get("caveat"), note) if p)
+        self.numbers(line, {c: row.get(c) for c in filled},
+                     {c: row.get(c) or old.get(c) for c in self.columns})  # fmt: skip
         self.replaced[index] = (line, merged)
         self.changes.append(Change(line, *_key(row), old_line, filled))
 
@@ -274,7 +326,7 @@ def plan_merge(template: str | Path, studies: str | Path) -> Merge:
     outcomes = studies / "outcomes.csv"
     try:
         table = read_table(outcomes)
-        original = outcomes.read_bytes()
+        original = read_regular_bytes(outcomes)
     except (DataError, OSError) as err:
         where = err.line() or 0 if isinstance(err, DataError) else 0
         message = err.message if isinstance(err, DataError) else str(err)
@@ -294,6 +346,7 @@ def plan_merge(template: str | Path, studies: str | Path) -> Merge:
     except SpecError:
         windows = {}  # validation reports the broken review.toml
     b = _Builder(template, outcomes, columns, windows)
+    b.records = [(str(outcomes), line, r) for _i, line, r in existing.values()]
     seen: dict[tuple[str, str], int] = {}
     for line, row in rows:
         key = _key(row)
@@ -339,6 +392,6 @@ def write_merge(merge: Merge) -> Path:
     """
     if merge.errors:
         raise ValueError(f"{merge.template}: the template has problems; nothing merged")
-    if merge.outcomes.read_bytes() != merge.original:
+    if read_regular_bytes(merge.outcomes) != merge.original:
         raise ValueError(f"{merge.outcomes}: changed since the merge was checked; merge again")
     return write_text_atomic(merge.outcomes, merge.text)

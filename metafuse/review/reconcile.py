@@ -13,12 +13,12 @@ column, the rows only one file has, and the columns only one file has.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from metafuse.data.csv import MISSING_TEXTS, read_table
+from metafuse.data.numbers import looks_like_python_number, parse_number
 from metafuse.exceptions import DataError, MetafuseError
 from metafuse.review.template import unescape
 
@@ -73,12 +73,14 @@ class Reconciliation:
 
 
 def number(text: object) -> float | None:
-    """Return a cell's finite number, or None."""
+    """Return a cell's finite number as a spreadsheet reads it, or None.
+
+    See :func:`metafuse.data.numbers.parse_number`.
+    """
     try:
-        value = float(str(text))
+        return parse_number(str(text))
     except ValueError:
         return None
-    return value if math.isfinite(value) else None
 
 
 def same_value(a: object, b: object) -> bool:
@@ -115,7 +117,14 @@ def _rows(path: Path) -> tuple[dict[Key, tuple[int, dict[str, str | None]]], lis
                 f"{path}:{line}: record_id: {key[0]!r} ({key[1] or 'contrast'}) is also on "
                 f"line {rows[key][0]}"
             )
-        rows[key] = (line, {c: unescape(r[c]) for c in columns})
+        cells = {c: unescape(r[c]) for c in columns}
+        for column, cell in cells.items():
+            if cell and looks_like_python_number(cell) and number(cell) is None:
+                try:
+                    parse_number(cell)
+                except ValueError as err:
+                    raise ReconcileError(f"{path}:{line}: {column}: {err}") from None
+        rows[key] = (line, cells)
     return rows, columns
 
 

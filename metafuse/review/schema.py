@@ -17,6 +17,7 @@ from typing import Any, Final
 import pandas as pd
 
 from metafuse._extras import require
+from metafuse.data.numbers import parse_number
 from metafuse.review.vocabulary import Review
 
 require("pandera", "the review records (metafuse.review)")
@@ -173,15 +174,52 @@ def _message(check: str, value: object) -> str:
     return f"{value!r} fails {check}"
 
 
+def _number_problems(
+    schema: pa.DataFrameSchema, frame: pd.DataFrame, path: str, lines: tuple[int, ...]
+) -> list[Problem]:
+    """Report text cells of numeric columns that Python reads as numbers but spreadsheets do not.
+
+    A problem for each text cell of a numeric column that Python reads as a number but a spreadsheet
+    does not (``1_000``, ``１２``, ``١٢``, ``inf``, ``1e999``); text that is no number at all is
+    reported by pandera's conversion.
+    """
+    out = []
+    for name, column in schema.columns.items():
+        if name not in frame.columns or str(column.dtype) != "float64":
+            continue
+        for row, cell in enumerate(frame[name].tolist()):
+            if not isinstance(cell, str) or not _python_number(cell):
+                continue
+            try:
+                parse_number(cell)
+            except ValueError as err:
+                line = lines[row] if row < len(lines) else 0
+                out.append(Problem(path, line, str(name), str(err)))
+    return out
+
+
+def _python_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def schema_problems(
     schema: pa.DataFrameSchema, frame: pd.DataFrame, path: str, lines: tuple[int, ...]
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Validate one file's frame; every failure as a :class:`Problem` with its file line."""
+    """Validate one file's frame; every failure as a :class:`Problem` with its file line.
+
+    Numeric cells must be numbers as a spreadsheet reads them
+    (:func:`metafuse.data.numbers.parse_number`), which pandera's conversion does not check.
+    """
+    problems = set(_number_problems(schema, frame, path, lines))
     try:
-        return schema.validate(frame, lazy=True), []
+        validated = schema.validate(frame, lazy=True)
+        return (frame, sorted(problems)) if problems else (validated, [])
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
-    problems: set[Problem] = set()
     for case in cases.itertuples(index=False):
         check, column, value, index = str(case.check), case.column, case.failure_case, case.index
         row = None if index is None or pd.isna(index) else int(index)

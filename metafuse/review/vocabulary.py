@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from metafuse.exceptions import SpecError
+from metafuse.exceptions import DataError, SpecError
+from metafuse.files import read_regular_text
 from metafuse.review import panel
 from metafuse.review.harm_declarations import Harm, read_harms_declaration
 from metafuse.review.outcome_options import (
@@ -379,14 +380,16 @@ def _section(raw: Mapping[str, Any], name: str, path: Path) -> dict[str, Any]:
 def load_review(folder: str | Path) -> Review:
     """Read ``review.toml`` from a studies folder; errors name the file and key."""
     path = Path(folder) / FILE_NAME
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         raise SpecError(
             f"{path}: missing: a studies folder needs its {FILE_NAME} (the review's "
             "comparisons, outcomes and follow-up windows)"
-        ) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        )
+    try:
+        raw = tomllib.loads(read_regular_text(path))  # never blocks on a FIFO
+    except DataError as err:
+        raise SpecError(f"{path}: cannot read: {err.message}") from None
+    except tomllib.TOMLDecodeError as err:
         raise SpecError(f"{path}: cannot read: {err}") from None
     known = {"title", "comparisons", "outcomes", "windows", "designs", "harms"}
     unknown = sorted(set(raw) - known - {"indirectness", "grade_rules"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,8 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metafuse.exceptions import DataError
 from metafuse.revman._codes import (
     CONT_MEASURES,
+    CONVENTION,
     COUNT_COLUMNS,
     DATA_COLUMNS,
     DICH_MEASURES,
@@ -26,7 +29,7 @@ from metafuse.revman._codes import (
     TOTALS_ATTRIBUTES,
 )
 from metafuse.revman._model import RevManOutcome, RevManSubgroup, StoredResults
-from metafuse.revman._xml import Element, Source, text
+from metafuse.revman._xml import Element, Source, describe, text
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def read_outcome(
         )
         for sub in outcome.findall(f"{prefix}_SUBGROUP")
     )
-    return RevManOutcome(
+    result = RevManOutcome(
         id=outcome_id,
         name=text(outcome.find("NAME")),
         comparison=text(comparison.find("NAME")),
@@ -82,6 +85,51 @@ def read_outcome(
         settings=MappingProxyType(_settings(source, outcome, prefix, measure)),
         study_ids=study_ids,
     )
+    _check_rows(source, outcome, prefix, rows, result)
+    return result
+
+
+def _check_rows(
+    source: Source, outcome: Element, prefix: str, rows: list[_Row], result: RevManOutcome
+) -> None:
+    """Every study row passes the checks of metafuse's own data.
+
+    Every study row passes the checks of metafuse's own data (SD > 0, events within totals, numbers
+    whose effect sizes do not overflow: :func:`metafuse.pooling.compute_effects` with the outcome's
+    settings), and no row repeats another (same study, same numbers: counted twice). Errors name the
+    row's element and attribute.
+    """
+    from metafuse.pooling import compute_effects
+    from metafuse.revman.pooling import outcome_data
+
+    numbers = result.data.drop(columns=["study", "subgroup"], errors="ignore")
+    first: dict[tuple[Any, ...], int] = {}
+    for i, values in enumerate(numbers.itertuples(index=False)):
+        key = (result.study_ids[i], *values)
+        if key in first:
+            where = describe(rows[first[key]].element)
+            raise source.error(rows[i].element, f"repeats {where} (same study, same numbers)",
+                               outcome)  # fmt: skip
+        first[key] = i
+    if numbers.empty:
+        return
+    arguments = result.pool_arguments()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compute_effects(
+                outcome_data(result),
+                result.measure,
+                convention=CONVENTION,
+                ratio=bool(arguments.get("ratio")),
+                method=arguments["method"],
+            )
+    except DataError as err:
+        if err.row is None:
+            return  # no study with data: the outcome is empty (import skips it)
+        keys = {"yi": "EFFECT_SIZE", "sei": "SE", **dict(DATA_COLUMNS.get(prefix, ()))}
+        attribute = keys.get(str(err.column), str(err.column))
+        raise source.error(rows[err.row].element, f"{attribute}: {err.message}", outcome) from None
 
 
 def _measure(source: Source, outcome: Element, prefix: str) -> _Measure:
@@ -207,12 +255,12 @@ def _generic_columns(
     sei: list[float] = []
     for row in rows:
         element = row.element
-        effect = source.value(element, "EFFECT_SIZE", outcome)
-        se = source.value(element, "SE", outcome)
         if not source.flag(element, "ESTIMABLE", default=True):
             yi.append(math.nan)
             sei.append(math.nan)
             continue
+        effect = source.value(element, "EFFECT_SIZE", outcome)
+        se = source.value(element, "SE", outcome)
         if ratio:
             if not effect > 0:
                 raise source.error(element, f"EFFECT_SIZE={effect!r} is not a ratio", outcome)
@@ -261,8 +309,8 @@ def _settings(source: Source, outcome: Element, prefix: str, measure: _Measure) 
         "effect_measure_name": name or None,
         "method": outcome.get("METHOD"),
         "random": measure.random,
-        "ci_study": source.number(outcome, "CI_STUDY"),
-        "ci_total": source.number(outcome, "CI_TOTAL"),
+        "ci_study": _level(source, outcome, "CI_STUDY"),
+        "ci_total": _level(source, outcome, "CI_TOTAL"),
         "totals": outcome.get("TOTALS"),
         "subgroups": source.flag(outcome, "SUBGROUPS", default=False),
         "subgroup_test": source.flag(outcome, "SUBGROUP_TEST", default=False),
@@ -275,3 +323,17 @@ def _settings(source: Source, outcome: Element, prefix: str, measure: _Measure) 
         "group_labels": (text(outcome.find("GROUP_LABEL_1")), text(outcome.find("GROUP_LABEL_2"))),
         "graph_labels": (text(outcome.find("GRAPH_LABEL_1")), text(outcome.find("GRAPH_LABEL_2"))),
     }
+
+
+def _level(source: Source, outcome: Element, key: str) -> float | None:
+    """Return a confidence level in percent (``CI_STUDY``, ``CI_TOTAL``).
+
+    A confidence level in percent (``CI_STUDY``, ``CI_TOTAL``): RevMan 5 offers 90, 95 and 99;
+    anything outside [50, 100) is refused rather than read as a 1.5% or a 150% interval.
+    """
+    value = source.number(outcome, key)
+    if value is not None and not (math.isfinite(value) and 50 <= value < 100):
+        raise source.error(
+            outcome, f"{key}={outcome.get(key)!r} is not a confidence level in percent (50 to 100)"
+        )
+    return value

@@ -4,18 +4,32 @@ RevMan 5 is a Java program: numbers are written with Java's ``Double.toString`` 
 that round-trips a double, exponent as ``E-7``), a value not computed is an empty string, and
 ``NaN``/``Infinity`` may appear. Every error is a :class:`~metafuse.exceptions.DataError` whose
 message names the XML element and its ID (or ``STUDY_ID``) attribute.
+
+The file is untrusted: it is read only if it is a regular file within the size limit
+(:func:`metafuse.files.read_regular_bytes`), parsed by lxml with entity expansion, DTD loading
+and network access off and libxml2's default limits (nesting depth 256, 10 MB per text node);
+a document with a ``<!DOCTYPE>`` (RevMan writes none; it is how entities are declared) is
+refused.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any, Final
 
+from lxml import etree
+
+from metafuse.data.numbers import parse_number
+from metafuse.data.validate import MAX_COUNT
 from metafuse.exceptions import DataError
+from metafuse.files import read_regular_bytes
 
-Element = ET.Element
+Element = Any  # lxml.etree._Element (lxml has no type stubs)
+
+#: Java's names of the non-finite doubles (RevMan writes them for numbers it could not compute).
+JAVA_NON_FINITE: Final = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 _BLANK_TAIL = re.compile(r"\s*\n\s*")
 
@@ -59,23 +73,47 @@ class Source:
         return self._parse(element, key, raw, parent)
 
     def value(self, element: Element, key: str, parent: Element | None = None) -> float:
-        """Return a numeric attribute that must be present and not empty (study data)."""
+        """Return a numeric attribute that must be present, not empty and finite (study data)."""
         raw = self.required(element, key, parent)
         if not raw.strip():
             raise self.error(element, f"{key} is empty", parent)
-        return self._parse(element, key, raw, parent)
+        value = self._parse(element, key, raw, parent)
+        if not math.isfinite(value):
+            raise self.error(element, f"{key}={raw!r} is not a finite number", parent)
+        return value
 
     def _parse(self, element: Element, key: str, raw: str, parent: Element | None) -> float:
+        """Return a number as a spreadsheet reads it.
+
+        A number as a spreadsheet reads it (:func:`metafuse.data.numbers.parse_number`), or one of
+        Java's ``NaN``/``Infinity``.
+        """
+        text = raw.strip()
+        if text in JAVA_NON_FINITE:
+            return JAVA_NON_FINITE[text]
         try:
-            return float(raw.strip())
-        except ValueError:
-            raise self.error(element, f"{key}={raw!r} is not a number", parent) from None
+            return parse_number(text)
+        except ValueError as err:
+            reason = str(err).removeprefix(f"not a number: {text!r}").strip()
+            what = "is not a finite number" if "finite" in str(err) else "is not a number"
+            raise self.error(
+                element, f"{key}={raw!r} {what}{' ' + reason if reason else ''}", parent
+            ) from None
 
     def count(self, element: Element, key: str, parent: Element | None = None) -> int:
-        """Return a required whole, non-negative number (events, group sizes)."""
+        """Return a required whole, non-negative number (events, group sizes).
+
+        At most :data:`~metafuse.data.validate.MAX_COUNT`.
+        """
         value = self.value(element, key, parent)
-        if not math.isfinite(value) or value < 0 or value != int(value):
+        if value < 0 or value != int(value):
             raise self.error(element, f"{key}={element.get(key)!r} is not a whole count", parent)
+        if value > MAX_COUNT:
+            raise self.error(
+                element,
+                f"{key}={element.get(key)!r} is implausibly large (more than {MAX_COUNT:g})",
+                parent,
+            )
         return int(value)
 
     def flag(self, element: Element, key: str, default: bool | None = None) -> bool:
@@ -95,21 +133,40 @@ class Source:
 
 
 def load(path: str | Path) -> Source:
-    """Parse ``path`` and check that it is a RevMan 5 intervention review."""
+    """Parse ``path`` safely.
+
+    Parse ``path`` safely (see the module) and check that it is a RevMan 5 intervention review.
+    """
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read the file ({exc.strerror})", source=str(path)) from None
+        data = read_regular_bytes(path)
+    except DataError as err:
+        raise DataError(err.message.replace("cannot read file", "cannot read the file"),
+                        source=str(path)) from None  # fmt: skip
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
         line, column = exc.position
-        reason = str(exc).split(":")[0]
+        reason = (exc.msg or str(exc)).split(", line ")[0]
         raise DataError(
-            f"not a RevMan 5 file: malformed XML at line {line}, column {column + 1} ({reason})",
+            f"not a RevMan 5 file: malformed XML at line {line}, column {column} ({reason})",
             source=str(path),
         ) from None
+    info = root.getroottree().docinfo
+    if info.internalDTD is not None or info.externalDTD is not None or info.doctype:
+        raise DataError(
+            "not a RevMan 5 file: it declares a <!DOCTYPE> (RevMan writes none; entities and "
+            "DTDs are not read)",
+            source=str(path),
+        )
     if root.tag != "COCHRANE_REVIEW":
         raise DataError(
             f"not a RevMan 5 file: the root element is <{root.tag}>, not <COCHRANE_REVIEW>",

@@ -11,14 +11,18 @@ decimals; ratios on the ratio scale except study SEs (natural log).
 
 from __future__ import annotations
 
-import json
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+import tomli_w
+
+from metafuse.exceptions import DataError
 from metafuse.files import frame_to_csv, to_csv, write_text_atomic
+from metafuse.pipeline.spec import RESERVED, RESERVED_PREFIXES
 from metafuse.results import PooledResult
 from metafuse.revman._model import RevManOutcome
 from metafuse.revman.pooling import outcome_data
@@ -38,24 +42,40 @@ DICHOTOMOUS: Final = ("RR", "OR", "RD")
 CONTINUOUS: Final = ("MD", "SMD")
 
 
+#: Longest file name stem an import writes (IDs beyond it are cut; collisions are numbered).
+MAX_NAME: Final = 64
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
 def spec_name(outcome: RevManOutcome) -> str:
-    """Return the analysis name of an outcome: RevMan's ID with dots as dashes (``CMP-001-01``)."""
-    return outcome.id.replace(".", "-")
+    """Return the analysis name of an outcome: a safe slug of RevMan's ID (``CMP-001-01``).
+
+    RevMan's ID with dots as dashes, made a safe slug: ASCII letters, digits, ``-`` and ``_``
+    only, starting with a letter or digit, at most :data:`MAX_NAME` characters, never a name the
+    build reserves (``outcome`` when nothing is left). The file's text never chooses a folder: no
+    ``/``, no ``..``, no absolute path.
+    """
+    slug = _UNSAFE.sub("-", outcome.id.replace(".", "-")).lstrip("-_")[:MAX_NAME].rstrip("-_")
+    if not slug or slug.lower() in RESERVED or slug.lower().startswith(RESERVED_PREFIXES):
+        slug = f"outcome-{slug}".rstrip("-") if slug else "outcome"
+    return slug
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+def _quoted(text: str) -> str:
+    """``text`` as one TOML basic string (control characters escaped), for a comment."""
+    return tomli_w.dumps({"x": text}).removeprefix("x = ").rstrip("\n")
 
 
 def outcome_spec(outcome: RevManOutcome, data_path: str) -> str:
-    """Return the analysis spec (TOML) that pools ``outcome`` as RevMan did."""
+    """Return the analysis spec (TOML) that pools ``outcome`` as RevMan did.
+
+    Values are serialised by tomli-w; the file's IDs appear in the comment only as escaped TOML
+    strings, so no text of the file can start a line of its own.
+    """
     arguments = outcome.pool_arguments()
     lines = [
-        f"# Imported from RevMan 5: outcome {outcome.id} of comparison {outcome.comparison_id},",
+        f"# Imported from RevMan 5: outcome {_quoted(outcome.id)} of comparison "
+        f"{_quoted(outcome.comparison_id)},",
         "# pooled with the outcome's RevMan settings.",
     ]
     if arguments.pop("swap_events", False):
@@ -68,32 +88,73 @@ def outcome_spec(outcome: RevManOutcome, data_path: str) -> str:
         values["subgroup"] = "subgroup"
     if values.get("method") == "DL":
         values["hksj"] = False
-    lines += [f"{key} = {_toml_value(value)}" for key, value in values.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + tomli_w.dumps(values)
+
+
+def _planned(outcomes: Sequence[RevManOutcome]) -> list[tuple[RevManOutcome, str]]:
+    """Each outcome with studies and its unique safe name (``-2``, ``-3``...
+
+    Each outcome with studies and its unique safe name (``-2``, ``-3``... on a collision, compared
+    without case, as some file systems do); a renamed outcome is warned about.
+    """
+    taken: set[str] = set()
+    plan = []
+    for outcome in outcomes:
+        if outcome.data.empty:
+            warnings.warn(f"{outcome.id} ({outcome.name}): no studies, not imported", stacklevel=3)
+            continue
+        base = name = spec_name(outcome)
+        number = 1
+        while name.lower() in taken:
+            number += 1
+            name = f"{base[: MAX_NAME - 4]}-{number}"
+        taken.add(name.lower())
+        if name != outcome.id.replace(".", "-"):
+            warnings.warn(f"outcome ID {outcome.id!r} imported as {name}", stacklevel=3)
+        plan.append((outcome, name))
+    return plan
 
 
 def import_rm5(
-    path: str | Path, out_dir: str | Path, *, root: str | Path | None = None
+    path: str | Path,
+    out_dir: str | Path,
+    *,
+    root: str | Path | None = None,
+    force: bool = False,
 ) -> list[Path]:
     """Write one study CSV and one spec per outcome of a RevMan 5 file.
 
     Write one study CSV (``<name>.csv``) and one spec (``<name>.toml``) per outcome of a RevMan 5
-    file into ``out_dir``; subgroups are kept as a ``subgroup`` column. The spec's data path is
-    relative to ``root`` (default: the parent of ``out_dir``, the repository root when ``out_dir``
-    is ``analyses/``). Outcomes without studies are skipped with a warning.
+    file into ``out_dir``; subgroups are kept as a ``subgroup`` column. Names are safe slugs of
+    the outcome IDs (:func:`spec_name`), unique within the import. The spec's data path is
+    relative to ``root`` (default: the parent of ``out_dir``, the repository root when
+    ``out_dir`` is ``analyses/``). Outcomes without studies are skipped with a warning.
+
+    Nothing is written unless every file can be: a file that exists already is an error unless
+    ``force`` (then it is replaced), as is a file with no outcome to import.
     """
     out = Path(out_dir)
     base = Path(root) if root is not None else out.resolve().parent
+    outcomes = read_rm5(path)
+    if not outcomes:
+        raise DataError(
+            "no analyses to import (no outcome under ANALYSES_AND_DATA)", source=str(path)
+        )
+    plan = _planned(outcomes)
+    if not plan:
+        raise DataError("nothing to import: no outcome has study rows", source=str(path))
+    folder = out.resolve()
+    targets = [folder / f"{name}{suffix}" for _, name in plan for suffix in (".csv", ".toml")]
+    for target in targets:
+        assert target.parent == folder  # safe names: never a folder of their own
+        if not force and (target.exists() or target.is_symlink()):
+            raise DataError(f"{target} exists already (--force replaces it)", source=str(path))
     written: list[Path] = []
-    for outcome in read_rm5(path):
-        if outcome.data.empty:
-            warnings.warn(f"{outcome.id} ({outcome.name}): no studies, not imported", stacklevel=2)
-            continue
-        name = spec_name(outcome)
-        csv_path = out / f"{name}.csv"
+    for outcome, name in plan:
         data = outcome_data(outcome)
         if "subgroup" in outcome.data.columns:
             data.insert(1, "subgroup", outcome.data["subgroup"].to_numpy())
+        csv_path = out / f"{name}.csv"
         written.append(write_text_atomic(csv_path, frame_to_csv(data)))
         relative = Path(csv_path.resolve()).relative_to(base.resolve())
         spec = outcome_spec(outcome, relative.as_posix())

@@ -7,7 +7,7 @@ from pathlib import Path
 from metafuse.revman._codes import KINDS, UNSUPPORTED_KINDS
 from metafuse.revman._model import RevManOutcome
 from metafuse.revman._outcomes import read_outcome
-from metafuse.revman._xml import Element, load
+from metafuse.revman._xml import Element, Source, load
 
 
 def read_rm5(path: str | Path, *, skip_unsupported: bool = False) -> tuple[RevManOutcome, ...]:
@@ -45,7 +45,7 @@ def read_rm5(path: str | Path, *, skip_unsupported: bool = False) -> tuple[RevMa
         type. The message is one line naming the file, the XML element and its ID.
     """
     source = load(path)
-    labels = _study_labels(source.root)
+    labels = _study_labels(source, source.root)
     analyses = source.root.find("ANALYSES_AND_DATA")
     if analyses is None:
         return ()
@@ -70,14 +70,24 @@ def read_rm5(path: str | Path, *, skip_unsupported: bool = False) -> tuple[RevMa
     return tuple(outcomes)
 
 
-def _study_labels(root: Element) -> dict[str, str]:
-    """``STUDY_ID`` -> study name (RevMan's label, e.g. ``Smith 2001``) from every ``STUDY``."""
+def _study_labels(source: Source, root: Element) -> dict[str, str]:
+    """``STUDY_ID`` -> study name (RevMan's label, e.g.
+
+    ``STUDY_ID`` -> study name (RevMan's label, e.g. ``Smith 2001``) from every ``STUDY``; an ID
+    used by two ``STUDY`` elements is an error (which name would the rows get?).
+    """
+    seen: set[str] = set()
     labels: dict[str, str] = {}
     studies = root.find("STUDIES_AND_REFERENCES/STUDIES")
     if studies is None:
         return labels
     for study in studies.iter("STUDY"):
         study_id, name = study.get("ID"), (study.get("NAME") or "").strip()
-        if study_id and name:
+        if not study_id:
+            continue
+        if study_id in seen:
+            raise source.error(study, f"a second STUDY with ID {study_id!r}")
+        seen.add(study_id)
+        if name:
             labels[study_id] = name
     return labels

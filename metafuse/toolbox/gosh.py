@@ -5,6 +5,11 @@ million subsets) all are fitted, in chunks, else ``subsets`` random ones (seeded
 row of one batch fit (:func:`metafuse.pool_many`). The GOSH plot shows the estimate against I²;
 clusters point to studies that drive heterogeneity (Olkin, Dahabreh & Trikalinos 2012).
 
+Memory budget: random subsets hold at most :data:`MAX_RANDOM_CELLS` study memberships (subsets x
+k: 16 MiB of booleans, and about a minute of REML fits at 0.2-0.4 million per second), so that
+1,000,000 subsets are drawn up to k = 16 and fewer beyond (83,886 at k = 200, 3,355 at k =
+5,000); each batch fit holds at most :data:`CHUNK_CELLS` of them (about 100 MB of work arrays).
+
 References
 ----------
 Olkin I, Dahabreh IJ, Trikalinos TA (2012). GOSH - a graphical display of study heterogeneity.
@@ -13,6 +18,7 @@ Olkin I, Dahabreh IJ, Trikalinos TA (2012). GOSH - a graphical display of study 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +31,19 @@ from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
 
-#: Subsets fitted at once (bounds memory: chunk x k booleans and floats).
+#: Subsets fitted at once up to k = 20 (bounds memory: chunk x k booleans and floats).
 CHUNK = 65_536
+#: Study memberships fitted at once (CHUNK subsets of 20 studies).
+CHUNK_CELLS = CHUNK * 20
+#: Most study memberships (random subsets x k) a GOSH beyond the exhaustive limit draws.
+MAX_RANDOM_CELLS = 2**24
+#: Random subsets drawn when not asked for a number (metafor's gosh default), within the budget.
+DEFAULT_SUBSETS = 1_000_000
+
+
+def max_random_subsets(k: int) -> int:
+    """Return the most random subsets of ``k`` studies within the memory budget."""
+    return MAX_RANDOM_CELLS // max(k, 1)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -103,7 +120,7 @@ def gosh(
     method: str = "FE",
     *,
     max_exhaustive: int = 20,
-    subsets: int = 1_000_000,
+    subsets: int | None = None,
     seed: int = 20261123,
     **options: Any,
 ) -> GoshResult:
@@ -124,7 +141,9 @@ def gosh(
     max_exhaustive : int, optional
         Up to this many studies every subset is fitted (20: about a million).
     subsets : int, optional
-        Number of random subsets beyond ``max_exhaustive`` studies.
+        Number of random subsets beyond ``max_exhaustive`` studies (default: 1,000,000 or as
+        many as the memory budget allows, :func:`max_random_subsets`; more than the budget is an
+        error).
     seed : int, optional
         Seed of the random subsets.
 
@@ -143,15 +162,59 @@ def gosh(
     k = len(y)
     if k < 2:
         raise ValueError("GOSH needs at least 2 studies")
+    if not 1 <= max_exhaustive <= 20:
+        raise ValueError(f"max_exhaustive must be 1 to 20 (2^20 subsets), got {max_exhaustive}")
     exhaustive = k <= max_exhaustive
     if exhaustive:
-        chunks = [subset_masks(k, a, min(2**k, a + CHUNK)) for a in range(1, 2**k, CHUNK)]
+        chunks = (subset_masks(k, a, min(2**k, a + CHUNK)) for a in range(1, 2**k, CHUNK))
+        fits = _fit_chunks(result, y, v, chunks)
     else:
-        rng = np.random.default_rng(seed)
-        drawn = rng.random((subsets, k)) < 0.5
-        empty = ~drawn.any(axis=1)
-        drawn[empty, rng.integers(0, k, int(empty.sum()))] = True
-        chunks = [drawn[a : a + CHUNK] for a in range(0, subsets, CHUNK)]
+        drawn = _random_subsets(k, _subset_count(k, subsets), seed)
+        rows = max(1, CHUNK_CELLS // k)
+        fits = _fit_chunks(result, y, v, (drawn[a : a + rows] for a in range(0, len(drawn), rows)))
+    masks, estimate, i2, q, sizes = fits
+    return GoshResult(
+        tuple(labels), masks, estimate, i2, q, sizes.astype(np.int64), result.method, exhaustive
+    )
+
+
+def _subset_count(k: int, subsets: int | None) -> int:
+    most = max_random_subsets(k)
+    if subsets is None:
+        if most < 1:
+            raise ValueError(f"GOSH of {k:,} studies: not one subset fits the memory budget")
+        return min(DEFAULT_SUBSETS, most)
+    if isinstance(subsets, bool) or not isinstance(subsets, int | np.integer) or subsets < 1:
+        raise ValueError(f"subsets must be a positive whole number, got {subsets!r}")
+    if subsets > most:
+        raise ValueError(
+            f"GOSH of {k:,} studies: at most {most:,} random subsets fit the memory budget "
+            f"({MAX_RANDOM_CELLS:,} study memberships), not {subsets:,}"
+        )
+    return int(subsets)
+
+
+def _random_subsets(k: int, n: int, seed: int) -> BoolArray:
+    """``n`` random non-empty subsets, each study in with probability 1/2.
+
+    ``n`` random non-empty subsets, each study in with probability 1/2 (drawn in row blocks from one
+    stream: the same subsets as one draw of the whole array, in less memory).
+    """
+    rng = np.random.default_rng(seed)
+    drawn = np.empty((n, k), dtype=bool)
+    rows = max(1, CHUNK_CELLS // k)
+    for a in range(0, n, rows):
+        b = min(n, a + rows)
+        drawn[a:b] = rng.random((b - a, k)) < 0.5
+    empty = ~drawn.any(axis=1)
+    drawn[empty, rng.integers(0, k, int(empty.sum()))] = True
+    return drawn
+
+
+def _fit_chunks(
+    result: PooledResult, y: FloatArray, v: FloatArray, chunks: Iterable[BoolArray]
+) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Masks, estimate, I² (0 where undefined), Q and k of every subset, fitted chunk by chunk."""
     parts = []
     for masks in chunks:
         fit = pool_many(
@@ -162,14 +225,5 @@ def gosh(
             masks,
         )
         parts.append((masks, fit.estimate, np.nan_to_num(fit.I2, nan=0.0), fit.Q, fit.k))
-    cat = [np.concatenate([p[i] for p in parts]) for i in range(5)]
-    return GoshResult(
-        tuple(labels),
-        cat[0],
-        cat[1],
-        cat[2],
-        cat[3],
-        cat[4].astype(np.int64),
-        result.method,
-        exhaustive,
-    )
+    masks, estimate, i2, q, sizes = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    return masks, estimate, i2, q, sizes

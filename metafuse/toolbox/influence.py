@@ -23,7 +23,7 @@ from metafuse.measures import TABLE_METHODS
 from metafuse.result_protocol import StudyTable
 from metafuse.results import PooledResult
 from metafuse.toolbox._inputs import as_result, used_effects
-from metafuse.toolbox.sensitivity import subset_fits
+from metafuse.toolbox.sensitivity import FIT_NAMES, blocked_fits, mask_blocks, subset_fits
 
 #: Columns of the influence diagnostics after ``study``.
 INFLUENCE_COLUMNS = (
@@ -145,9 +145,7 @@ def influence(
         raise ValueError("influence diagnostics need at least 2 studies")
     w = 1 / (v + (full.tau2 or 0.0))
     hat = w / w.sum()
-    d = subset_fits(full, ~np.eye(k, dtype=bool))
-    keep = ~np.eye(k, dtype=bool)
-    vb_raw = 1.0 / np.where(keep, 1.0 / (v[None, :] + d["tau2"][:, None]), 0.0).sum(axis=1)
+    d, vb_raw = _deleted_fits(full, v)
     vb = d["se"] ** 2
     s2w = vb / vb_raw if full.hksj else np.ones(k)
     estimate, se = full.estimate_se()
@@ -167,6 +165,23 @@ def influence(
         weight=100 * hat,
         result=full,
     )
+
+
+def _deleted_fits(full: PooledResult, v: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Return the leave-one-out refits and, for each, the unscaled variance of its estimate.
+
+    The leave-one-out refits and, for each, the unscaled variance of its estimate (1 / sum of the
+    remaining weights at its own tau^2), block by block (memory O(k)).
+    """
+    k = len(v)
+    parts, raw = [], []
+    for keep in mask_blocks(k, "leave-one-out"):
+        fits = subset_fits(full, keep)
+        tau2 = fits["tau2"][:, None]
+        raw.append(1.0 / np.where(keep, 1.0 / (v[None, :] + tau2), 0.0).sum(axis=1))
+        parts.append(fits)
+    joined = {name: np.concatenate([p[name] for p in parts]) for name in FIT_NAMES}
+    return joined, np.concatenate(raw)
 
 
 def baujat_data(
@@ -201,7 +216,7 @@ def baujat_data(
     """
     full = as_result(data, measure, method, hksj, **options)
     labels, y, v = used_effects(full)
-    d = subset_fits(full, ~np.eye(len(y), dtype=bool))
+    d = blocked_fits(full, mask_blocks(len(y), "leave-one-out"))
     est, _ = full.estimate_se()
     x = (y - est) ** 2 / ((full.tau2 or 0.0) + v)
     yy = (d["estimate"] - est) ** 2 / d["se"] ** 2
