@@ -241,11 +241,15 @@ def _write_template(records: Any, path: Path) -> int:
 )
 @json_option
 def verify_command(spec_dir: Path, results_dir: Path, as_json: bool) -> None:
-    """Recompute everything and compare with results/manifest.json (exit 1 on any difference)."""
+    """Recompute everything and compare with results/manifest.json (exit 1 on any difference).
+
+    Recomputed without the build cache, figures drawn in as many processes as CPUs.
+    """
     from metafuse.pipeline.outputs import verify
+    from metafuse.pipeline.render import available_cpus
 
     with user_errors():
-        problems = verify(spec_dir, results_dir)
+        problems = verify(spec_dir, results_dir, jobs=available_cpus())
     if as_json:
         emit({"ok": not problems, "problems": problems}, True)
     else:

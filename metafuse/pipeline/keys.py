@@ -133,20 +133,21 @@ def _matplotlib_settings() -> list[tuple[str, bytes]]:
     ``$MATPLOTLIBRC``, ``./matplotlibrc`` and the one in matplotlib's configuration folder, as
     ``matplotlib.matplotlib_fname`` looks for them (without importing matplotlib).
     """
-    home = Path.home() if "HOME" in os.environ else Path("/nonexistent")
-    config = Path(
-        os.environ.get("MPLCONFIGDIR")
-        or Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "matplotlib"
+    from metafuse.exceptions import DataError
+    from metafuse.files import read_regular_bytes
+
+    config = os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "matplotlib"
     )
-    candidates = [Path("matplotlibrc"), config / "matplotlibrc"]
+    candidates = [Path("matplotlibrc"), Path(config) / "matplotlibrc"]
     given = os.environ.get("MATPLOTLIBRC")
     if given:
         candidates.insert(0, Path(given) / "matplotlibrc" if Path(given).is_dir() else Path(given))
     out = []
     for path in candidates:
         try:
-            out.append((str(path.absolute()), path.read_bytes()))
-        except OSError:
+            out.append((str(path.absolute()), read_regular_bytes(path)))
+        except DataError:  # none there
             continue
     return out
 

@@ -313,17 +313,18 @@ def restore_unchanged(
     return [out_dir / p.relative_to(stage) for p in written], found.analyses
 
 
-def verify(spec_dir: Path, results_dir: Path) -> list[str]:
+def verify(spec_dir: Path, results_dir: Path, *, jobs: int = 1) -> list[str]:
     """Check ``results_dir`` against its manifest and recompute everything in a temporary folder.
 
-    Returns the differences (empty when the results reproduce). Nothing is modified.
+    Returns the differences (empty when the results reproduce). Nothing is modified, and the
+    build cache is neither read nor written; ``jobs`` processes draw the figures.
     """
     recorded, problems = read_manifest(results_dir / MANIFEST)
     if recorded is None or problems:
         return problems
     plan = make_plan(spec_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        build(plan, Path(tmp))
+        build(plan, Path(tmp), jobs=jobs)
         fresh, _ = read_manifest(Path(tmp) / MANIFEST)
     assert fresh is not None
     return compare(recorded, plan.root, results_dir, fresh)
