@@ -74,7 +74,7 @@ def analysis_command(
     byte what a build without it writes.
     """
     from metafuse.pipeline.cache import BuildCache, default_cache_dir
-    from metafuse.pipeline.outputs import restore_unchanged
+    from metafuse.pipeline.incremental import restore_unchanged
 
     cache = None if no_cache else BuildCache(default_cache_dir(out_dir))
     with user_errors():

@@ -14,16 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metafuse.exceptions import DataError
 from metafuse.pipeline.cache import BuildCache, Entry, safe_name
 from metafuse.pipeline.keys import Digest, library_fingerprint
 from metafuse.pipeline.manifest import sha256
-from metafuse.pipeline.plan import Plan, review_folders
+from metafuse.pipeline.project import folder_inputs, review_folders
+from metafuse.pipeline.staging import staging, terminate_as_interrupt
 
-#: Files of a records folder that are inputs of a build.
-RECORD_SUFFIXES = (".csv", ".toml")
+if TYPE_CHECKING:
+    from metafuse.pipeline.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,6 @@ class UnchangedBuild:
 
     entry: Entry
     analyses: int
-
-
-def folder_inputs(folder: Path) -> list[Path]:
-    """Return the input files of a records folder (its CSV and TOML files), sorted."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in RECORD_SUFFIXES)
 
 
 def _project(spec_dir: Path) -> tuple[Path, str]:
@@ -100,3 +96,21 @@ def unchanged_build(spec_dir: Path, cache: BuildCache) -> UnchangedBuild | None:
         return None
     entry = cache.get(results)
     return None if entry is None else UnchangedBuild(entry, analyses)
+
+
+def restore_unchanged(
+    spec_dir: Path, out_dir: Path, cache: BuildCache
+) -> tuple[list[Path], int] | None:
+    """Write the last build's results into ``out_dir`` if none of its inputs changed.
+
+    Returns the files written and the number of analyses (None, and nothing written, when an
+    input changed or the cache does not hold that build intact). Written through a staging
+    folder, as a build is; an empty build is never restored over a results folder.
+    """
+    found = unchanged_build(spec_dir, cache)
+    if found is None or found.analyses == 0:
+        return None
+    with terminate_as_interrupt(), staging(out_dir) as stage:
+        written = found.entry.write_into(stage)
+    cache.prune()
+    return [out_dir / p.relative_to(stage) for p in written], found.analyses

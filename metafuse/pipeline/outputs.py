@@ -11,29 +11,24 @@ fonts).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
-import re
-import shutil
-import signal
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from metafuse.exceptions import SpecError
 from metafuse.files import to_json, write_bytes_atomic, write_text_atomic
 from metafuse.pipeline.cache import BuildCache
-from metafuse.pipeline.incremental import folder_inputs, remember_build, unchanged_build
+from metafuse.pipeline.incremental import remember_build, restore_unchanged
 from metafuse.pipeline.keys import harms_key, value_key
 from metafuse.pipeline.manifest import MANIFEST, compare, manifest, read_manifest
 from metafuse.pipeline.plan import Plan, make_plan
+from metafuse.pipeline.project import folder_inputs
 from metafuse.pipeline.render import cached_files, write_analyses
 from metafuse.pipeline.run import Analysis, run_analysis
 from metafuse.pipeline.site import build_site
+from metafuse.pipeline.staging import remove_stale_staging as remove_stale_staging
+from metafuse.pipeline.staging import staging, terminate_as_interrupt
 from metafuse.pipeline.tables import sof_tables
 from metafuse.review.sof import RelatedPage, SofTable
 from metafuse.review.vocabulary import FILE_NAME
@@ -160,102 +155,6 @@ def build(
     return written
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    libc = ctypes.CDLL(name, use_errno=True)
-    if not hasattr(libc, "renameat2"):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    ok = libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    return ok == 0
-
-
-@contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt as SIGINT does.
-
-    Within the block, SIGTERM raises KeyboardInterrupt as SIGINT does (so that ``finally`` clean-up
-    runs); only in the main thread, where Python delivers signals.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def remove_stale_staging(out_dir: Path) -> list[Path]:
-    """Remove the staging (and swapped-out) folders of builds of ``out_dir`` that were killed.
-
-    Remove the staging (and swapped-out) folders of builds of ``out_dir`` that were killed: those
-    named after a process that no longer runs, and those without a process in their name (left by an
-    earlier version). Returns the folders removed.
-    """
-    pattern = re.compile(rf"^\.{re.escape(out_dir.name)}\.(staging|old)-(?:(\d+)-)?")
-    removed = []
-    for path in out_dir.parent.glob(f".{out_dir.name}.*"):
-        found = pattern.match(path.name)
-        if found is None or not path.is_dir() or path.is_symlink():
-            continue
-        if found.group(2) is not None and _running(int(found.group(2))):
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
-    return removed
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def staging(out_dir: Path) -> Iterator[Path]:
-    """Yield a staging folder beside ``out_dir``: swapped in if the block succeeds, else removed.
-
-    Also removed on SIGTERM; stale staging folders of killed builds are removed first.
-    """
-    out_dir = out_dir.absolute()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(out_dir)
-    prefix = f".{out_dir.name}.staging-{os.getpid()}-"
-    stage = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir.parent))
-    try:
-        yield stage
-        os.chmod(stage, 0o777 & ~_umask())
-        if out_dir.exists() and _exchange(stage, out_dir):
-            shutil.rmtree(stage)
-            return
-        old = stage.with_name(stage.name.replace("staging", "old"))
-        if out_dir.exists():
-            os.rename(out_dir, old)
-        os.rename(stage, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def run_all(
     spec_dir: Path,
     out_dir: Path,
@@ -293,24 +192,6 @@ def run_all(
     if cache is not None:
         cache.prune()
     return [out_dir / p.relative_to(stage) for p in written]
-
-
-def restore_unchanged(
-    spec_dir: Path, out_dir: Path, cache: BuildCache
-) -> tuple[list[Path], int] | None:
-    """Write the last build's results into ``out_dir`` if none of its inputs changed.
-
-    Returns the files written and the number of analyses (None, and nothing written, when an
-    input changed or the cache does not hold that build intact). See
-    :mod:`metafuse.pipeline.incremental`.
-    """
-    found = unchanged_build(spec_dir, cache)
-    if found is None or found.analyses == 0:  # an empty build is never restored over results/
-        return None
-    with terminate_as_interrupt(), staging(out_dir) as stage:
-        written = found.entry.write_into(stage)
-    cache.prune()
-    return [out_dir / p.relative_to(stage) for p in written], found.analyses
 
 
 def verify(spec_dir: Path, results_dir: Path, *, jobs: int = 1) -> list[str]:
