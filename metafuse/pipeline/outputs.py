@@ -11,8 +11,10 @@ fonts).
 
 from __future__ import annotations
 
+import gc
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -120,6 +122,22 @@ def inputs_of(plan: Plan) -> list[Path]:
     return sorted(files)
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Within the block, Python's cycle collector runs about 30 times less often.
+
+    A build allocates millions of short-lived objects (tables, plot layers) that reference
+    counting frees; the collector's frequent passes over the young ones cost a build about 5% of
+    its time for nothing. The thresholds are restored afterwards.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(20_000, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def build(
     plan: Plan,
     out_dir: Path,
@@ -183,7 +201,7 @@ def run_all(
             f"{spec_dir}: nothing to build (no spec, and no studies/{FILE_NAME} beside it); "
             f"{out_dir} is left as it was"
         )
-    with terminate_as_interrupt(), staging(out_dir) as stage:
+    with terminate_as_interrupt(), staging(out_dir) as stage, fewer_collections():
         written = build(plan, stage, progress, jobs=jobs, cache=cache)
         if cache is not None:
             inputs = read_manifest(stage / MANIFEST)[0]
@@ -205,7 +223,8 @@ def verify(spec_dir: Path, results_dir: Path, *, jobs: int = 1) -> list[str]:
         return problems
     plan = make_plan(spec_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        build(plan, Path(tmp), jobs=jobs)
+        with fewer_collections():
+            build(plan, Path(tmp), jobs=jobs)
         fresh, _ = read_manifest(Path(tmp) / MANIFEST)
     assert fresh is not None
     return compare(recorded, plan.root, results_dir, fresh)
