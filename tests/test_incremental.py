@@ -192,3 +192,22 @@ def test_the_command_line_cache_and_jobs(tmp_path: Path) -> None:
     done = runner.invoke(main, ["analysis", str(tmp_path / "analyses"), "--jobs", "0"])
     assert done.exit_code == 2
     assert "--jobs" in done.output
+
+
+def _fonts_held() -> int:
+    from metafuse.text.metrics import _font
+
+    return _font.cache_info().currsize
+
+
+def test_a_forked_worker_opens_its_own_fonts() -> None:
+    """Font objects do not cross a fork: a worker reading the font file through its parent's
+    file offset drew wrong glyphs ("failed to load glyph") when both drew at once."""
+    import multiprocessing
+
+    from metafuse.text.metrics import text_width
+
+    text_width("Favours", 8.0)
+    assert _fonts_held() >= 1
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_fonts_held) == 0
