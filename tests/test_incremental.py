@@ -80,7 +80,7 @@ def test_cold_warm_and_changed_builds_are_identical(
     assert "B_odi_2y_by_country" in drawn
     assert not [name for name in drawn if not name.startswith("B_odi")]  # only what pools it
     changed = project / "changed"
-    run_all(project / "analyses", changed)  # cold
+    run_all(project / "analyses", changed, jobs=2)  # cold
     assert tree(out) == tree(changed) != cold
     assert CACHE_DIR not in json.loads((out / "manifest.json").read_text())["outputs"]
 
