@@ -84,6 +84,11 @@ bench-memory: $(STAMP)
 bench-analysis: $(STAMP)
 	$(BIN)/python bench/analysis.py
 
+## bench-incremental: CPU of a rebuild (nothing changed; one trial's numbers changed) against a
+##            cold build of the same review, outputs compared byte for byte
+bench-incremental: $(STAMP)
+	$(BIN)/python bench/incremental.py
+
 ## reference: regenerate tests/reference/*.json (needs R with metafor; GENQM, GENQ CIs and the
 ##            extra cases also CompQuadForm; not run in CI)
 reference:
@@ -99,4 +104,4 @@ help:
 	@grep '^##' Makefile | sed 's/^## //'
 
 .PHONY: install analysis examples verify lint docs docs-check system-deps test bench bench-hostile \
-	bench-memory bench-analysis reference help
+	bench-memory bench-analysis bench-incremental reference help

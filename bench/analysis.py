@@ -1,13 +1,15 @@
 """``make analysis`` against R metafor: CPU time of the same outputs, side by side.
 
-metafuse: ``metafuse analysis`` on the project's specs in a fresh process (interpreter start,
-imports, every fit, leave-one-out, small-study tests, forest PNG+SVG, funnel and GOSH plots, SoF
-tables in four formats, the HTML report and the manifest), and, like for like with R, the fits and
-figures alone (forest PNG+SVG, funnel from k = 10, leave-one-out from k = 3). R: one Rscript that
-loads metafor and, for every analysis, fits ``rma`` to the same effect sizes with the same method,
-prints it, runs ``leave1out`` (k >= 3), draws ``forest`` as PNG (300 dpi) and SVG and ``funnel``
-(k >= 10). GOSH is not part of the R work by default (metafor's ``gosh`` at k = 13 takes tens of
-seconds); ``--r-gosh`` adds it (k >= 5, as metafuse draws it).
+metafuse: ``metafuse analysis --no-cache --jobs 1`` on the project's specs in a fresh process (a
+cold build, no build cache read or written, one process like R; also with ``--jobs`` = the CPUs,
+all the workers' CPU time counted): interpreter start, imports, every fit, leave-one-out,
+small-study tests, forest PNG+SVG, funnel and GOSH plots, SoF tables in four formats, the HTML
+report and the manifest; and, like for like with R, the fits and figures alone (forest PNG+SVG,
+funnel from k = 10, leave-one-out from k = 3). R: one Rscript that loads metafor and, for every
+analysis, fits ``rma`` to the same effect sizes with the same method, prints it, runs
+``leave1out`` (k >= 3), draws ``forest`` as PNG (300 dpi) and SVG and ``funnel`` (k >= 10). GOSH
+is not part of the R work by default (metafor's ``gosh`` at k = 13 takes tens of seconds);
+``--r-gosh`` adds it (k >= 5, as metafuse draws it).
 
 CPU time is user + system time of the child processes (``getrusage``), best of ``--repeats``.
 Run: ``make bench-analysis`` or ``.venv/bin/python bench/analysis.py [--repeats 3] [--r-gosh]``.
@@ -151,8 +153,10 @@ def main() -> int:
     report: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores"}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        full = best([metafuse, "analysis", str(args.specs), "--out", str(work / "full")],
-                    ROOT, args.repeats)  # fmt: skip
+        command = [metafuse, "analysis", str(args.specs), "--out", str(work / "full"), "--no-cache"]
+        full = best([*command, "--jobs", "1"], ROOT, args.repeats)
+        jobs = len(os.sched_getaffinity(0))
+        parallel = best([*command, "--jobs", str(jobs)], ROOT, args.repeats)
         (work / "same").mkdir()
         same = best([python, "-c", SAME_WORK, str(args.specs), str(work / "same")],
                     ROOT, args.repeats)  # fmt: skip
@@ -161,9 +165,11 @@ def main() -> int:
             "analyses_pooled": n_analyses,
             "studies": n_studies,
             "metafuse_make_analysis_cpu_s": round(full, 3),
+            f"metafuse_make_analysis_jobs_{jobs}_cpu_s": round(parallel, 3),
             "metafuse_fits_and_figures_cpu_s": round(same, 3),
         }
-        print(f"metafuse analysis (every output):   {full:6.2f} s CPU")
+        print(f"metafuse analysis (every output):   {full:6.2f} s CPU ({parallel:.2f} s with "
+              f"--jobs {jobs})")  # fmt: skip
         print(f"metafuse fits + forest/funnel only: {same:6.2f} s CPU")
         if shutil.which("Rscript") is None:
             print("Rscript not found: the R side is skipped")

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from metafuse._arrays import FloatArray
 from metafuse.bayes.priors import MuPrior, TauPrior
@@ -67,6 +67,8 @@ class Mixture:
         live = self.weights > 0
         lo = min(lo, float(np.min(self.means[live] - 40 * self.sds[live])))
         hi = max(hi, float(np.max(self.means[live] + 40 * self.sds[live])))
+        from scipy import optimize  # here, not at import (0.2 s)
+
         return float(optimize.brentq(lambda x: self.cdf(x) - p, lo, hi, xtol=1e-12, rtol=1e-12))
 
 
@@ -116,6 +118,8 @@ class TauPosterior:
             lo = 0.0
         while self.cdf(hi) < p:
             hi *= 2
+        from scipy import optimize
+
         return float(optimize.brentq(lambda x: self.cdf(x) - p, lo, hi, xtol=1e-13, rtol=1e-12))
 
     def mean(self) -> float:

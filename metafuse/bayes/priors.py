@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
-from scipy import stats
 
 from metafuse._arrays import FloatArray
 from metafuse.bayes.prior_tables import (
@@ -37,6 +36,9 @@ from metafuse.bayes.prior_tables import (
     TURNER_COMPARISONS,
 )
 from metafuse.model import TAU_PRIORS as MODEL_TAU_PRIORS
+
+if TYPE_CHECKING:  # scipy.stats is imported where a prior is evaluated (0.3 s at import)
+    from scipy import stats
 
 #: The priors on tau by name (:data:`metafuse.model.TAU_PRIORS`).
 TAU_PRIORS: Final = MODEL_TAU_PRIORS
@@ -78,6 +80,8 @@ class TauPrior:
     source: str = ""
 
     def _dist(self) -> stats.rv_continuous:
+        from scipy import stats
+
         if self.kind == "half-normal":
             return stats.halfnorm(scale=self.scale)
         if self.kind == "half-cauchy":
@@ -145,6 +149,8 @@ class _HalfT:
     """|T| scale for T ~ t(df)."""
 
     def __init__(self, df: float, scale: float) -> None:
+        from scipy import stats
+
         self.t, self.scale = stats.t(df), scale
 
     def logpdf(self, x: FloatArray) -> FloatArray:
@@ -160,6 +166,8 @@ class _LogT:
     """exp(m + s T) for T ~ t(df): a log-t distribution on tau."""
 
     def __init__(self, df: float, m: float, s: float) -> None:
+        from scipy import stats
+
         self.t, self.m, self.s = stats.t(df), m, s
 
     def logpdf(self, x: FloatArray) -> FloatArray:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import click
 
 from metafuse.cli.common import analyses_option, emit, json_option, user_errors
+
+if TYPE_CHECKING:
+    from metafuse.pipeline.cache import BuildCache
 
 #: A project's folders: the records (review.toml and the CSV files) and the analysis specs.
 RECORDS_FOLDER = "studies"
@@ -47,36 +50,69 @@ def init_command(directory: Path) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that draw the figures [default: the CPUs available].",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Neither read nor write the build cache (.metafuse-cache/ beside --out).",
+)
 @json_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def analysis_command(spec_dir: Path, out_dir: Path, as_json: bool, quiet: bool) -> None:
+def analysis_command(
+    spec_dir: Path, out_dir: Path, jobs: int | None, no_cache: bool, as_json: bool, quiet: bool
+) -> None:
     """Run every analysis.
 
     Run every analysis (automatic ones and the specs in SPEC_DIR, which may be absent) of the
-    records folders beside SPEC_DIR (each with its review.toml) into --out, atomically.
+    records folders beside SPEC_DIR (each with its review.toml) into --out, atomically. Outputs
+    whose inputs are unchanged since an earlier build are taken from the build cache, byte for
+    byte what a build without it writes.
     """
-    from metafuse.pipeline.outputs import run_all
-    from metafuse.pipeline.plan import make_plan
+    from metafuse.pipeline.cache import BuildCache, default_cache_dir
+    from metafuse.pipeline.incremental import restore_unchanged
 
+    cache = None if no_cache else BuildCache(default_cache_dir(out_dir))
     with user_errors():
-        plan = make_plan(spec_dir)
-        count = len(plan.specs)
-        show = not quiet and not as_json
-        with click.progressbar(
-            length=count,
-            label="analyses",
-            file=None if show else cast(TextIO, _Null()),
-            item_show_func=lambda x: x,
-        ) as bar:
-
-            def progress(name: str) -> None:
-                bar.update(1, name)
-
-            written = run_all(spec_dir, out_dir, progress, plan=plan)
+        restored = restore_unchanged(spec_dir, out_dir, cache) if cache is not None else None
+        if restored is not None:
+            written, count = restored
+        else:
+            written, count = _build(spec_dir, out_dir, jobs, cache, not quiet and not as_json)
     if as_json:
         emit({"written": [str(p) for p in written]}, True)
     else:
         click.echo(f"{out_dir}: {len(written)} files ({count} analyses)")
+
+
+def _build(
+    spec_dir: Path, out_dir: Path, jobs: int | None, cache: BuildCache | None, show: bool
+) -> tuple[list[Path], int]:
+    """Plan and run the build with a progress bar; return the files written and the analyses."""
+    from metafuse.pipeline.outputs import run_all
+    from metafuse.pipeline.plan import make_plan
+    from metafuse.pipeline.render import available_cpus
+
+    plan = make_plan(spec_dir)
+    count = len(plan.specs)
+    with click.progressbar(
+        length=count,
+        label="analyses",
+        file=None if show else cast(TextIO, _Null()),
+        item_show_func=lambda x: x,
+    ) as bar:
+
+        def progress(name: str) -> None:
+            bar.update(1, name)
+
+        written = run_all(
+            spec_dir, out_dir, progress, plan=plan, jobs=jobs or available_cpus(), cache=cache
+        )
+    return written, count
 
 
 class _Null:
@@ -205,11 +241,15 @@ def _write_template(records: Any, path: Path) -> int:
 )
 @json_option
 def verify_command(spec_dir: Path, results_dir: Path, as_json: bool) -> None:
-    """Recompute everything and compare with results/manifest.json (exit 1 on any difference)."""
+    """Recompute everything and compare with results/manifest.json (exit 1 on any difference).
+
+    Recomputed without the build cache, figures drawn in as many processes as CPUs.
+    """
     from metafuse.pipeline.outputs import verify
+    from metafuse.pipeline.render import available_cpus
 
     with user_errors():
-        problems = verify(spec_dir, results_dir)
+        problems = verify(spec_dir, results_dir, jobs=available_cpus())
     if as_json:
         emit({"ok": not problems, "problems": problems}, True)
     else:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metafuse.exceptions import SpecError
+from metafuse.pipeline.project import review_folders
 from metafuse.pipeline.spec import AnalysisSpec, read_spec
 from metafuse.review.published import page_name
 from metafuse.review.records import StudyRecords, load_studies
@@ -155,14 +156,6 @@ def _select_for(spec: AnalysisSpec, records: StudyRecords) -> Selection:
             f"{spec.comparison} ({review.path})"
         )
     return select(records, str(spec.comparison), str(spec.outcome), str(spec.window), spec.evidence)
-
-
-def review_folders(root: Path) -> list[Path]:
-    """Return the records folders of a project: its sub-folders that hold a ``review.toml``."""
-    if not root.is_dir():
-        return []
-    # a review.toml that is no regular file (a FIFO, a folder) is kept: reading it is the error
-    return sorted(p for p in root.iterdir() if p.is_dir() and (p / FILE_NAME).exists())
 
 
 def review_pages(records: StudyRecords) -> list[str]:

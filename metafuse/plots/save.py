@@ -30,6 +30,15 @@ METADATA = {
 }
 
 
+def preload() -> None:
+    """Import what drawing and saving a figure needs, which a first figure would otherwise import.
+
+    plotnine, matplotlib's Agg and SVG writers, PIL's PNG writer: worker processes forked
+    afterwards share these modules instead of each importing them.
+    """
+    import plotnine  # noqa: F401
+
+
 def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
     """Draw the plot once and return it saved in each of ``formats`` (png, svg, pdf).
 

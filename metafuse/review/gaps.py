@@ -55,7 +55,14 @@ def _first_report(records: StudyRecords, comparison: str, trial: str) -> str:
 
 
 def gap_cells(records: StudyRecords) -> list[GapCell]:
-    """Every trial x applicable outcome x window cell, per comparison in the review's order."""
+    """Every trial x applicable outcome x window cell, per comparison in the review's order.
+
+    Computed once per records (the SoF tables and each published review's page ask for them).
+    """
+    return list(records.memo("gap_cells", lambda: _gap_cells(records)))
+
+
+def _gap_cells(records: StudyRecords) -> list[GapCell]:
     review = records.review
     cells: list[GapCell] = []
     for comparison in review.comparisons:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from scipy import special
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def xi(n: float) -> float:
     normal values (Blom's approximation).
     """
     _check_n(n)
-    return 2 * float(stats.norm.ppf((n - 0.375) / (n + 0.25)))
+    return 2 * float(special.ndtri((n - 0.375) / (n + 0.25)))
 
 
 def eta(n: float) -> float:
@@ -68,7 +68,7 @@ def eta(n: float) -> float:
     of n standard normal values.
     """
     _check_n(n)
-    return 2 * float(stats.norm.ppf((0.75 * n - 0.125) / (n + 0.25)))
+    return 2 * float(special.ndtri((0.75 * n - 0.125) / (n + 0.25)))
 
 
 def mean_sd_from_median_iqr(

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -32,6 +34,8 @@ from metafuse.review.links import cross_problems, report_label
 from metafuse.review.published import read_published
 from metafuse.review.schema import FILES, UNKNOWN, Problem, schema_problems, schemas
 from metafuse.review.vocabulary import Review, load_review
+
+T = TypeVar("T")
 
 
 class StudiesError(MetafuseError):
@@ -59,11 +63,25 @@ class StudyRecords:
     lines: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: Warnings from validation (they do not stop an analysis).
     warnings: tuple[Problem, ...] = ()
+    #: What has been computed from these records (selections, the gaps matrix), by what and how:
+    #: the records never change, so each is computed once per build. Not copied by
+    #: ``dataclasses.replace`` (other records, other answers).
+    _memo: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """Return ``compute()``, computed once for these records under ``key``."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def label(self, report_id: str) -> str:
         """Return the study label of a report ('First author year', or its own ``label``)."""
-        row = self.trials.loc[self.trials["report_id"] == report_id].iloc[0]
-        return report_label(row)
+
+        def compute() -> str:
+            row = self.trials.loc[self.trials["report_id"] == report_id].iloc[0]
+            return report_label(row)
+
+        return self.memo(("label", report_id), compute)
 
     def path(self, name: str) -> Path:
         """Return the path of one of the four files."""

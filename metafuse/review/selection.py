@@ -139,17 +139,28 @@ def primary_records(
 
     Within a bounded window a trial's latest time point is used; the longest-follow-up window
     takes each trial's longest time point (a record without a stated time point counts only when
-    the trial has no other). Baseline records (time point 0) never enter an analysis.
+    the trial has no other). Baseline records (time point 0) never enter an analysis. Computed
+    once per records, comparison, outcome, window and evidence group.
     """
-    trials = records.trials
-    if evidence is not None:
-        trials = trials[trials["report_id"].isin(evidence_reports(records, evidence))]
-    reports = trials.loc[trials["comparison"] == comparison, ["report_id", "trial", "year"]]
-    o = records.outcomes
-    o = o[(o["outcome"] == outcome) & (o["primary"] == "yes") & (o["timepoint_months"] != 0)]
-    o = o.merge(reports, on="report_id")
+    key = ("primary_records", comparison, outcome, window, merge, evidence)
+    return list(
+        records.memo(
+            key, lambda: _primary_records(records, comparison, outcome, window, merge, evidence)
+        )
+    )
+
+
+def _primary_records(
+    records: StudyRecords,
+    comparison: str,
+    outcome: str,
+    window: Window,
+    merge: bool,
+    evidence: str | None,
+) -> list[pd.DataFrame]:
+    o = _candidates(records, evidence).get((comparison, outcome))
     chosen: list[pd.DataFrame] = []
-    for _, rows in o.groupby("trial", sort=False):
+    for _, rows in [] if o is None else o.groupby("trial", sort=False):
         months = rows["timepoint_months"].astype(float)
         if window.is_longest:
             pick = rows[months == months.max()] if months.notna().any() else rows
@@ -160,9 +171,53 @@ def primary_records(
             pick = inside[inside["timepoint_months"] == inside["timepoint_months"].max()]
         chosen.append(rows[rows["record_id"] == pick["record_id"].iloc[0]])
     if merge:
-        chosen = drop_overlaps(chosen, trials)
+        chosen = _drop_overlaps(chosen, _includes(records, evidence))
     chosen.sort(key=lambda r: (year_key(r["year"].iloc[0]), str(r["report_id"].iloc[0])))
     return chosen
+
+
+def _candidates(records: StudyRecords, evidence: str | None) -> dict[tuple[str, str], pd.DataFrame]:
+    """Return the records that may be primary, with trial and year, by comparison and outcome.
+
+    Primary, not baseline, of a report of the evidence group (every design when None): one pass
+    over outcomes.csv per evidence group, shared by every window.
+    """
+
+    def compute() -> dict[tuple[str, str], pd.DataFrame]:
+        reports = _evidence_trials(records, evidence)[["report_id", "trial", "year", "comparison"]]
+        o = records.outcomes
+        o = o[(o["primary"] == "yes") & (o["timepoint_months"] != 0)]
+        both = o.merge(reports, on="report_id")
+        return {
+            (str(c), str(out)): part.drop(columns="comparison")
+            for (c, out), part in both.groupby(["comparison", "outcome"], sort=False)
+        }
+
+    return records.memo(("candidates", evidence), compute)
+
+
+def _includes(records: StudyRecords, evidence: str | None) -> dict[str, set[str]]:
+    """Return the component trials of each merged report of an evidence group (``includes``)."""
+
+    def compute() -> dict[str, set[str]]:
+        return _merged_reports(_evidence_trials(records, evidence))
+
+    return records.memo(("includes", evidence), compute)
+
+
+def _evidence_trials(records: StudyRecords, evidence: str | None) -> pd.DataFrame:
+    trials = records.trials
+    if evidence is None:
+        return trials
+    return trials[trials["report_id"].isin(evidence_reports(records, evidence))]
+
+
+def _merged_reports(trials: pd.DataFrame) -> dict[str, set[str]]:
+    return {
+        r.trial: {p.strip() for p in str(r.includes).split(";") if p.strip()}
+        for r in trials.itertuples(index=False)
+        if isinstance(r.includes, str) and r.includes.strip()
+    }
 
 
 def drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.DataFrame]:
@@ -171,11 +226,10 @@ def drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.D
     Where a report merges trials and both it and a component were chosen, keep the later time point
     (the merged report on a tie) and drop the other.
     """
-    includes = {
-        r.trial: {p.strip() for p in str(r.includes).split(";") if p.strip()}
-        for r in trials.itertuples(index=False)
-        if isinstance(r.includes, str) and r.includes.strip()
-    }
+    return _drop_overlaps(chosen, _merged_reports(trials))
+
+
+def _drop_overlaps(chosen: list[pd.DataFrame], includes: dict[str, set[str]]) -> list[pd.DataFrame]:
     by_trial = {str(r["trial"].iloc[0]): r for r in chosen}
     drop: set[str] = set()
     for merged, parts in includes.items():
@@ -275,7 +329,14 @@ def select(
     window: str,
     evidence: str = "randomised",
 ) -> Selection:
-    """Pool-ready data for one analysis (see the module docstring)."""
+    """Pool-ready data for one analysis (see the module docstring); computed once per records."""
+    key = ("select", comparison, outcome, window, evidence)
+    return records.memo(key, lambda: _select(records, comparison, outcome, window, evidence))
+
+
+def _select(
+    records: StudyRecords, comparison: str, outcome: str, window: str, evidence: str
+) -> Selection:
     review = records.review
     for key, known in (
         ("comparison", review.comparisons),

@@ -21,7 +21,9 @@ from metafuse.review.selection import Selection
 def record_rows(records: StudyRecords, record_id: str) -> pd.DataFrame:
     """Return the rows of one record of outcomes.csv."""
     o = records.outcomes
-    return o[o["record_id"] == record_id]
+    by_id = records.memo("records by id", lambda: dict(iter(o.groupby("record_id", sort=False))))
+    found = by_id.get(record_id)
+    return o.iloc[:0] if found is None else found
 
 
 def report_of(selection: Selection, records: StudyRecords, label: str) -> str:
@@ -35,13 +37,17 @@ def rob_judgements(records: StudyRecords, report_id: str, outcome: str) -> dict[
     Every RoB 2 judgement of a report for an outcome, domain -> judgement (the outcome's own rows
     over those for 'all'), in the order of risk_of_bias.csv.
     """
-    rob = records.risk_of_bias
-    rows = rob[(rob["report_id"] == report_id) & rob["outcome"].isin(["all", outcome])]
-    out: dict[str, str] = {}
-    for r in rows.itertuples(index=False):
-        if r.outcome == outcome or r.domain not in out:
-            out[str(r.domain)] = str(r.judgement)
-    return out
+
+    def compute() -> dict[str, str]:
+        rob = records.risk_of_bias
+        rows = rob[(rob["report_id"] == report_id) & rob["outcome"].isin(["all", outcome])]
+        out: dict[str, str] = {}
+        for r in rows.itertuples(index=False):
+            if r.outcome == outcome or r.domain not in out:
+                out[str(r.domain)] = str(r.judgement)
+        return out
+
+    return dict(records.memo(("rob judgements", report_id, outcome), compute))
 
 
 def rob_by_code(records: StudyRecords, report_id: str, outcome: str) -> dict[str, str]:
@@ -99,7 +105,8 @@ def _counts(
     analysed = None
     if rows["data_type"].iloc[0] == "arm" and rows["n"].notna().all():
         analysed = float(rows["n"].sum())
-    trial = records.trials.set_index("report_id").loc[str(rows["report_id"].iloc[0])]
+    trials = records.memo("trials by report", lambda: records.trials.set_index("report_id"))
+    trial = trials.loc[str(rows["report_id"].iloc[0])]
     arms = trial[["n_randomised_exp", "n_randomised_ctrl"]]
     total = trial.get("n_randomised")
     if arms.notna().all():

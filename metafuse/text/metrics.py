@@ -7,6 +7,7 @@ in this font; Word tables use it as a safe upper bound for Arial (DejaVu Sans is
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +20,12 @@ def _font(bold: bool) -> Any:
     from matplotlib.font_manager import FontProperties, findfont, get_font
 
     return get_font(findfont(FontProperties(family=FONT, weight="bold" if bold else "normal")))
+
+
+# A font object must not cross a fork (a forked process would read the font file through the
+# parent's file offset): a child measures with its own, as matplotlib's own font cache does.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_font.cache_clear)
 
 
 @lru_cache(maxsize=4096)

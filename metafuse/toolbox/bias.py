@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from metafuse._arrays import FloatArray
 from metafuse.engine.mixed import fit_mixed
@@ -218,6 +218,8 @@ def rank_test(
             len(y), None, None, "not estimable: the effects or their variances do not vary"
         )
     ties = len(np.unique(ystar)) < len(ystar) or len(np.unique(v)) < len(v)
+    from scipy import stats  # here, not at import (0.3 s)
+
     res = stats.kendalltau(ystar, v, method="asymptotic" if ties else "exact")
     return RankTest(len(y), float(res.statistic), float(res.pvalue))
 
@@ -336,7 +338,7 @@ def _wls_test(y: FloatArray, v: FloatArray, X: FloatArray, level: float) -> dict
     if not se[1] > 0:
         raise ValueError("the regression test is not estimable: no residual variation")
     t = float(beta[1] / se[1])
-    q = float(stats.t.ppf(0.5 + level / 2, k - 2))
+    q = float(special.stdtrit(k - 2, 0.5 + level / 2))  # = scipy.stats.t.ppf
     return {
         "statistic": t,
         "df": k - 2,

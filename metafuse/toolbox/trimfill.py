@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from metafuse._arrays import FloatArray
 from metafuse.engine.mixed import fit_mixed
@@ -94,6 +93,8 @@ class TrimFillResult(ResultMixin):
 
 def _k0(centred: FloatArray, estimator: str) -> tuple[float, float]:
     """Return the L0 or R0 estimate of the number of missing studies and its standard error."""
+    from scipy import stats  # here, not at import (0.3 s)
+
     k = len(centred)
     ranks = stats.rankdata(np.abs(centred), method="ordinal")
     signed = np.sign(centred) * ranks
