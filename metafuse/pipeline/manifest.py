@@ -24,14 +24,12 @@ from typing import Any, Final
 from metafuse._version import __version__
 from metafuse.exceptions import DataError
 
-#: Packages whose versions can change a number or a byte of the outputs. statsmodels no longer
-#: can (it moved to the test extra, as a cross-check); it stays listed so that an unchanged
-#: build keeps a byte-identical manifest, until a change that rebuilds results/ drops it.
+#: Packages whose versions can change a number or a byte of the outputs (statsmodels is not one:
+#: it is in the test extra, as a cross-check only).
 DEPENDENCIES: Final = (
     "numpy",
     "scipy",
     "pandas",
-    "statsmodels",
     "plotnine",
     "matplotlib",
     "click",
