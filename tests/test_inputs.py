@@ -114,6 +114,8 @@ def test_generic_inputs() -> None:
         pool(ci.assign(ci_low=[-0.5, 0.9]), "GEN", ratio=True)
     with pytest.raises(DataError, match="yi"):
         pool(pd.DataFrame({"study": ["a"], "x": [1]}), "GEN")
+    with pytest.raises(DataError, match="square root of vi"):  # metafor's yi/vi: says what to give
+        pool(se.drop(columns="sei").assign(vi=[0.04, 0.01, 0.09]), "GEN")
 
 
 def test_unknown_measure_method_and_options() -> None:

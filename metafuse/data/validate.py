@@ -195,8 +195,13 @@ def _check_columns(data: pd.DataFrame, measure: str, needed: Sequence[str]) -> N
             present = [c for c in group if c in data.columns]
             if present and len(present) < len(group):
                 missing = next(c for c in group if c not in data.columns)
+                hint = (
+                    " (generic data take standard errors: sei = the square root of vi)"
+                    if missing == "sei" and "vi" in data.columns
+                    else ""
+                )
                 raise DataError(
-                    f"missing column {missing!r} (goes with {present[0]!r})", column=missing
+                    f"missing column {missing!r} (goes with {present[0]!r}){hint}", column=missing
                 )
 
 
