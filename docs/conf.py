@@ -75,5 +75,6 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "show_signature": False,
     "min_reported_time": 1e9,
+    "write_computation_times": False,  # no timings file in the sources: a build leaves git clean
     "reset_modules": ("matplotlib",),
 }
