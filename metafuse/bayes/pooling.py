@@ -29,7 +29,8 @@ from metafuse.bayes.nnhm import (
     shrinkage_mixture,
     tau_posterior,
 )
-from metafuse.bayes.priors import MuPrior, TauPrior, checked_mid
+from metafuse.bayes.prior_bounds import checked_mid
+from metafuse.bayes.priors import MuPrior, TauPrior
 from metafuse.bayes.priors import mu_prior as make_mu_prior
 from metafuse.bayes.priors import tau_prior as make_tau_prior
 from metafuse.effects.scales import Scale

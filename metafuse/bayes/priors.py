@@ -26,6 +26,15 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 
 from metafuse._arrays import FloatArray
+from metafuse.bayes.prior_bounds import (
+    LOG_TAU2_MEAN_RANGE,
+    MAX_LOCATION,
+    MAX_LOG_TAU2_SD,
+    MIN_DF,
+    number_within,
+    positive_number,
+    prior_scale,
+)
 from metafuse.bayes.prior_tables import (
     RHODES_2015,
     RHODES_2015_GENERAL,
@@ -42,25 +51,6 @@ if TYPE_CHECKING:  # scipy.stats is imported where a prior is evaluated (0.3 s a
 
 #: The priors on tau by name (:data:`metafuse.model.TAU_PRIORS`).
 TAU_PRIORS: Final = MODEL_TAU_PRIORS
-
-#: Range of a prior's scale or SD on the analysis scale (tau's half-normal, half-Cauchy and half-t
-#: scales, mu's normal SD). Beyond it a prior is in effect a point mass or flat, and the posterior
-#: is not computed reliably: the quadrature grid of :mod:`metafuse.bayes.nnhm` starts from the
-#: prior median of tau (a half-normal scale of 1e10 on log risk ratios of four trials gives a
-#: posterior median of tau of 0.01 where every scale from 10 to 1e8 gives 0.30); an SD of 1e-300
-#: divides by zero.
-SCALE_RANGE: Final = (1e-6, 1e6)
-#: Largest magnitude of a location on the analysis scale (mu's prior mean, a MID).
-MAX_LOCATION: Final = 1e6
-#: Range of the mean of log tau^2 of a log-normal prior: a prior median of tau within
-#: :data:`SCALE_RANGE` (``exp(1e300)`` overflows).
-LOG_TAU2_MEAN_RANGE: Final = (2 * math.log(SCALE_RANGE[0]), 2 * math.log(SCALE_RANGE[1]))
-#: Largest SD of log tau^2 (the empirical priors have 1.0-2.8; an SD of 10 spreads 95% of the
-#: prior over 17 orders of magnitude of tau).
-MAX_LOG_TAU2_SD: Final = 10.0
-#: Fewest degrees of freedom of a half-t prior (scipy's t quantiles do not converge near 0.001;
-#: below 1 the tail is already heavier than the Cauchy's).
-MIN_DF: Final = 0.1
 
 
 @dataclass(frozen=True)
@@ -181,39 +171,6 @@ class _LogT:
         return float(math.exp(self.m + self.s * self.t.ppf(p)))
 
 
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return value
-
-
-def _within(name: str, value: float, low: float, high: float) -> float:
-    """``value`` when it lies in [low, high], else a ValueError naming the range."""
-    value = float(value)
-    if not (math.isfinite(value) and low <= value <= high):
-        where = f"at least {low:.3g}" if high == math.inf else f"between {low:.3g} and {high:.3g}"
-        raise ValueError(f"{name} must be {where}, got {value!r}")
-    return value
-
-
-def _scale(name: str, value: float) -> float:
-    return _within(name, _positive(name, value), *SCALE_RANGE)
-
-
-def checked_mid(mid: float | None) -> float | None:
-    """Return a minimal important difference on the analysis scale.
-
-    A minimal important difference on the analysis scale: positive, at most :data:`MAX_LOCATION`
-    (None stays None).
-    """
-    if mid is None:
-        return None
-    if not (math.isfinite(mid) and mid > 0):
-        raise ValueError(f"mid must be a positive number on the analysis scale, got {mid!r}")
-    return _within("mid", mid, 0.0, MAX_LOCATION)
-
-
 def half_normal(scale: float) -> TauPrior:
     """Half-normal prior on tau.
 
@@ -227,7 +184,7 @@ def half_normal(scale: float) -> TauPrior:
     TauPrior
         The prior.
     """
-    return TauPrior("half-normal", scale=_scale("tau_scale", scale))
+    return TauPrior("half-normal", scale=prior_scale("tau_scale", scale))
 
 
 def half_cauchy(scale: float) -> TauPrior:
@@ -243,7 +200,7 @@ def half_cauchy(scale: float) -> TauPrior:
     TauPrior
         The prior.
     """
-    return TauPrior("half-cauchy", scale=_scale("tau_scale", scale))
+    return TauPrior("half-cauchy", scale=prior_scale("tau_scale", scale))
 
 
 def half_t(scale: float, df: float) -> TauPrior:
@@ -254,15 +211,15 @@ def half_t(scale: float, df: float) -> TauPrior:
     scale : float
         The scale (> 0).
     df : float
-        Degrees of freedom (at least :data:`MIN_DF`).
+        Degrees of freedom (at least :data:`~metafuse.bayes.prior_bounds.MIN_DF`).
 
     Returns
     -------
     TauPrior
         The prior.
     """
-    df = _within("tau_df", _positive("tau_df", df), MIN_DF, math.inf)
-    return TauPrior("half-t", scale=_scale("tau_scale", scale), df=df)
+    df = number_within("tau_df", positive_number("tau_df", df), MIN_DF, math.inf)
+    return TauPrior("half-t", scale=prior_scale("tau_scale", scale), df=df)
 
 
 def log_normal(log_tau2_mean: float, log_tau2_sd: float, source: str = "") -> TauPrior:
@@ -280,8 +237,10 @@ def log_normal(log_tau2_mean: float, log_tau2_sd: float, source: str = "") -> Ta
     TauPrior
         The prior.
     """
-    mean = _within("log_tau2_mean", log_tau2_mean, *LOG_TAU2_MEAN_RANGE)
-    sd = _within("log_tau2_sd", _positive("log_tau2_sd", log_tau2_sd), 0.0, MAX_LOG_TAU2_SD)
+    mean = number_within("log_tau2_mean", log_tau2_mean, *LOG_TAU2_MEAN_RANGE)
+    sd = number_within(
+        "log_tau2_sd", positive_number("log_tau2_sd", log_tau2_sd), 0.0, MAX_LOG_TAU2_SD
+    )
     return TauPrior("log-normal", log_mean=mean / 2, log_sd=sd / 2, source=source)
 
 
@@ -412,8 +371,8 @@ def mu_prior(kind: str | MuPrior = "flat", mean: float = 0.0, sd: float | None =
     if kind == "normal":
         if sd is None:
             raise ValueError("a normal prior on mu needs mu_sd")
-        mean = _within("mu_mean", mean, -MAX_LOCATION, MAX_LOCATION)
-        return MuPrior(mean, _scale("mu_sd", sd))
+        mean = number_within("mu_mean", mean, -MAX_LOCATION, MAX_LOCATION)
+        return MuPrior(mean, prior_scale("mu_sd", sd))
     raise ValueError(f"mu_prior must be flat or normal, got {kind!r}")
 
 
