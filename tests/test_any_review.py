@@ -250,6 +250,29 @@ def test_init_writes_a_skeleton_that_validates_and_builds(tmp_path: Path) -> Non
     assert "never overwrites" in again.output
 
 
+def test_the_readme_walkthrough_reaches_an_sof_row(tmp_path: Path) -> None:
+    """README's "Start a review in any folder", followed literally: its rows, appended to the
+    skeleton's CSV files, validate and give the SoF row the README promises (RR from 8/100 vs
+    15/100: 0.53, by hand)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Start a review in any folder", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"cat >> studies/(\w+)\.csv <<'EOF'\n(.*?)\nEOF", section, re.S)
+    assert {name for name, _ in blocks} == {"sources", "trials", "outcomes"}
+    assert CliRunner().invoke(main, ["init", str(tmp_path / "myreview")]).exit_code == 0
+    studies = tmp_path / "myreview" / "studies"
+    for name, rows in blocks:
+        with (studies / f"{name}.csv").open("a", encoding="utf-8") as out:
+            out.write(rows + "\n")
+    assert [str(p) for p in validate_studies(studies)] == []
+    run_all(tmp_path / "myreview" / "analyses", tmp_path / "myreview" / "results")
+    sof = (tmp_path / "myreview" / "results" / "sof_A.md").read_text(encoding="utf-8")
+    promised = re.search(r'now has the row "([^"]+)"', section.replace("\n", " "))
+    assert promised is not None
+    row = next(line for line in sof.splitlines() if line.startswith("| All-cause mortality"))
+    assert row.startswith(f"| {promised[1]} |"), row
+    assert "RR 0.53" in row, row
+
+
 def test_the_skeleton_explains_every_key_of_review_toml() -> None:
     from metafuse.review.harm_declarations import HARM_KEYS
 
