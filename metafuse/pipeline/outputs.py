@@ -196,7 +196,7 @@ def run_all(
         if restored is not None:
             return restored[0]
     plan = make_plan(spec_dir) if plan is None else plan
-    if not plan.specs and out_dir.is_dir() and any(out_dir.iterdir()):
+    if not plan.specs and not plan.records and out_dir.is_dir() and any(out_dir.iterdir()):
         raise SpecError(
             f"{spec_dir}: nothing to build (no spec, and no studies/{FILE_NAME} beside it); "
             f"{out_dir} is left as it was"
