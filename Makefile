@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 ## install  : create .venv (if missing) and install metafuse with pinned dependencies
 install: $(STAMP)
 
-## analysis : rebuild results/ from every spec in analyses/
+## analysis : rebuild results/: every automatic analysis of studies/, every spec in analyses/
 analysis: $(STAMP)
 	$(BIN)/metafuse analysis analyses --out results
 

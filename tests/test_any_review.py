@@ -245,7 +245,7 @@ def test_init_writes_a_skeleton_that_validates_and_builds(tmp_path: Path) -> Non
     run_all(tmp_path / "new" / "analyses", tmp_path / "new" / "results")
     sof = (tmp_path / "new" / "results" / "sof_A.md").read_text(encoding="utf-8")
     assert "No trial result could be pooled" in sof
-    # the skeleton has records but no analysis yet: a second build is a build, not "nothing to build"
+    # records but no analysis yet: a second build is a build, not "nothing to build"
     run_all(tmp_path / "new" / "analyses", tmp_path / "new" / "results")
     again = runner.invoke(main, ["init", str(tmp_path / "new")])
     assert again.exit_code == 1

@@ -145,6 +145,9 @@ def test_round_trip_template_fill_merge_validate_pool(template: Path, studies: P
     code, out = _run("merge", str(template), str(studies), "--dry-run")
     assert code == 0, out
     assert "would add example2030-odi-2y (exp)" in out
+    # a fill from another source says which source cells it replaces (was only in the written file)
+    assert "example2030-addsurg-24 (exp): n from" in out
+    assert "also changes source_id, location, quote, caveat" in out
     code, out = _run("merge", str(template), str(studies), "--dry-run", "--json")
     data = json.loads(out)
     assert (code, data["ok"], data["written"], len(data["changes"])) == (0, True, None, 4)

@@ -29,9 +29,10 @@ def _change_text(change: Any, merge: Any) -> str:
     where = f"{merge.template}:{change.template_line}"
     if change.outcomes_line is None:
         return f"add {change.record_id}{arm} from {where}"
+    replaced = f"; also changes {', '.join(change.replaced)}" if change.replaced else ""
     return (
         f"fill {merge.outcomes}:{change.outcomes_line} {change.record_id}{arm}: "
-        f"{', '.join(change.filled)} from {where}"
+        f"{', '.join(change.filled)} from {where}{replaced}"
     )
 
 

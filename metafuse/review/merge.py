@@ -65,6 +65,8 @@ class Change:
     #: outcomes.csv line of the filled row (None for a new row) and the cells filled.
     outcomes_line: int | None = None
     filled: tuple[str, ...] = ()
+    #: Source, weak and caveat cells of a filled row that the merge changes.
+    replaced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,10 @@ class _Builder:
         self.numbers(line, {c: row.get(c) for c in filled},
                      {c: row.get(c) or old.get(c) for c in self.columns})  # fmt: skip
         self.replaced[index] = (line, merged)
-        self.changes.append(Change(line, *_key(row), old_line, filled))
+        replaced = tuple(
+            c for c in self.columns if c in REPLACEABLE and (old.get(c) or "") != (merged[c] or "")
+        )
+        self.changes.append(Change(line, *_key(row), old_line, filled, replaced))
 
 
 def _read_template(path: Path, columns: list[str]) -> tuple[list[tuple[int, Row]], list[Problem]]:
