@@ -356,3 +356,21 @@ def test_a_total_randomised_must_match_its_arms(studies: Path) -> None:
     assert len(errors) == 1
     assert "n_randomised" in errors[0]
     assert "247" in errors[0]
+
+
+def test_records_no_analysis_pools_are_named_with_their_reason() -> None:
+    """A not-primary record with no primary record of its report at its time point (a subgroup,
+    a summary without numbers) is named for its trial; an alternative of a primary record (a
+    sensitivity analysis) is not."""
+    from metafuse.review.narrative import unpooled_records
+
+    records = load_studies(FIXTURE_REVIEW / "studies")
+    assert unpooled_records(records, "A", "leg_pain_improved") == {
+        "SSSS": ["Karlsson 2024 (60 months): not the primary analysis"]
+    }
+    assert unpooled_records(records, "A", "odi") == {
+        "SLIP": ["Ghogawala 2016 (time point not stated): not the primary analysis"]
+    }
+    # Fairbank's and Brox 2006's alternatives share report and time point with a primary record
+    assert unpooled_records(records, "B", "odi") == {}
+    assert unpooled_records(records, "B", "leg_pain_improved") == {}

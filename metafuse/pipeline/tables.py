@@ -17,7 +17,7 @@ from metafuse.review import panel
 from metafuse.review.findings import effect_text, sof_row, with_note
 from metafuse.review.gaps import GapCell, gap_cells
 from metafuse.review.imprecision import RULE_SETS
-from metafuse.review.narrative import empty_outcome_row, incomplete_notes
+from metafuse.review.narrative import empty_outcome_row, incomplete_notes, unpooled_records
 from metafuse.review.panel import GradeInputs
 from metafuse.review.rating import RowContext, rate
 from metafuse.review.records import StudyRecords
@@ -156,6 +156,9 @@ def _rows_for(
             if c.comparison == comparison and c.outcome == outcome and c.window not in analysed
         ],
     )
+    dropped += [
+        n for notes in unpooled_records(records, comparison, outcome).values() for n in notes
+    ]
     if dropped:
         rows[0] = with_note(
             rows[0], "Not analysed (no poolable record): " + "; ".join(dropped) + ".", "outcome"

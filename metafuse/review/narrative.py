@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from metafuse.review.gaps import GapCell
@@ -130,6 +131,45 @@ def incomplete_notes(records: StudyRecords, cells: Sequence[GapCell]) -> list[st
     return list(dict.fromkeys(out))
 
 
+def unpooled_records(records: StudyRecords, comparison: str, outcome: str) -> dict[str, list[str]]:
+    """Return, by trial, the records of an outcome that no analysis pools, each with its reason.
+
+    A record marked not primary with no primary record of the same report at its time point (a
+    subgroup, a summary that prints no usable numbers) is pooled by no analysis, not even as a
+    sensitivity analysis: it is named, with the reason the record gives (``primary_reason``), so
+    that no row says a trial reported nothing when it reported something that cannot be pooled
+    (Cochrane Handbook ch. 14: studies not included in an outcome's analysis are accounted for).
+    """
+    table = records.outcomes
+    trials = records.trials.set_index("report_id")
+    comparison_of = {str(k): str(v) for k, v in trials["comparison"].items()}
+    in_comparison = [comparison_of.get(str(r)) == comparison for r in table["report_id"]]
+    mine = table[(table["outcome"] == outcome).to_numpy(dtype=bool) & np.array(in_comparison, bool)]
+    primary = mine["primary"].astype(str).str.lower() == "yes"
+
+    def months(value: Any) -> float | None:
+        return None if pd.isna(value) else float(value)
+
+    pooled = {
+        (r, months(m))
+        for r, m in zip(
+            mine.loc[primary, "report_id"], mine.loc[primary, "timepoint_months"], strict=True
+        )
+    }
+    out: dict[str, list[str]] = {}
+    for _, row in mine[~primary].drop_duplicates("record_id").iterrows():
+        at_months = months(row["timepoint_months"])
+        if (row["report_id"], at_months) in pooled:
+            continue  # an alternative of a primary record: a sensitivity analysis shows it
+        at = "time point not stated" if at_months is None else f"{at_months:g} months"
+        reason = row.get("primary_reason")
+        reason = "not the primary analysis" if pd.isna(reason) or not str(reason) else str(reason)
+        reason = reason.removeprefix("not primary: ")
+        trial = str(trials["trial"].get(row["report_id"]))
+        out.setdefault(trial, []).append(f"{records.label(row['report_id'])} ({at}): {reason}")
+    return out
+
+
 def relevant_pages(
     records: StudyRecords, comparison: str, outcome: str, related: Sequence[RelatedPage]
 ) -> list[RelatedPage]:
@@ -164,10 +204,18 @@ def empty_outcome_row(
     mine = [c for c in cells if c.comparison == comparison and c.outcome == outcome]
     trials = list(dict.fromkeys(c.trial for c in mine))
     incomplete = incomplete_notes(records, mine)
-    silent = [t for t in trials if all(c.status == "missing" for c in mine if c.trial == t)]
+    unpooled = unpooled_records(records, comparison, outcome)
+    silent = [
+        t
+        for t in trials
+        if t not in unpooled and all(c.status == "missing" for c in mine if c.trial == t)
+    ]
     parts = ["No trial result could be pooled."]
     if incomplete:
         parts.append("Incomplete reports: " + "; ".join(incomplete) + ".")
+    if unpooled:
+        named = [note for trial_notes in unpooled.values() for note in trial_notes]
+        parts.append("Reported but not poolable: " + "; ".join(named) + ".")
     if silent:
         parts.append(
             f"{len(silent)} of {len(trials)} trials reported no result for this outcome in the "
