@@ -526,3 +526,68 @@ def test_harm_grouping_all_pools_whatever_the_follow_up_and_none_never() -> None
     )
     assert all(len(g.harm_ids) == 1 for g in never)
     assert sum(len(g.harm_ids) for g in never) == sum(len(g.harm_ids) for g in every)
+
+
+def test_absolute_effects_follow_from_the_comparator_risk_shown(second: Path) -> None:
+    """GRADEpro's arithmetic on the numbers the row prints: the median control risk is shown per
+    1000 and the risk with the intervention is computed from that number (odds conversion for a
+    Peto OR), so that 'risk with' minus 'risk without' is the difference printed."""
+    sof = (second / "sof_long_term.md").read_text(encoding="utf-8")
+    row = next(line for line in sof.splitlines() if line.startswith("| All-cause mortality"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    acr = int(re.match(r"(\d+) per 1000", cells[1])[1]) / 1000  # type: ignore[index]
+    pooled = json.loads((second / "long_term_death_longest" / "pooled.json").read_text())
+    odds = acr / (1 - acr)
+    ratios = (pooled["exp"]["estimate"], pooled["exp"]["ci_low"], pooled["exp"]["ci_high"])
+    risk = [odds * r / (1 + odds * r) for r in ratios]
+    assert cells[2].startswith(f"{risk[0] * 1000:.0f} per 1000 ({risk[1] * 1000:.0f} to")
+    fewer = [round((acr - r) * 1000) for r in risk]
+    assert cells[3] == (f"{fewer[0]} fewer per 1000 (from {fewer[1]} fewer to {fewer[2]} fewer)"), (
+        cells[3]
+    )
+    assert int(cells[1].split()[0]) - int(cells[2].split()[0]) == fewer[0]
+
+
+def test_participants_and_comparator_risk_count_the_studies_pooled(second: Path) -> None:
+    """A trial with no events in either group is not in k (Peto OR): it is not counted among the
+    participants either, and the note names it (hand count from the fixture's outcomes.csv)."""
+    rows = pd.read_csv(BETA_BLOCKERS / "studies" / "outcomes.csv")
+    pooled = json.loads((second / "short_term_death_longest" / "pooled.json").read_text())
+    used = {s["study"] for s in pooled["studies"] if s["yi"] is not None}
+    assert len(used) == pooled["k"]
+    trials = pd.read_csv(BETA_BLOCKERS / "studies" / "trials.csv")
+    short = set(trials.loc[trials["comparison"] == "short_term", "report_id"])
+    death = rows[
+        (rows["outcome"] == "death") & (rows["primary"] == "yes") & rows["report_id"].isin(short)
+    ]
+    death = death[death["events"].notna() & death["n"].notna()]  # the unreported are not pooled
+    by_record = death.groupby("record_id").agg(events=("events", "sum"), n=("n", "sum"))
+    with_events = by_record[by_record["events"] > 0]
+    assert len(with_events) + (by_record["events"] == 0).sum() == len(by_record)
+    sof = (second / "sof_short_term.md").read_text(encoding="utf-8")
+    row = next(line for line in sof.splitlines() if line.startswith("| All-cause mortality"))
+    assert f"{with_events['n'].sum():.0f} analysed ({pooled['k']} RCTs)" in row, row
+    dropped = int((by_record["events"] == 0).sum())
+    assert f"Not counted: {dropped} studies that do not enter the pooled estimate" in sof
+
+
+def test_a_row_label_says_for_how_many_studies_no_follow_up_is_stated(second: Path) -> None:
+    """'12 to 36 months' must not read as the follow-up of every pooled trial when some do not
+    state one (counted by hand from the fixture's outcomes.csv)."""
+    rows = pd.read_csv(BETA_BLOCKERS / "studies" / "outcomes.csv")
+    trials = pd.read_csv(BETA_BLOCKERS / "studies" / "trials.csv")
+    long_term = set(trials.loc[trials["comparison"] == "long_term", "report_id"])
+    death = rows[
+        (rows["outcome"] == "death")
+        & (rows["primary"] == "yes")
+        & rows["report_id"].isin(long_term)
+        & rows["events"].notna()
+    ].drop_duplicates("record_id")
+    stated = death["timepoint_months"].dropna()
+    unstated = int(death["timepoint_months"].isna().sum())
+    assert unstated > 0
+    assert len(stated) > 0
+    sof = (second / "sof_long_term.md").read_text(encoding="utf-8")
+    span = f"{stated.min():g} to {stated.max():g} months"
+    label = f"longest follow-up: {span} (not stated for {unstated} studies)"
+    assert f"| All-cause mortality; {label}" in sof

@@ -3,6 +3,7 @@ vocabulary, corrupted files, derivations, selection of an analysis's data and th
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -374,3 +375,47 @@ def test_records_no_analysis_pools_are_named_with_their_reason() -> None:
     # Fairbank's and Brox 2006's alternatives share report and time point with a primary record
     assert unpooled_records(records, "B", "odi") == {}
     assert unpooled_records(records, "B", "leg_pain_improved") == {}
+
+
+def test_a_merged_follow_up_counts_its_trials_and_their_randomised(tmp_path: Path) -> None:
+    """A report that merges trials (`includes`) is as many RCTs as it includes, and when it
+    prints no count of its own its randomised participants are those its trials randomised
+    (hand sums of the fixture's trials.csv)."""
+    from metafuse.review.selection import select
+    from metafuse.review.study_facts import participants
+
+    studies = tmp_path / "studies"
+    shutil.copytree(FIXTURE_REVIEW / "studies", studies)
+    trials = pd.read_csv(studies / "trials.csv", dtype=str, keep_default_na=False)
+    trials["n_randomised"] = ""
+    trials.loc[trials["report_id"] == "brox2003", "n_randomised"] = "64"
+    trials.loc[trials["report_id"] == "brox2006", "n_randomised"] = "60"
+    trials.to_csv(studies / "trials.csv", index=False)
+    records = load_studies(studies)
+    five = select(records, "B", "odi", "5y")  # Brox 2010 (attenders, 61 + 50): both Brox trials
+    count = participants(five, records, list(five.records))
+    assert count.text(1, "RCTs") == "111 analysed (2 RCTs)"
+    longest = select(records, "B", "odi", "longest")
+    labels = list(longest.records)
+    assert sorted(labels) == ["Fairbank 2005", "Froholdt 2012"]
+    count = participants(longest, records, labels)  # Froholdt 2012 prints no count of its own
+    assert count.text(2, "RCTs") == f"{176 + 173 + 64 + 60} randomised (3 RCTs)"
+    assert count.note() == (
+        "Randomised in the trials a report follows up: Froholdt 2012: 124 (Brox 2003 64; "
+        "Brox 2006 60)."
+    )
+
+
+def test_an_empty_row_counts_trials_not_their_merged_follow_ups() -> None:
+    """Comparison B of the fixture has five trials and two merged follow-up reports (Brox 2010 /
+    Froholdt 2012 and Mannion 2013, `includes`): an outcome nobody reports is '5 of 5 trials';
+    a merged follow-up that reports something counts for the trials it includes."""
+    from metafuse.review.narrative import empty_outcome_row
+
+    records = load_studies(FIXTURE_REVIEW / "studies")
+    cells = gap_cells(records)
+    row = empty_outcome_row(records, "B", "complications", cells, [])
+    assert "5 of 5 trials reported no result" in row.comments.text
+    # additional surgery: MRC (incomplete) and the merged Brox report (incomplete) reported
+    row = empty_outcome_row(records, "B", "additional_surgery", cells, [])
+    assert "2 of 5 trials reported no result" in row.comments.text

@@ -97,22 +97,23 @@ def _continuous_cells(
     unit = selection.outcome.unit or "points"
     difference = Cell(mean_difference_text(est, lo, hi, selection.outcome.measure_label))
     if not means:
-        return (
-            Cell("—", ("Comparator mean not reported by the pooled trials.",)),
-            Cell("—"),
-            difference,
-            Cell("—"),
+        why = (
+            "the effect is a standardised mean difference"
+            if selection.outcome.measure != "MD"
+            else "the records pooled give differences between the groups, not the comparator "
+            "group's mean"
         )
+        return Cell("—", (f"Comparator mean not shown: {why}.",)), Cell("—"), difference, Cell("—")
     base = median(means)
-    if len(means) == 1:
+    pooled = len(selection.records)
+    of = f" ({len(means)} of the {pooled} pooled trials report one)" if len(means) < pooled else ""
+    if len(means) == 1 and not of:
         comparator = Cell(f"mean {base:g} {unit}")
     else:
+        spread = f": {min(means):g} to {max(means):g}" if len(means) > 1 else ""
         comparator = Cell(
             f"mean {base:g} {unit}",
-            (
-                f"Comparator mean: the median of the pooled trials' comparator-group means "
-                f"({min(means):g} to {max(means):g}).",
-            ),
+            (f"Comparator mean: the median of the comparator-group means{of}{spread}.",),
         )
     intervention = Cell(f"mean {base + est:.1f} ({base + lo:.1f} to {base + hi:.1f})")
     return comparator, intervention, difference, Cell("—")

@@ -131,6 +131,17 @@ def incomplete_notes(records: StudyRecords, cells: Sequence[GapCell]) -> list[st
     return list(dict.fromkeys(out))
 
 
+def merged_trials(records: StudyRecords) -> dict[str, list[str]]:
+    """Return each merged follow-up (a ``trial`` whose reports name ``includes``) and its trials."""
+    out: dict[str, list[str]] = {}
+    for _, row in records.trials.iterrows():
+        value = row.get("includes")
+        if value is not None and not pd.isna(value) and str(value).strip():
+            names = [t.strip() for t in str(value).split(";") if t.strip()]
+            out.setdefault(str(row["trial"]), names)
+    return out
+
+
 def unpooled_records(records: StudyRecords, comparison: str, outcome: str) -> dict[str, list[str]]:
     """Return, by trial, the records of an outcome that no analysis pools, each with its reason.
 
@@ -205,11 +216,15 @@ def empty_outcome_row(
     trials = list(dict.fromkeys(c.trial for c in mine))
     incomplete = incomplete_notes(records, mine)
     unpooled = unpooled_records(records, comparison, outcome)
-    silent = [
+    follow_ups = merged_trials(records)  # a merged follow-up report is not one more trial
+    reported = {
         t
         for t in trials
-        if t not in unpooled and all(c.status == "missing" for c in mine if c.trial == t)
-    ]
+        if t in unpooled or any(c.status != "missing" for c in mine if c.trial == t)
+    }
+    reported |= {t for m in reported & set(follow_ups) for t in follow_ups[m]}
+    trials = [t for t in trials if t not in follow_ups]
+    silent = [t for t in trials if t not in reported]
     parts = ["No trial result could be pooled."]
     if incomplete:
         parts.append("Incomplete reports: " + "; ".join(incomplete) + ".")

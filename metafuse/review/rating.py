@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import median
 
 from metafuse.results import PooledResult
@@ -56,6 +56,31 @@ def effect_measure(selection: Selection) -> str:
     return measure if measure in ("RR", "OR", "RD") else "RR"
 
 
+def pooled_participants(
+    selection: Selection,
+    result: PooledResult,
+    records: StudyRecords,
+    infos: Sequence[StudyInfo] | None = None,
+) -> tuple[list[StudyInfo], Participants]:
+    """Return the studies that enter the pooled estimate and their participants.
+
+    A study that is not estimable for the measure (no events in either group, for a ratio) is in
+    the forest plot with weight 0 but not in k: it is left out of the participants and of the
+    median comparator risk too, and named in the participants' note, so that "N (k studies)"
+    counts one set of studies (Cochrane Handbook ch. 14: participants and studies of the
+    analysis).
+    """
+    infos = list(study_infos(selection, result, records) if infos is None else infos)
+    estimable = {s.study for s in result.studies if s.yi is not None}
+    pooled = [i for i in infos if i.label in estimable]
+    count = participants(selection, records, [i.label for i in pooled])
+    left_out = [s for s in result.studies if s.yi is None]
+    if left_out:
+        why = "; ".join(dict.fromkeys(s.note or "not estimable" for s in left_out))
+        count = replace(count, left_out=tuple(s.study for s in left_out), left_out_why=why)
+    return pooled, count
+
+
 def assumed_risk(
     selection: Selection, grade: GradeInputs, infos: Sequence[StudyInfo]
 ) -> tuple[float | None, str]:
@@ -71,7 +96,7 @@ def assumed_risk(
     risks = [i.control_risk for i in infos if i.control_risk is not None]
     if not risks:
         return None, "No assumed comparator risk: no source declared and no control-group risk."
-    acr = median(risks)
+    acr = round(median(risks) * 1000) / 1000  # the risk shown (per 1000) is the one computed with
     return acr, (
         f"Assumed comparator risk {per_1000(acr)}: the median control-group risk of the pooled "
         "trials (no representative source declared for this outcome)."
@@ -233,9 +258,9 @@ def rate(
     comparator risk and its note).
     """
     infos = study_infos(selection, result, records)
-    count = participants(selection, records, [i.label for i in infos])
+    pooled, count = pooled_participants(selection, result, records, infos)
     acr, acr_note = (
-        assumed_risk(selection, grade, infos)
+        assumed_risk(selection, grade, pooled)
         if selection.outcome.is_binary
         else (
             None,
@@ -281,7 +306,7 @@ def bayes_thresholds(
         return None
     if not selection.outcome.is_binary:
         return -mid, mid
-    acr, _ = assumed_risk(selection, grade, study_infos(selection, result, records))
+    acr, _ = assumed_risk(selection, grade, pooled_participants(selection, result, records)[0])
     if acr is None or not 0 < acr < 1:
         return None
     measure = effect_measure(selection)

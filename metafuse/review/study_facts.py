@@ -78,9 +78,17 @@ class Participants:
     basis: str
     #: Study labels whose count is not reported.
     unknown: tuple[str, ...] = ()
+    #: Studies of the analysis that do not enter the pooled estimate (not counted), and why.
+    left_out: tuple[str, ...] = ()
+    left_out_why: str = ""
+    #: Trials behind the studies counted, when a merged report (``includes``) stands for more
+    #: than one; and the counts taken from the trials a report follows up.
+    trials: int | None = None
+    followed_up: tuple[str, ...] = ()
 
     def text(self, k: int, design: str) -> str:
         """'267 randomised (1 RCT)' / '≥ 284 analysed (3 RCTs)'."""
+        k = self.trials if self.trials is not None else k
         kind = design if k != 1 else SINGULAR.get(design, design)
         if self.total is None:
             return f"not reported ({k} {kind})"
@@ -88,13 +96,24 @@ class Participants:
         return f"{prefix}{self.total:.0f} {self.basis} ({k} {kind})"
 
     def note(self) -> str | None:
-        """Why the count is a lower bound, or None."""
-        if not self.unknown:
-            return None
-        return (
-            f"Participants {self.basis}; not reported for {', '.join(self.unknown)}, so the "
-            "total is a lower bound."
-        )
+        """Why the count is a lower bound, and which studies it leaves out; or None."""
+        parts = []
+        if self.unknown:
+            lower = ", so the total is a lower bound" if self.total is not None else ""
+            parts.append(
+                f"Participants {self.basis}; not reported for {', '.join(self.unknown)}{lower}."
+            )
+        if self.followed_up:
+            parts.append(
+                "Randomised in the trials a report follows up: " + "; ".join(self.followed_up) + "."
+            )
+        if self.left_out:
+            n = len(self.left_out)
+            parts.append(
+                f"Not counted: {n} {'study' if n == 1 else 'studies'} that do not enter the pooled "
+                f"estimate, {', '.join(self.left_out)}; reason: {self.left_out_why}."
+            )
+        return " ".join(parts) or None
 
 
 def _counts(
@@ -106,14 +125,56 @@ def _counts(
     if rows["data_type"].iloc[0] == "arm" and rows["n"].notna().all():
         analysed = float(rows["n"].sum())
     trials = records.memo("trials by report", lambda: records.trials.set_index("report_id"))
-    trial = trials.loc[str(rows["report_id"].iloc[0])]
+    return analysed, _randomised(trials.loc[str(rows["report_id"].iloc[0])])
+
+
+def _randomised(trial: pd.Series) -> float | None:
+    """Return the randomised participants a trials.csv row gives (both arms, or the total)."""
     arms = trial[["n_randomised_exp", "n_randomised_ctrl"]]
-    total = trial.get("n_randomised")
     if arms.notna().all():
-        randomised: float | None = float(arms.sum())
-    else:
-        randomised = None if total is None or pd.isna(total) else float(total)
-    return analysed, randomised
+        return float(arms.sum())
+    total = trial.get("n_randomised")
+    return None if total is None or pd.isna(total) else float(total)
+
+
+def included_trials(records: StudyRecords, report_id: str) -> list[str]:
+    """Return the trials a merged report includes (``includes``); [] for a report of one trial."""
+    trials = records.memo("trials by report", lambda: records.trials.set_index("report_id"))
+    value = trials.loc[report_id].get("includes")
+    if value is None or pd.isna(value) or not str(value).strip():
+        return []
+    return [t.strip() for t in str(value).split(";") if t.strip()]
+
+
+def followed_up_randomised(records: StudyRecords, report_id: str) -> tuple[float, str] | None:
+    """Randomised participants of a merged report that prints none: those of its trials.
+
+    A follow-up report of trials (``includes``) follows the participants those trials
+    randomised: its randomised count is their sum, when every included trial has a report that
+    gives one. Returns the total and how it was formed, or None.
+    """
+    table = records.trials
+    parts = []
+    for name in included_trials(records, report_id):
+        counts = [
+            (str(r["report_id"]), _randomised(r))
+            for _, r in table[table["trial"] == name].iterrows()
+        ]
+        known = [
+            (rid, n) for rid, n in counts if n is not None and not included_trials(records, rid)
+        ]
+        if not known:
+            return None
+        parts.append((records.label(known[0][0]), known[0][1]))
+    if not parts:
+        return None
+    total = sum(n for _, n in parts)
+    how = (
+        f"{records.label(report_id)}: {total:.0f} ("
+        + "; ".join(f"{lab} {n:.0f}" for lab, n in parts)
+        + ")"
+    )
+    return total, how
 
 
 def participants(
@@ -125,11 +186,23 @@ def participants(
     studies that report neither are named, and the total is a lower bound).
     """
     counts = {label: _counts(selection, records, label) for label in labels}
+    reports = {label: report_of(selection, records, label) for label in labels}
+    merged = {label: len(included_trials(records, reports[label])) for label in labels}
+    trials = sum(n or 1 for n in merged.values()) if any(merged.values()) else None
     if all(c[0] is not None for c in counts.values()):
-        return Participants(sum(float(c[0] or 0) for c in counts.values()), "analysed")
+        analysed = sum(float(c[0] or 0) for c in counts.values())
+        return Participants(analysed, "analysed", trials=trials)
+    followed: list[str] = []
+    for label, (in_analysis, randomised) in counts.items():
+        if randomised is None:
+            derived = followed_up_randomised(records, reports[label])
+            if derived is not None:
+                counts[label] = (in_analysis, derived[0])
+                followed.append(derived[1])
     known = [float(c[1]) for c in counts.values() if c[1] is not None]
     missing = tuple(lab for lab, c in counts.items() if c[1] is None)
-    return Participants(sum(known) if known else None, "randomised", missing)
+    total = sum(known) if known else None
+    return Participants(total, "randomised", missing, trials=trials, followed_up=tuple(followed))
 
 
 def study_infos(
@@ -186,10 +259,14 @@ def follow_up(selection: Selection, records: StudyRecords) -> tuple[str, str | N
     """
     months = months_pooled(selection, records)
     stated = [m for m in months.values() if m is not None]
+    unstated = len(months) - len(stated)
+    studies = "study" if unstated == 1 else "studies"
+    missing = f" (not stated for {unstated} {studies})" if unstated else ""
+    span = _months(stated) + missing if stated else ""
     if selection.window.is_longest:
-        text = "longest follow-up" + (f": {_months(stated)}" if stated else "")
+        text = "longest follow-up" + (f": {span}" if stated else "")
     else:
-        text = f"follow-up {_months(stated)}" if stated else f"follow-up {selection.window.label}"
+        text = f"follow-up {span}" if stated else f"follow-up {selection.window.label}"
     distinct = {m for m in months.values()}
     if len(distinct) <= 1 and None not in distinct:
         return text, None
