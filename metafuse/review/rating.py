@@ -180,11 +180,16 @@ def rate_imprecision(
     return rate_2022(effect, mid, size)
 
 
+#: Domains whose note the evidence profile always shows: imprecision (it names the target and
+#: the thresholds) and publication bias ('undetected' with its reason: the test and its P value).
+NAMED_ALWAYS = ("imprecision", "publication bias")
+
+
 def domain_notes(certainty: Certainty) -> dict[str, tuple[str, ...]]:
     """Domain -> its note.
 
     Domain -> its note: every domain rated down, judged, not judged or not assessable, and
-    imprecision always (it names the target and the thresholds). The evidence profile shows them
+    those of :data:`NAMED_ALWAYS`. The evidence profile shows them
     all, each on its domain's cell; the SoF certainty cell those of :func:`sof_domain_notes`.
     """
     out: dict[str, tuple[str, ...]] = {}
@@ -196,7 +201,7 @@ def domain_notes(certainty: Certainty) -> dict[str, tuple[str, ...]]:
                 f"{d.domain.capitalize()}: rated down {LEVEL_WORDS[d.downgrade]} "
                 f"({d.rating}; {how}): {d.explanation}{extra}."
             )
-        elif d.judged or d.rating in ("not judged", "not assessable") or d.domain == "imprecision":
+        elif d.judged or d.rating in ("not judged", "not assessable") or d.domain in NAMED_ALWAYS:
             text = f"{d.domain.capitalize()}: {d.rating} ({how}): {d.explanation}."
         else:
             continue
