@@ -296,6 +296,11 @@ def scale_of(selection: Selection, records: StudyRecords) -> str:
 def patients(selection: Selection, records: StudyRecords) -> str:
     """'events/total (%) / events/total (%)' (binary) or 'n / n', when every trial has arms."""
     exp = ctrl = ev_e = ev_c = 0.0
+    kinds = {
+        str(record_rows(records, rid)["data_type"].iloc[0]) for rid in selection.records.values()
+    }
+    if kinds == {"contrast"} and not selection.outcome.is_binary:
+        return _randomised_arms(selection, records)
     for rid in selection.records.values():
         rows = record_rows(records, rid)
         if rows["data_type"].iloc[0] != "arm":
@@ -310,3 +315,17 @@ def patients(selection: Selection, records: StudyRecords) -> str:
             f"({100 * ev_c / ctrl:.1f}%)"
         )
     return f"{exp:.0f} / {ctrl:.0f}"
+
+
+def _randomised_arms(selection: Selection, records: StudyRecords) -> str:
+    """'133 / 134 randomised' for contrast records, from trials.csv's arms (when all give them)."""
+    trials = records.memo("trials by report", lambda: records.trials.set_index("report_id"))
+    exp = ctrl = 0.0
+    for label in selection.records:
+        arms = trials.loc[report_of(selection, records, label)][
+            ["n_randomised_exp", "n_randomised_ctrl"]
+        ]
+        if arms.isna().any():
+            return "not reported for every trial"
+        exp, ctrl = exp + float(arms.iloc[0]), ctrl + float(arms.iloc[1])
+    return f"{exp:.0f} / {ctrl:.0f} randomised"
