@@ -822,7 +822,7 @@ MARKDOWN = [
 
 def _bayes(name: str, group: str, *options: str) -> Case:
     return Case(f"bayes/{name}", group, _pool_csv(BINARY),
-                (("bayes", "data.csv", "--measure", "RR", *options),))  # fmt: skip
+                (("bayes", "data.csv", "--measure", "OR", *options),))  # fmt: skip
 
 
 BAYES = [

@@ -261,6 +261,6 @@ def test_pool_docstring_names_every_measure_and_method() -> None:
 def test_bayes_and_batch_results_share_the_protocol(rr: metafuse.PooledResult) -> None:
     import numpy as np
 
-    check_protocol(metafuse.bayes_pool(rr))
+    check_protocol(metafuse.bayes_pool(rr, tau_prior="half-normal", tau_scale=0.5))
     many = metafuse.pool_many(np.tile(rr.effects.yi, (500, 1)), np.tile(rr.effects.vi, (500, 1)))
     check_protocol(many)

@@ -138,6 +138,9 @@ def test_priors_in_words_and_errors() -> None:
     assert keys <= set(fit.to_dict())
     with pytest.raises(ValueError, match="tau_scale"):
         bayes_pool(SCHOOLS, "GEN")
+    # Röver 2020 proposes half-normal(0.5) for log odds ratios: a log risk ratio states its own
+    with pytest.raises(ValueError, match="log odds ratios only"):
+        bayes_pool(CRINS, "RR")
     with pytest.raises(ValueError, match="not verified"):
         rhodes_prior("mental health outcome", "non-pharmacological (any)")
     with pytest.raises(ValueError, match="positive"):

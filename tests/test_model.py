@@ -228,7 +228,9 @@ def test_bayes_priors_as_objects_equal_the_names(bcg: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="carries its parameters"):
         bayes_pool(res, tau_prior=half_normal(0.3), tau_scale=0.5)
     with pytest.raises(ValueError, match="carries its mean and SD"):
-        bayes_pool(res, mu_prior=mu_prior("normal", sd=2.0), mu_sd=1.0)
+        bayes_pool(res, tau_prior=half_normal(0.3), mu_prior=mu_prior("normal", sd=2.0), mu_sd=1.0)
     # the model's convention makes the effect sizes of study rows
-    revman = bayes_pool(bcg, Model("RR", convention="revman5"))
-    assert revman.to_dict() == bayes_pool(bcg, "RR", convention="revman5").to_dict()
+    prior = half_normal(0.5)
+    revman = bayes_pool(bcg, Model("RR", convention="revman5"), tau_prior=prior)
+    by_name = bayes_pool(bcg, "RR", convention="revman5", tau_prior=prior)
+    assert revman.to_dict() == by_name.to_dict()

@@ -40,10 +40,9 @@ from metafuse.model import Model
 from metafuse.result_protocol import ResultMixin, short
 from metafuse.results import EffectSizes, PooledResult, clean
 
-#: Effect sizes on a log-ratio scale: a half-normal prior with scale 0.5 on tau is the default
-#: there (Röver 2020, J Stat Softw 93(6), section 3.3, p.20, for log odds ratios: it puts
-#: 95% prior probability on tau < 0.98). Other scales have no default: tau_scale is in the
-#: outcome's own units and must be given.
+#: Log odds ratios: a half-normal prior with scale 0.5 on tau is the default there (Röver 2020,
+#: J Stat Softw 93(6), section 3.3, p.20, proposed for log odds ratios: it puts 95% prior
+#: probability on tau < 0.98). Other measures have no default: their prior must be given.
 LOG_RATIO_DEFAULT_SCALE = 0.5
 #: Largest log ratio whose ratio is a finite double (exp(709.78) is the largest).
 MAX_LOG_RATIO = math.log(np.finfo(np.float64).max)
@@ -251,12 +250,19 @@ def _effects(data: pd.DataFrame | EffectSizes | PooledResult, model: Model) -> E
 
 
 def default_tau_prior(measure: str, scale: Scale) -> TauPrior:
-    """Half-normal(0.5) on log-ratio scales; elsewhere the scale must be given."""
-    if scale.is_ratio or measure in ("OR", "RR", "PETO", "IRR"):
+    """Half-normal(0.5) for log odds ratios (Röver 2020); any other measure states its prior.
+
+    The default is proposed for log odds ratios; a log risk ratio's heterogeneity is not that of
+    a log odds ratio, and a prior stated for one scale is not applied to another (as in a review's
+    analyses, :meth:`metafuse.review.vocabulary.Outcome.bayes_prior`).
+    """
+    if measure in ("OR", "PETO"):
         return make_tau_prior("half-normal", LOG_RATIO_DEFAULT_SCALE)
+    units = "on the log scale" if scale.is_ratio else "in the outcome's units"
     raise ValueError(
-        f"give tau_scale for {measure}: a heterogeneity prior must be stated in the outcome's "
-        "units (e.g. tau_prior='half-normal', tau_scale=...)"
+        f"give a heterogeneity prior for {measure} {units} (e.g. tau_prior='half-normal', "
+        "tau_scale=..., with its source): the default half-normal(0.5) is proposed for log odds "
+        "ratios only (Röver 2020, J Stat Softw 93(6), p.20)"
     )
 
 
@@ -291,8 +297,8 @@ def bayes_pool(
     tau_prior
         Prior on tau: a :class:`~metafuse.bayes.priors.TauPrior` (:func:`half_normal`,
         :func:`half_cauchy`, :func:`half_t`, :func:`log_normal`, :func:`turner_prior`,
-        :func:`rhodes_prior`). Default: half-normal(0.5) on log-ratio scales; other scales must
-        state the prior.
+        :func:`rhodes_prior`). Default: half-normal(0.5) for log odds ratios (OR, PETO);
+        every other measure must state its prior.
     tau_scale, tau_df, log_tau2_mean, log_tau2_sd, prior_outcome, prior_comparison
         Shorthand for the prior by name (``tau_prior`` a string, as :func:`tau_prior` takes it):
         ``half-normal``, ``half-cauchy``, ``half-t`` (``tau_scale``, ``tau_df``), ``log-normal``

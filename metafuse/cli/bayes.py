@@ -28,7 +28,7 @@ def effect_options(func: Any) -> Any:
     "--tau-prior",
     type=click.Choice(TAU_PRIORS),
     default=None,
-    help="Prior on tau (default: half-normal(0.5) for log ratios; required otherwise).",
+    help="Prior on tau (default: half-normal(0.5) for log odds ratios; required otherwise).",
 )
 @click.option("--tau-scale", type=float, default=None, help="Scale of the tau prior.")
 @click.option("--tau-df", type=float, default=None, help="Degrees of freedom (half-t).")
