@@ -154,15 +154,13 @@ class Footnotes:
         self.texts: list[str] = []
 
     def letters(self, notes: tuple[str, ...]) -> tuple[str, ...]:
-        """Return the letters of a cell's notes (each new text gets the next letter)."""
-        out = []
+        """Return the letters of a cell's notes, in order (a new text gets the next letter)."""
+        indices = []
         for text in notes:
             if text not in self.texts:
                 self.texts.append(text)
-            label = footnote_label(self.texts.index(text))
-            if label not in out:
-                out.append(label)
-        return tuple(out)
+            indices.append(self.texts.index(text))
+        return tuple(footnote_label(i) for i in sorted(set(indices)))
 
     def listing(self) -> list[tuple[str, str]]:
         """(letter, text) in order."""
