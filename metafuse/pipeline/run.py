@@ -123,7 +123,7 @@ def apply_exclusions(
 def _subgroups(
     spec: AnalysisSpec, selection: Selection, records: StudyRecords, result: PooledResult
 ) -> tuple[dict[str, str], SubgroupAnalysis | None]:
-    trials = records.trials.set_index("report_id")
+    trials = records.trials_by_report()
     if spec.subgroup not in trials.columns:
         raise SpecError(f"{spec.path}: subgroup: {spec.subgroup!r} is not a column of trials.csv")
     groups = {

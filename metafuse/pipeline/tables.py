@@ -16,6 +16,7 @@ from metafuse.pipeline.run import Analysis
 from metafuse.review import panel
 from metafuse.review.findings import effect_text, sof_row, with_note
 from metafuse.review.gaps import GapCell, gap_cells
+from metafuse.review.grade import n_studies
 from metafuse.review.imprecision import RULE_SETS
 from metafuse.review.narrative import empty_outcome_row, incomplete_notes, unpooled_records
 from metafuse.review.panel import GradeInputs
@@ -68,8 +69,7 @@ def sensitivity_note(a: Analysis, records: StudyRecords | None = None, level: st
     )
     if a.result is None or a.selection is None:
         return f"Sensitivity analysis {what}: no studies remain."
-    studies = "1 study" if a.result.k == 1 else f"{a.result.k} studies"
-    text = f"Sensitivity analysis {what}: {effect_words(a)} ({studies})"
+    text = f"Sensitivity analysis {what}: {effect_words(a)} ({n_studies(a.result.k)})"
     if records is None or not level:
         return text + "."
     grade = grade_inputs(a, records)

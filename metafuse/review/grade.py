@@ -265,6 +265,11 @@ def rate_inconsistency(
     return DomainRating("inconsistency", rating, stats + rule)
 
 
+def n_studies(n: int) -> str:
+    """'1 study' / '3 studies'."""
+    return f"{n} study" if n == 1 else f"{n} studies"
+
+
 def rate_publication_bias(
     result: PooledResult,
     small_study: Mapping[str, Any] | None,
@@ -279,7 +284,7 @@ def rate_publication_bias(
     """
     missing = "; known missing evidence: " + "; ".join(unpooled) if unpooled else ""
     if result.k < SMALL_STUDY_MIN_K or small_study is None:
-        n = f"{result.k} {'study' if result.k == 1 else 'studies'}"
+        n = n_studies(result.k)
         return DomainRating(
             "publication bias",
             "not assessable",

@@ -15,6 +15,7 @@ import pandas as pd
 
 from metafuse.review.gaps import GapCell
 from metafuse.review.records import StudyRecords
+from metafuse.review.selection import merged_trials
 from metafuse.review.sof import Cell, RelatedPage, SofRow
 
 _MISSING_WORDS = {
@@ -131,17 +132,6 @@ def incomplete_notes(records: StudyRecords, cells: Sequence[GapCell]) -> list[st
     return list(dict.fromkeys(out))
 
 
-def merged_trials(records: StudyRecords) -> dict[str, list[str]]:
-    """Return each merged follow-up (a ``trial`` whose reports name ``includes``) and its trials."""
-    out: dict[str, list[str]] = {}
-    for _, row in records.trials.iterrows():
-        value = row.get("includes")
-        if value is not None and not pd.isna(value) and str(value).strip():
-            names = [t.strip() for t in str(value).split(";") if t.strip()]
-            out.setdefault(str(row["trial"]), names)
-    return out
-
-
 def unpooled_records(records: StudyRecords, comparison: str, outcome: str) -> dict[str, list[str]]:
     """Return, by trial, the records of an outcome that no analysis pools, each with its reason.
 
@@ -152,7 +142,7 @@ def unpooled_records(records: StudyRecords, comparison: str, outcome: str) -> di
     (Cochrane Handbook ch. 14: studies not included in an outcome's analysis are accounted for).
     """
     table = records.outcomes
-    trials = records.trials.set_index("report_id")
+    trials = records.trials_by_report()
     comparison_of = {str(k): str(v) for k, v in trials["comparison"].items()}
     in_comparison = [comparison_of.get(str(r)) == comparison for r in table["report_id"]]
     mine = table[(table["outcome"] == outcome).to_numpy(dtype=bool) & np.array(in_comparison, bool)]

@@ -56,6 +56,12 @@ def effect_measure(selection: Selection) -> str:
     return measure if measure in ("RR", "OR", "RD") else "RR"
 
 
+def estimable_infos(result: PooledResult, infos: Sequence[StudyInfo]) -> list[StudyInfo]:
+    """Return the infos of the studies in k (estimable for the measure), in order."""
+    estimable = {s.study for s in result.studies if s.yi is not None}
+    return [i for i in infos if i.label in estimable]
+
+
 def pooled_participants(
     selection: Selection,
     result: PooledResult,
@@ -70,9 +76,9 @@ def pooled_participants(
     counts one set of studies (Cochrane Handbook ch. 14: participants and studies of the
     analysis).
     """
-    infos = list(study_infos(selection, result, records) if infos is None else infos)
-    estimable = {s.study for s in result.studies if s.yi is not None}
-    pooled = [i for i in infos if i.label in estimable]
+    pooled = estimable_infos(
+        result, study_infos(selection, result, records) if infos is None else infos
+    )
     count = participants(selection, records, [i.label for i in pooled])
     left_out = [s for s in result.studies if s.yi is None]
     if left_out:
@@ -311,7 +317,9 @@ def bayes_thresholds(
         return None
     if not selection.outcome.is_binary:
         return -mid, mid
-    acr, _ = assumed_risk(selection, grade, pooled_participants(selection, result, records)[0])
+    acr, _ = assumed_risk(
+        selection, grade, estimable_infos(result, study_infos(selection, result, records))
+    )
     if acr is None or not 0 < acr < 1:
         return None
     measure = effect_measure(selection)

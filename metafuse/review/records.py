@@ -74,6 +74,10 @@ class StudyRecords:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def trials_by_report(self) -> pd.DataFrame:
+        """Return trials.csv indexed by ``report_id`` (computed once)."""
+        return self.memo("trials by report", lambda: self.trials.set_index("report_id"))
+
     def label(self, report_id: str) -> str:
         """Return the study label of a report ('First author year', or its own ``label``)."""
 

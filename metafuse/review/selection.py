@@ -196,10 +196,15 @@ def _candidates(records: StudyRecords, evidence: str | None) -> dict[tuple[str, 
     return records.memo(("candidates", evidence), compute)
 
 
-def _includes(records: StudyRecords, evidence: str | None) -> dict[str, set[str]]:
+def merged_trials(records: StudyRecords) -> dict[str, tuple[str, ...]]:
+    """Return each merged follow-up trial (its reports name ``includes``) and its trials."""
+    return _includes(records, None)
+
+
+def _includes(records: StudyRecords, evidence: str | None) -> dict[str, tuple[str, ...]]:
     """Return the component trials of each merged report of an evidence group (``includes``)."""
 
-    def compute() -> dict[str, set[str]]:
+    def compute() -> dict[str, tuple[str, ...]]:
         return _merged_reports(_evidence_trials(records, evidence))
 
     return records.memo(("includes", evidence), compute)
@@ -212,9 +217,9 @@ def _evidence_trials(records: StudyRecords, evidence: str | None) -> pd.DataFram
     return trials[trials["report_id"].isin(evidence_reports(records, evidence))]
 
 
-def _merged_reports(trials: pd.DataFrame) -> dict[str, set[str]]:
+def _merged_reports(trials: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return {
-        r.trial: {p.strip() for p in str(r.includes).split(";") if p.strip()}
+        r.trial: tuple(dict.fromkeys(p.strip() for p in str(r.includes).split(";") if p.strip()))
         for r in trials.itertuples(index=False)
         if isinstance(r.includes, str) and r.includes.strip()
     }
@@ -229,7 +234,9 @@ def drop_overlaps(chosen: list[pd.DataFrame], trials: pd.DataFrame) -> list[pd.D
     return _drop_overlaps(chosen, _merged_reports(trials))
 
 
-def _drop_overlaps(chosen: list[pd.DataFrame], includes: dict[str, set[str]]) -> list[pd.DataFrame]:
+def _drop_overlaps(
+    chosen: list[pd.DataFrame], includes: dict[str, tuple[str, ...]]
+) -> list[pd.DataFrame]:
     by_trial = {str(r["trial"].iloc[0]): r for r in chosen}
     drop: set[str] = set()
     for merged, parts in includes.items():

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from metafuse.results import PooledResult
-from metafuse.review.grade import RISK_OF_BIAS_DOMAINS, StudyInfo
+from metafuse.review.grade import RISK_OF_BIAS_DOMAINS, StudyInfo, n_studies
 from metafuse.review.records import StudyRecords
-from metafuse.review.selection import Selection
+from metafuse.review.selection import Selection, merged_trials
 
 
 def record_rows(records: StudyRecords, record_id: str) -> pd.DataFrame:
@@ -108,9 +108,8 @@ class Participants:
                 "Randomised in the trials a report follows up: " + "; ".join(self.followed_up) + "."
             )
         if self.left_out:
-            n = len(self.left_out)
             parts.append(
-                f"Not counted: {n} {'study' if n == 1 else 'studies'} that do not enter the pooled "
+                f"Not counted: {n_studies(len(self.left_out))} that do not enter the pooled "
                 f"estimate, {', '.join(self.left_out)}; reason: {self.left_out_why}."
             )
         return " ".join(parts) or None
@@ -124,8 +123,7 @@ def _counts(
     analysed = None
     if rows["data_type"].iloc[0] == "arm" and rows["n"].notna().all():
         analysed = float(rows["n"].sum())
-    trials = records.memo("trials by report", lambda: records.trials.set_index("report_id"))
-    return analysed, _randomised(trials.loc[str(rows["report_id"].iloc[0])])
+    return analysed, _randomised(records.trials_by_report().loc[str(rows["report_id"].iloc[0])])
 
 
 def _randomised(trial: pd.Series) -> float | None:
@@ -137,13 +135,10 @@ def _randomised(trial: pd.Series) -> float | None:
     return None if total is None or pd.isna(total) else float(total)
 
 
-def included_trials(records: StudyRecords, report_id: str) -> list[str]:
-    """Return the trials a merged report includes (``includes``); [] for a report of one trial."""
-    trials = records.memo("trials by report", lambda: records.trials.set_index("report_id"))
-    value = trials.loc[report_id].get("includes")
-    if value is None or pd.isna(value) or not str(value).strip():
-        return []
-    return [t.strip() for t in str(value).split(";") if t.strip()]
+def included_trials(records: StudyRecords, report_id: str) -> tuple[str, ...]:
+    """Return the trials a merged report includes (``includes``); () for a report of one trial."""
+    trial = str(records.trials_by_report().at[report_id, "trial"])
+    return merged_trials(records).get(trial, ())
 
 
 def followed_up_randomised(records: StudyRecords, report_id: str) -> tuple[float, str] | None:
@@ -260,8 +255,7 @@ def follow_up(selection: Selection, records: StudyRecords) -> tuple[str, str | N
     months = months_pooled(selection, records)
     stated = [m for m in months.values() if m is not None]
     unstated = len(months) - len(stated)
-    studies = "study" if unstated == 1 else "studies"
-    missing = f" (not stated for {unstated} {studies})" if unstated else ""
+    missing = f" (not stated for {n_studies(unstated)})" if unstated else ""
     span = _months(stated) + missing if stated else ""
     if selection.window.is_longest:
         text = "longest follow-up" + (f": {span}" if stated else "")
@@ -319,7 +313,7 @@ def patients(selection: Selection, records: StudyRecords) -> str:
 
 def _randomised_arms(selection: Selection, records: StudyRecords) -> str:
     """'133 / 134 randomised' for contrast records, from trials.csv's arms (when all give them)."""
-    trials = records.memo("trials by report", lambda: records.trials.set_index("report_id"))
+    trials = records.trials_by_report()
     exp = ctrl = 0.0
     for label in selection.records:
         arms = trials.loc[report_of(selection, records, label)][
