@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from metafuse.exceptions import SpecError
 from metafuse.pipeline.project import review_folders
@@ -104,35 +105,42 @@ def _automatic(records: StudyRecords, root: Path) -> list[tuple[AnalysisSpec, Se
     return out
 
 
-def without_borrowed_sd(spec: AnalysisSpec) -> AnalysisSpec:
-    """Return the automatic sensitivity analysis of a primary analysis without its borrowed SDs."""
+def _automatic_sensitivity(
+    spec: AnalysisSpec, suffix: str, words: str, **keys: Any
+) -> AnalysisSpec:
+    """Return ``spec`` as an automatic sensitivity analysis of it.
+
+    Its own name and title, none of the primary analysis's exclusions or subgroups, ``keys`` set.
+    """
     return dataclasses.replace(
         spec,
-        name=f"{spec.name}_without_borrowed_sd",
-        title=f"{spec.title} (sensitivity: without borrowed SDs)",
+        name=f"{spec.name}_{suffix}",
+        title=f"{spec.title} (sensitivity: {words})",
         exclude=(),
         exclude_weak_sources=None,
         exclude_high_risk_of_bias=None,
         subgroup=None,
-        exclude_borrowed_sd=BORROWED_SD_REASON,
+        **keys,
+    )
+
+
+def without_borrowed_sd(spec: AnalysisSpec) -> AnalysisSpec:
+    """Return the automatic sensitivity analysis of a primary analysis without its borrowed SDs."""
+    return _automatic_sensitivity(
+        spec, "without_borrowed_sd", "without borrowed SDs", exclude_borrowed_sd=BORROWED_SD_REASON
     )
 
 
 def with_alternative_records(spec: AnalysisSpec, changed: tuple[str, ...]) -> AnalysisSpec:
-    """Return the automatic sensitivity analysis of a primary analysis with each pooled record's.
+    """Return the automatic sensitivity analysis with each pooled record's alternative.
 
-    The automatic sensitivity analysis of a primary analysis with each pooled record's alternative
-    (``changed`` says which, in words).
+    ``changed`` says which records change, in words.
     """
-    return dataclasses.replace(
+    return _automatic_sensitivity(
         spec,
-        name=f"{spec.name}_alternative_records",
-        title=f"{spec.title} (sensitivity: alternative records)",
-        exclude=(),
-        exclude_weak_sources=None,
-        exclude_high_risk_of_bias=None,
+        "alternative_records",
+        "alternative records",
         exclude_borrowed_sd=None,
-        subgroup=None,
         primary="frequentist",
         alternative_records="; ".join(changed),
     )
