@@ -35,12 +35,24 @@ METADATA = {
 
 
 def preload() -> None:
-    """Import what drawing and saving a figure needs, which a first figure would otherwise import.
+    """Import and look up what drawing and saving a figure needs, before worker processes fork.
 
-    plotnine, matplotlib's Agg and SVG writers, PIL's PNG writer: worker processes forked
-    afterwards share these modules instead of each importing them.
+    plotnine, matplotlib's pyplot and its Agg and SVG writers, PIL's PNG writer, and the pinned
+    font's file found in matplotlib's font list: worker processes forked afterwards share these
+    instead of each importing them and searching the font list on its first figure (open font
+    files are not shared: each process opens its own).
     """
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_svg
+    import matplotlib.pyplot  # noqa: F401
+    import PIL.PngImagePlugin  # noqa: F401
     import plotnine  # noqa: F401
+    from matplotlib.font_manager import FontProperties, findfont
+
+    from metafuse.plots.style import FONT
+
+    for weight in ("normal", "bold"):
+        findfont(FontProperties(family=FONT, weight=weight))
 
 
 def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
@@ -58,6 +70,7 @@ def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
         figure = plot.draw()
         try:
             canvas = FigureCanvasAgg(figure)
+            _fix_layout(figure)
             for fmt in formats:
                 buffer = io.BytesIO()
                 options = WRITER_OPTIONS.get(fmt, {})
@@ -66,6 +79,25 @@ def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
         finally:
             plt.close(figure)
     return out
+
+
+def _fix_layout(figure: Any) -> None:
+    """Lay the figure out once, at the PNG resolution, for every format saved from it.
+
+    Left to matplotlib, each format's printing draws the whole figure twice: once (drawing
+    disabled) to run the layout engine, then for real. The layout is in figure fractions, so one
+    run serves all formats: each is then drawn once.
+    """
+    engine = figure.get_layout_engine()
+    if engine is None:
+        return
+    dpi = figure.dpi
+    figure.dpi = DPI
+    try:
+        engine.execute(figure)
+    finally:
+        figure.dpi = dpi
+    figure.set_layout_engine(None)
 
 
 def render(plot: ggplot, fmt: str) -> bytes:

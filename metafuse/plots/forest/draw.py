@@ -269,8 +269,9 @@ def draw(
     )
     p += scale_size_identity()
     p += scale_fill_identity()
-    p += scale_x_continuous(limits=(left, right), expand=(0, 0))
-    p += scale_y_continuous(limits=(bottom, top), expand=(0, 0))
+    # no breaks: a drawing has no axes, and plotnine then computes no tick labels
+    p += scale_x_continuous(limits=(left, right), expand=(0, 0), breaks=None)
+    p += scale_y_continuous(limits=(bottom, top), expand=(0, 0), breaks=None)
     p += void_theme()
     p += theme(figure_size=(right - left, (top - bottom) * ROW_INCHES))
     return p
