@@ -20,6 +20,7 @@ Rscript the R side is skipped with a message.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import platform
@@ -148,6 +149,8 @@ def main() -> int:
     parser.add_argument("--r-gosh", action="store_true", help="add metafor's gosh (k >= 5) to R")
     parser.add_argument("--specs", type=Path, default=ROOT / "analyses")
     args = parser.parse_args()
+    # the package's bytecode written first, as `make install` does (see the Makefile)
+    compileall.compile_dir(ROOT / "metafuse", quiet=1)
     python = sys.executable
     metafuse = str(Path(python).with_name("metafuse"))
     report: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores"}

@@ -78,7 +78,7 @@ def _write_tables(
         for kind, stem in (("sof", "sof"), ("profile", "evidence_profile")):
             for fmt in FORMATS:
                 path = out_dir / f"{stem}_{comparison}.{fmt}"
-                key = value_key("table", table, kind, fmt, path.name)
+                key = None if cache is None else value_key("table", table, kind, fmt, path.name)
                 written += cached_files(
                     cache, key, out_dir, partial(render, table, kind, fmt, path)
                 )
@@ -102,7 +102,8 @@ def _write_review_pages(
     for folder, records in plan.records.items():
         mine = [a for a in analyses if a.spec.studies == folder]
         write = partial(write_harms, records, out_dir)
-        harms = cached_files(cache, harms_key(records), out_dir, write)
+        key = None if cache is None else harms_key(records)
+        harms = cached_files(cache, key, out_dir, write)
         if harms:
             titles[f"{records.review.harms_page}.html"] = records.review.harms_title
         written["harms"] += harms

@@ -13,13 +13,11 @@ error in that order is the one raised, as in a build without workers.
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from metafuse.files import frame_to_csv, to_json, write_text_atomic
@@ -100,6 +98,9 @@ def _draw_in_workers(
     ``meanwhile`` runs in this process while the workers draw.
     """
     global _WORK
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     from metafuse.plots.save import preload
 
     preload()  # imported once here, shared by every worker
