@@ -17,7 +17,8 @@ every study, and :func:`forest_data` with ``max_studies=None`` lists them all. A
 never grows beyond about 14 inches, however many studies are pooled.
 
 Modules: :mod:`.text` (wording), :mod:`.table` (the rows), :mod:`.columns` (data columns),
-:mod:`.layout` (geometry in inches), :mod:`.rob` (risk of bias), :mod:`.draw` (plotnine layers).
+:mod:`.layout` (geometry in inches), :mod:`.rob` (risk of bias), :mod:`.draw` (placing every mark),
+:mod:`.artists` (drawing them in one plotnine layer).
 
 References
 ----------
@@ -44,8 +45,10 @@ from metafuse.plots.forest.draw import (
     header_top,
     legend_texts,
     rob_items,
+    study_marks,
     table_texts,
     title_text,
+    total_marks,
 )
 from metafuse.plots.forest.layout import MARGIN, ROB_INCHES, make_layout
 from metafuse.plots.forest.rob import RiskOfBias, rob_columns
@@ -103,11 +106,12 @@ def _notes(data: pd.DataFrame, result: PooledResult, missing: list[str]) -> list
 
 def _rob(
     canvas: Canvas, data: pd.DataFrame, risk_of_bias: RiskOfBias, x0: float, head_y: float
-) -> tuple[pd.DataFrame, float, str]:
-    """Risk-of-bias columns from ``x0``: (dots, right end, legend)."""
+) -> tuple[float, str]:
+    """Risk-of-bias columns from ``x0``: (right end, legend)."""
     studies = [(str(r.study), float(r.y)) for r in data[data.row_type == "study"].itertuples()]
     rob = rob_columns(risk_of_bias, studies, x0, ROB_INCHES)
-    return rob_items(canvas, rob, head_y), x0 + rob.width, rob.legend
+    rob_items(canvas, rob, head_y)
+    return x0 + rob.width, rob.legend
 
 
 def forest_plot(
@@ -185,6 +189,8 @@ def forest_plot(
         proportion=is_proportion(result),
     )
     canvas = Canvas()
+    study_marks(canvas, data, lay)
+    total_marks(canvas, data, lay)
     head_y = n + 1.2
     header_texts(canvas, lay, head_y)
     table_texts(canvas, data, lay)
@@ -199,9 +205,8 @@ def forest_plot(
     )
     right = max(right, lay.g1 + 0.25)  # room for the last tick label
     notes = _notes(data, result, missing_arm_data(data, columns))
-    dots = None
     if risk_of_bias:
-        dots, rob_right, legend = _rob(canvas, data, risk_of_bias, lay.g1 + 0.3, head_y)
+        rob_right, legend = _rob(canvas, data, risk_of_bias, lay.g1 + 0.3, head_y)
         right = max(right, rob_right)
         notes.insert(0, legend)
     width = right + 2 * MARGIN
@@ -209,4 +214,4 @@ def forest_plot(
     top = header_top(lay, head_y)
     if title:
         top = title_text(canvas, title, top, width - 2 * MARGIN)
-    return draw(canvas, data, lay, dots=dots, extent=(0.0, width, y_end - 0.2, top))
+    return draw(canvas, extent=(0.0, width, y_end - 0.2, top))

@@ -1,16 +1,17 @@
-"""Drawing a laid-out forest plot as one plotnine ``ggplot``.
+"""Drawing a laid-out forest plot: every text, line and mark placed, then one ``ggplot``.
 
-A few layers (all text in one, all lines in one) so that drawing stays fast, with the theme of
+Everything is placed in inches across and rows down on a :class:`Canvas`; :func:`draw` returns the
+ggplot that draws it in one layer (:mod:`metafuse.plots.forest.artists`), with the theme of
 :mod:`metafuse.plots.style`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from metafuse.plots.forest.layout import FONT_SIZE, MARGIN, NOTE_SIZE, ROW_INCHES, Layout
@@ -20,17 +21,33 @@ from metafuse.text.metrics import text_width, wrap
 if TYPE_CHECKING:
     from plotnine import ggplot
 
-SQUARE = "#1f5f8b"
-PREDICTION = "#c7202f"
 LINE_ROWS = 0.68  # one line of header text, in rows
+DIAMOND_ROWS = 0.32  # half the height of a diamond
+BAR_ROWS = 0.18  # half the height of a prediction-interval bar
 
 
 @dataclass
 class Canvas:
-    """What to draw, in inches across and rows down (y grows upwards)."""
+    """What to draw, in inches across and rows down (y grows upwards).
+
+    ``texts``: dicts of ``x, y, label, ha, va, fontweight, size``; ``segments``: dicts of ``x,
+    xend, y, yend``; ``whiskers``: CI lines ``(x0, x1, y, arrow_at_x0, arrow_at_x1)``;
+    ``squares``: ``(x, y, side)``, ``side`` in plotnine's point size; ``diamonds``: ``(vertices,
+    fill)``; ``bars``: prediction intervals ``(xmin, xmax, ymin, ymax)``; ``dots``: risk-of-bias
+    ``(x, y, fill)``.
+    """
 
     texts: list[dict[str, Any]] = field(default_factory=list)
     segments: list[dict[str, Any]] = field(default_factory=list)
+    whiskers: list[tuple[float, float, float, bool, bool]] = field(default_factory=list)
+    squares: list[tuple[float, float, float]] = field(default_factory=list)
+    diamonds: list[tuple[list[tuple[float, float]], str]] = field(default_factory=list)
+    bars: list[tuple[float, float, float, float]] = field(default_factory=list)
+    dots: list[tuple[float, float, str]] = field(default_factory=list)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Canvas:
+        """Return the canvas itself: it is finished once drawn (plotnine copies a plot to draw)."""
+        return self
 
     def text(
         self,
@@ -135,163 +152,69 @@ def favours_texts(
     return x_null + 0.06 + text_width(right, FONT_SIZE), y - lines * LINE_ROWS
 
 
-def rob_items(canvas: Canvas, rob: RobColumns, head_y: float) -> pd.DataFrame:
-    """RoB column headers and symbols (texts) and the dots (returned as a frame)."""
+def rob_items(canvas: Canvas, rob: RobColumns, head_y: float) -> None:
+    """RoB column headers, the judgements' dots and their symbols."""
     for x, text in rob.headers:
         canvas.text(x, head_y - 0.3, text, "center", va="baseline", bold=True)
     for d in rob.dots:
+        canvas.dots.append((d["x"], d["y"], d["fill"]))
         canvas.text(d["x"], d["y"], d["symbol"], "center", bold=True)
-    return pd.DataFrame(rob.dots)
 
 
-def _arrow_groups(studies: pd.DataFrame) -> list[tuple[str | None, pd.DataFrame]]:
-    out: list[tuple[str | None, pd.DataFrame]] = []
-    for (clo, chi), part in studies.groupby(["clip_lo", "clip_hi"]):
-        ends = "both" if clo and chi else "first" if clo else "last" if chi else None
-        out.append((ends, part))
-    return out
+def study_marks(canvas: Canvas, data: pd.DataFrame, lay: Layout) -> None:
+    """CI whiskers (arrows where clipped) and squares whose area is proportional to weight.
 
-
-def study_layers(data: pd.DataFrame, lay: Layout) -> list[Any]:
-    """CI lines (arrows where clipped) and squares sized by weight."""
-    from plotnine import aes, arrow, geom_point, geom_segment
-
-    layers: list[Any] = []
-    studies = data[(data.row_type == "study") & data.est.notna()].copy()
-    studies["xl"] = [lay.clip(v) for v in studies.lo]
-    studies["xh"] = [lay.clip(v) for v in studies.hi]
-    studies["clip_lo"] = studies.lo < lay.limits[0]
-    studies["clip_hi"] = studies.hi > lay.limits[1]
-    for ends, part in _arrow_groups(studies):
-        extra: dict[str, Any] = {}
-        if ends is not None:
-            kind: Literal["first", "last", "both"] = ends  # type: ignore[assignment]
-            extra["arrow"] = arrow(length=0.05, ends=kind, type="closed")
-        layers.append(
-            geom_segment(aes(x="xl", xend="xh", y="y", yend="y"), data=part, size=0.4, **extra)
-        )
-    inside = studies[(studies.est >= lay.limits[0]) & (studies.est <= lay.limits[1])]
-    if not inside.empty:
-        # square area proportional to the study's weight (RevMan); the largest is 6 points wide
-        heaviest = max(float(data.loc[data.row_type == "study", "weight"].max()), 1e-12)
-        squares = inside.assign(
-            xe=[lay.gx(v) for v in inside.est], side=6.0 * np.sqrt(inside.weight / heaviest)
-        )
-        layers.append(
-            geom_point(
-                aes(x="xe", y="y", size="side"), data=squares, shape="s", fill=SQUARE, colour=SQUARE
-            )
-        )
-    return layers
-
-
-def total_layers(data: pd.DataFrame, lay: Layout) -> list[Any]:
-    """Return the layers of the totals: diamonds and prediction-interval bars.
-
-    Diamonds (filled: random or fixed total; white: the extra fixed-effect one) and the
-    prediction-interval bars.
+    The heaviest study's square is 6 points wide (RevMan draws square areas by weight).
     """
-    from plotnine import aes, geom_polygon, geom_rect
-
-    layers: list[Any] = []
-    diamonds = _diamonds(data, lay)
-    if not diamonds.empty:
-        layers.append(
-            geom_polygon(
-                aes(x="x", y="y", group="id", fill="fill"), data=diamonds, colour="black", size=0.4
-            )
-        )
-    bars = data[data.row_type == "prediction"]
-    if not bars.empty:
-        rects = pd.DataFrame(
-            {
-                "xmin": [lay.clip(v) for v in bars.lo],
-                "xmax": [lay.clip(v) for v in bars.hi],
-                "ymin": bars.y - 0.18,
-                "ymax": bars.y + 0.18,
-            }
-        )
-        layers.append(
-            geom_rect(
-                aes(xmin="xmin", xmax="xmax", ymin="ymin", ymax="ymax"),
-                data=rects,
-                fill=PREDICTION,
-                alpha=0.85,
-            )
-        )
-    return layers
+    studies = data[(data.row_type == "study") & data.est.notna()]
+    heaviest = max(float(data.loc[data.row_type == "study", "weight"].max()), 1e-12)
+    low, high = lay.limits
+    for r in studies.itertuples(index=False):
+        canvas.whiskers.append((lay.clip(r.lo), lay.clip(r.hi), r.y, r.lo < low, r.hi > high))
+    for r in studies.itertuples(index=False):
+        if low <= r.est <= high:
+            canvas.squares.append((lay.gx(r.est), r.y, 6.0 * math.sqrt(r.weight / heaviest)))
 
 
-def draw(
-    canvas: Canvas,
-    data: pd.DataFrame,
-    lay: Layout,
-    *,
-    dots: pd.DataFrame | None,
-    extent: tuple[float, float, float, float],
-) -> ggplot:
-    """Return the ggplot of a laid-out forest plot.
+def total_marks(canvas: Canvas, data: pd.DataFrame, lay: Layout) -> None:
+    """Diamonds of the totals and the prediction-interval bars.
 
-    The ggplot: study and total layers, risk-of-bias dots, then every line and every text of the
-    canvas in one layer each. ``extent`` is (left, right, bottom, top) of the drawing.
+    Diamonds are filled for a random or fixed total and white for the extra fixed-effect one.
     """
-    from plotnine import (
-        aes,
-        geom_point,
-        geom_segment,
-        geom_text,
-        ggplot,
-        scale_fill_identity,
-        scale_size_identity,
-        scale_x_continuous,
-        scale_y_continuous,
-        theme,
-    )
+    for r in data[data.row_type.isin(["total", "subtotal", "fixed"])].itertuples(index=False):
+        if pd.isna(r.est):
+            continue
+        h = DIAMOND_ROWS
+        points = [
+            (lay.clip(r.lo), r.y),
+            (lay.clip(r.est), r.y + h),
+            (lay.clip(r.hi), r.y),
+            (lay.clip(r.est), r.y - h),
+        ]
+        canvas.diamonds.append((points, "white" if r.row_type == "fixed" else "black"))
+    for r in data[data.row_type == "prediction"].itertuples(index=False):
+        canvas.bars.append((lay.clip(r.lo), lay.clip(r.hi), r.y - BAR_ROWS, r.y + BAR_ROWS))
 
+
+def draw(canvas: Canvas, extent: tuple[float, float, float, float]) -> ggplot:
+    """Return the ggplot of a finished canvas: one layer that draws it all.
+
+    ``extent`` is (left, right, bottom, top) of the drawing, in inches across and rows down.
+    """
+    from plotnine import aes, ggplot, scale_x_continuous, scale_y_continuous, theme
+
+    from metafuse.plots.forest.artists import geom_drawing
     from metafuse.plots.style import void_theme
 
     left, right, bottom, top = extent
-    p = ggplot()
-    for layer in [*study_layers(data, lay), *total_layers(data, lay)]:
-        p += layer
-    if dots is not None and not dots.empty:
-        p += geom_point(
-            aes(x="x", y="y", fill="fill"), data=dots, colour="black", size=3.6, stroke=0.2
-        )
-    p += geom_segment(
-        aes(x="x", xend="xend", y="y", yend="yend"), data=pd.DataFrame(canvas.segments), size=0.4
-    )
-    p += geom_text(
-        aes(x="x", y="y", label="label", ha="ha", va="va", fontweight="fontweight", size="size"),
-        data=pd.DataFrame(canvas.texts),
-        family="DejaVu Sans",
-        lineheight=1.15,
-    )
-    p += scale_size_identity()
-    p += scale_fill_identity()
+    corner = pd.DataFrame({"x": [left], "y": [bottom]})
+    p = ggplot(corner, aes(x="x", y="y")) + geom_drawing(canvas)
     # no breaks: a drawing has no axes, and plotnine then computes no tick labels
     p += scale_x_continuous(limits=(left, right), expand=(0, 0), breaks=None)
     p += scale_y_continuous(limits=(bottom, top), expand=(0, 0), breaks=None)
     p += void_theme()
     p += theme(figure_size=(right - left, (top - bottom) * ROW_INCHES))
     return p
-
-
-def _diamonds(data: pd.DataFrame, lay: Layout) -> pd.DataFrame:
-    rows = []
-    for r in data[data.row_type.isin(["total", "subtotal", "fixed"])].itertuples(index=False):
-        if pd.isna(r.est):
-            continue
-        h = 0.32
-        pts = [
-            (lay.clip(r.lo), r.y),
-            (lay.clip(r.est), r.y + h),
-            (lay.clip(r.hi), r.y),
-            (lay.clip(r.est), r.y - h),
-        ]
-        fill = "white" if r.row_type == "fixed" else "black"
-        rows += [{"x": x, "y": y, "id": f"{r.row_type}{r.y}", "fill": fill} for x, y in pts]
-    return pd.DataFrame(rows)
 
 
 def title_text(canvas: Canvas, title: str, top: float, width: float) -> float:
