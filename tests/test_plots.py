@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from pathlib import Path
@@ -178,6 +179,37 @@ def test_output_is_deterministic(bcg: pd.DataFrame, fmt: str) -> None:
     assert render(funnel_plot(res), fmt) == render(funnel_plot(res), fmt)
     if fmt == "svg":
         assert b"<dc:date>" not in first
+
+
+def test_a_plot_saved_twice_gives_the_same_file(bcg: pd.DataFrame) -> None:
+    # plotnine draws on the plot object itself and reuses its figure: the second file was drawn
+    # over the first drawing
+    res = pool(bcg, "RR", "REML")
+    for plot in (forest_plot(res), funnel_plot(res)):
+        first = render(plot, "png")
+        assert render(plot, "png") == first
+        assert render(plot, "svg") == render(plot, "svg")
+
+
+def test_png_files_hold_the_drawn_pixels_and_resolution() -> None:
+    from PIL import Image
+
+    from metafuse.plots.png import encode_png
+
+    rng = np.random.default_rng(3)
+    opaque = rng.integers(0, 256, (7, 5, 4), dtype=np.uint8)
+    opaque[..., 3] = 255
+    seethrough = opaque.copy()
+    seethrough[2, 3, 3] = 0
+    for pixels, mode in ((opaque, "RGB"), (seethrough, "RGBA")):
+        image = Image.open(io.BytesIO(encode_png(pixels, 300)))
+        image.load()  # Pillow checks the chunks' CRCs and the zlib stream
+        assert image.mode == mode
+        assert image.size == (5, 7)
+        assert np.array_equal(np.asarray(image.convert("RGBA")), pixels)
+        assert image.info["dpi"] == pytest.approx((300, 300), abs=0.01)  # pixels per metre
+    with pytest.raises(ValueError, match="8-bit RGBA"):
+        encode_png(opaque[..., :3], 300)
 
 
 def test_cli_forest_and_funnel(tmp_path: Path) -> None:
