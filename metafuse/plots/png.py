@@ -45,14 +45,14 @@ def encode_png(rgba: npt.NDArray[np.uint8], dpi: float) -> bytes:
     bytes
         The PNG file: RGB when every alpha is 255, else RGBA.
     """
-    height, width, channels = rgba.shape
-    if channels != 4 or rgba.dtype != np.uint8:
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
         raise ValueError("encode_png takes 8-bit RGBA pixels (height x width x 4)")
+    height, width = rgba.shape[:2]
     opaque = bool((rgba[..., 3] == 255).all())
-    pixels = rgba[..., :3] if opaque else rgba
-    rows = np.empty((height, 1 + width * pixels.shape[2]), dtype=np.uint8)
+    channels = 3 if opaque else 4
+    rows = np.empty((height, 1 + width * channels), dtype=np.uint8)  # a filter byte, then pixels
     rows[:, 0] = FILTER_NONE
-    rows[:, 1:] = pixels.reshape(height, -1)
+    rows[:, 1:].reshape(height, width, channels)[...] = rgba[..., :channels]
     header = struct.pack(">IIBBBBB", width, height, 8, RGB if opaque else RGBA, 0, 0, 0)
     per_metre = round(dpi * INCHES_PER_METRE)
     return b"".join(
@@ -60,7 +60,7 @@ def encode_png(rgba: npt.NDArray[np.uint8], dpi: float) -> bytes:
             SIGNATURE,
             _chunk(b"IHDR", header),
             _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
-            _chunk(b"IDAT", zlib.compress(rows.tobytes(), COMPRESS_LEVEL)),
+            _chunk(b"IDAT", zlib.compress(rows, COMPRESS_LEVEL)),
             _chunk(b"IEND", b""),
         ]
     )
