@@ -60,7 +60,7 @@ def encode_png(rgba: npt.NDArray[np.uint8], dpi: float) -> bytes:
             SIGNATURE,
             _chunk(b"IHDR", header),
             _chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
-            _chunk(b"IDAT", zlib.compress(rows, COMPRESS_LEVEL)),
+            _chunk(b"IDAT", zlib.compress(rows.data, COMPRESS_LEVEL)),
             _chunk(b"IEND", b""),
         ]
     )

@@ -1,7 +1,8 @@
 """Text widths in inches for the pinned font, so that columns fit their text exactly.
 
-Widths come from the font file matplotlib ships (DejaVu Sans), measured at 100 pt and scaled,
-as matplotlib's own text-to-path conversion does: the same on every machine. Forest plots draw
+Widths come from the font file matplotlib ships (DejaVu Sans), measured at 100 pt without
+hinting and scaled, as matplotlib's own text-to-path conversion does and as the figures draw their
+glyphs (:mod:`metafuse.plots.style`): the same on every machine. Forest plots draw
 in this font; Word tables use it as a safe upper bound for Arial (DejaVu Sans is wider).
 """
 
@@ -28,16 +29,23 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_font.cache_clear)
 
 
-@lru_cache(maxsize=4096)
 def text_width(text: str, size: float, bold: bool = False) -> float:
     """Width in inches of ``text`` (the widest line) at ``size`` points."""
+    return _measured(text, bold) / 72.0 * size / _MEASURE_PT
+
+
+@lru_cache(maxsize=4096)
+def _measured(text: str, bold: bool) -> float:
+    """Width in points of the widest line of ``text`` at ``_MEASURE_PT``."""
+    from matplotlib.ft2font import LoadFlags
+
     font = _font(bold)
     widest = 0.0
     for line in text.split("\n"):
         font.set_size(_MEASURE_PT, 72)
-        font.set_text(line, 0.0)
+        font.set_text(line, 0.0, flags=LoadFlags.NO_HINTING)
         widest = max(widest, font.get_width_height()[0] / 64.0)
-    return widest / 72.0 * size / _MEASURE_PT
+    return widest
 
 
 def longest_word(text: str, size: float, bold: bool = False) -> float:
