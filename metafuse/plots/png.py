@@ -48,11 +48,13 @@ def encode_png(rgba: npt.NDArray[np.uint8], dpi: float) -> bytes:
     if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
         raise ValueError("encode_png takes 8-bit RGBA pixels (height x width x 4)")
     height, width = rgba.shape[:2]
-    opaque = bool((rgba[..., 3] == 255).all())
+    opaque = int(rgba[..., 3].min()) == 255
     channels = 3 if opaque else 4
     rows = np.empty((height, 1 + width * channels), dtype=np.uint8)  # a filter byte, then pixels
     rows[:, 0] = FILTER_NONE
-    rows[:, 1:].reshape(height, width, channels)[...] = rgba[..., :channels]
+    pixels = rows[:, 1:].reshape(height, width, channels)  # a view of the rows
+    for channel in range(channels):  # one plane at a time: several times faster than all at once
+        pixels[..., channel] = rgba[..., channel]
     header = struct.pack(">IIBBBBB", width, height, 8, RGB if opaque else RGBA, 0, 0, 0)
     per_metre = round(dpi * INCHES_PER_METRE)
     return b"".join(
