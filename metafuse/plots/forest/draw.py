@@ -169,11 +169,14 @@ def study_marks(canvas: Canvas, data: pd.DataFrame, lay: Layout) -> None:
     studies = data[(data.row_type == "study") & data.est.notna()]
     heaviest = max(float(data.loc[data.row_type == "study", "weight"].max()), 1e-12)
     low, high = lay.limits
-    for r in studies.itertuples(index=False):
-        canvas.whiskers.append((lay.clip(r.lo), lay.clip(r.hi), r.y, r.lo < low, r.hi > high))
-    for r in studies.itertuples(index=False):
-        if low <= r.est <= high:
-            canvas.squares.append((lay.gx(r.est), r.y, 6.0 * math.sqrt(r.weight / heaviest)))
+    rows = list(
+        zip(*(studies[c].tolist() for c in ("est", "lo", "hi", "y", "weight")), strict=True)
+    )
+    for _, lo, hi, y, _ in rows:
+        canvas.whiskers.append((lay.clip(lo), lay.clip(hi), y, lo < low, hi > high))
+    for est, _, _, y, weight in rows:
+        if low <= est <= high:
+            canvas.squares.append((lay.gx(est), y, 6.0 * math.sqrt(weight / heaviest)))
 
 
 def total_marks(canvas: Canvas, data: pd.DataFrame, lay: Layout) -> None:
@@ -181,19 +184,19 @@ def total_marks(canvas: Canvas, data: pd.DataFrame, lay: Layout) -> None:
 
     Diamonds are filled for a random or fixed total and white for the extra fixed-effect one.
     """
-    for r in data[data.row_type.isin(["total", "subtotal", "fixed"])].itertuples(index=False):
-        if pd.isna(r.est):
-            continue
-        h = DIAMOND_ROWS
-        points = [
-            (lay.clip(r.lo), r.y),
-            (lay.clip(r.est), r.y + h),
-            (lay.clip(r.hi), r.y),
-            (lay.clip(r.est), r.y - h),
-        ]
-        canvas.diamonds.append((points, "white" if r.row_type == "fixed" else "black"))
-    for r in data[data.row_type == "prediction"].itertuples(index=False):
-        canvas.bars.append((lay.clip(r.lo), lay.clip(r.hi), r.y - BAR_ROWS, r.y + BAR_ROWS))
+    columns = ("row_type", "est", "lo", "hi", "y")
+    for kind, est, lo, hi, y in zip(*(data[c].tolist() for c in columns), strict=True):
+        if kind == "prediction":
+            canvas.bars.append((lay.clip(lo), lay.clip(hi), y - BAR_ROWS, y + BAR_ROWS))
+        elif kind in ("total", "subtotal", "fixed") and not pd.isna(est):
+            h = DIAMOND_ROWS
+            points = [
+                (lay.clip(lo), y),
+                (lay.clip(est), y + h),
+                (lay.clip(hi), y),
+                (lay.clip(est), y - h),
+            ]
+            canvas.diamonds.append((points, "white" if kind == "fixed" else "black"))
 
 
 def draw(canvas: Canvas, extent: tuple[float, float, float, float]) -> ggplot:
