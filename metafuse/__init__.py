@@ -1,9 +1,11 @@
 """metafuse: evidence synthesis and meta-analysis, validated against R metafor."""
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
 from metafuse._version import __version__
-from metafuse.bayes import BayesResult, bayes_pool
-from metafuse.engine.batch import BatchResult, pool_many
-from metafuse.engine.inverse_variance import fit_inverse_variance
 from metafuse.exceptions import (
     DataError,
     DuplicateLabelWarning,
@@ -12,10 +14,32 @@ from metafuse.exceptions import (
     ModelError,
     SpecError,
 )
-from metafuse.model import Model
-from metafuse.pooling import compute_effects, pool, refit
-from metafuse.results import EffectSizes, PooledResult, StudyEstimate
 
+if TYPE_CHECKING:
+    from metafuse.bayes import BayesResult, bayes_pool
+    from metafuse.engine.batch import BatchResult, pool_many
+    from metafuse.engine.inverse_variance import fit_inverse_variance
+    from metafuse.model import Model
+    from metafuse.pooling import compute_effects, pool, refit
+    from metafuse.results import EffectSizes, PooledResult, StudyEstimate
+
+#: The public names and the modules they come from, imported on first use: ``import metafuse``
+#: loads neither numpy nor pandas, so a command that needs neither (``metafuse analysis`` with
+#: nothing changed) starts at once.
+_LAZY = {
+    "BayesResult": "metafuse.bayes",
+    "bayes_pool": "metafuse.bayes",
+    "BatchResult": "metafuse.engine.batch",
+    "pool_many": "metafuse.engine.batch",
+    "fit_inverse_variance": "metafuse.engine.inverse_variance",
+    "Model": "metafuse.model",
+    "compute_effects": "metafuse.pooling",
+    "pool": "metafuse.pooling",
+    "refit": "metafuse.pooling",
+    "EffectSizes": "metafuse.results",
+    "PooledResult": "metafuse.results",
+    "StudyEstimate": "metafuse.results",
+}
 #: Plotting functions reachable from the top level; they load plotnine (the ``plots`` extra) on
 #: first use, so they are listed by ``dir()`` but left out of ``__all__`` (a star import must
 #: work without the extra).
@@ -23,17 +47,18 @@ _PLOTS = ("forest_data", "forest_plot", "funnel_plot", "save_plot")
 
 
 def __getattr__(name: str) -> object:
-    """Return a plotting function, importing :mod:`metafuse.plots` on first use."""
-    if name in _PLOTS:
-        from metafuse import plots
-
-        return getattr(plots, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """Return a public name, importing its module on first use."""
+    module = "metafuse.plots" if name in _PLOTS else _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
-    """List the module's names, the lazily imported plotting functions included."""
-    return sorted({*globals(), *_PLOTS})
+    """List the module's names, those imported on first use included."""
+    return sorted({*globals(), *_LAZY, *_PLOTS})
 
 
 __all__ = [

@@ -29,10 +29,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-import pandas as pd
-
 if TYPE_CHECKING:
+    import pandas as pd
+
     from metafuse.pipeline.run import Analysis
     from metafuse.review.records import StudyRecords
     from metafuse.review.selection import Selection
@@ -64,11 +63,11 @@ class Digest:
     def _feed(self, value: object) -> None:
         if value is None:
             self._token(b"N")
-        elif isinstance(value, bool | np.bool_):
+        elif isinstance(value, bool):
             self._token(b"B", b"1" if value else b"0")
-        elif isinstance(value, int | np.integer):
+        elif isinstance(value, int):
             self._token(b"I", str(int(value)).encode())
-        elif isinstance(value, float | np.floating):
+        elif isinstance(value, float):
             self._token(b"R", float(value).hex().encode())
         elif isinstance(value, str):
             self._token(b"S", value.encode("utf-8", "surrogatepass"))
@@ -80,19 +79,6 @@ class Digest:
             self._token(b"E", f"{type(value).__qualname__}.{value.name}".encode())
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             self._dataclass(value)
-        elif isinstance(value, pd.DataFrame):
-            self._frame(value)
-        elif isinstance(value, pd.Series):
-            self._token(b"s")
-            self._feed(value.name)
-            self._sequence(b"x", value.index.tolist())
-            self._sequence(b"v", value.tolist())
-        elif isinstance(value, np.ndarray):
-            self._token(b"A", f"{value.dtype.str}{value.shape}".encode())
-            if value.dtype == object:
-                self._sequence(b"o", value.ravel().tolist())
-            else:
-                self._token(b"a", np.ascontiguousarray(value).tobytes())
         elif isinstance(value, Mapping):
             self._token(b"M", str(len(value)).encode())
             for key, item in value.items():  # in order: the order of a review's keys is output
@@ -102,8 +88,38 @@ class Digest:
             self._sequence(b"L" if isinstance(value, list) else b"T", value)
         elif isinstance(value, set | frozenset):
             self._sequence(b"Z", sorted(Digest(item).hexdigest() for item in value))
-        else:
+        elif not self._feed_array(value):
             raise TypeError(f"no cache key for a {type(value).__qualname__}")
+
+    def _feed_array(self, value: object) -> bool:
+        """Feed a numpy or pandas value; return False for anything else.
+
+        Looked up among the loaded modules: a value of theirs exists only once they are loaded,
+        and a build restored from the cache never loads them.
+        """
+        np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
+        if np is not None and isinstance(value, np.bool_):
+            self._token(b"B", b"1" if value else b"0")
+        elif np is not None and isinstance(value, np.integer):
+            self._token(b"I", str(int(value)).encode())
+        elif np is not None and isinstance(value, np.floating):
+            self._token(b"R", float(value).hex().encode())
+        elif pd is not None and isinstance(value, pd.DataFrame):
+            self._frame(value)
+        elif pd is not None and isinstance(value, pd.Series):
+            self._token(b"s")
+            self._feed(value.name)
+            self._sequence(b"x", value.index.tolist())
+            self._sequence(b"v", value.tolist())
+        elif np is not None and isinstance(value, np.ndarray):
+            self._token(b"A", f"{value.dtype.str}{value.shape}".encode())
+            if value.dtype == object:
+                self._sequence(b"o", value.ravel().tolist())
+            else:
+                self._token(b"a", np.ascontiguousarray(value).tobytes())
+        else:
+            return False
+        return True
 
     def _sequence(self, tag: bytes, items: Iterable[object]) -> None:
         items = list(items)
