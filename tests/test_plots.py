@@ -184,10 +184,19 @@ def test_output_is_deterministic(bcg: pd.DataFrame, fmt: str) -> None:
 
 def test_a_plot_saved_twice_gives_the_same_file(bcg: pd.DataFrame) -> None:
     # plotnine draws on the plot object itself and reuses its figure: the second file was drawn
-    # over the first drawing
+    # over the first drawing, and a plot its user had drawn was saved blank or drawn over
     res = pool(bcg, "RR", "REML")
-    for plot, fmt in ((forest_plot(res), "png"), (funnel_plot(res), "svg")):
-        assert render(plot, fmt) == render(plot, fmt)
+    makers = ((lambda: forest_plot(res), "png"), (lambda: funnel_plot(res), "svg"))
+    for make, fmt in makers:
+        plot = make()
+        first = render(plot, fmt)
+        assert render(plot, fmt) == first
+        drawn = make()
+        figure = drawn.draw()
+        canvas = figure.canvas
+        assert render(drawn, fmt) == first  # as a fresh plot: not blank, not drawn over
+        assert render(drawn, fmt) == first
+        assert figure.canvas is canvas  # the user's figure keeps its own canvas
 
 
 def test_png_files_hold_the_drawn_pixels_and_resolution() -> None:

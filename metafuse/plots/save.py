@@ -55,7 +55,10 @@ def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
     """Draw the plot once and return it saved in each of ``formats`` (png, svg, pdf).
 
     The figure is printed through a canvas of its own (Agg; matplotlib's SVG and PDF writers for
-    those formats): the global backend, a notebook's for example, is left as it is.
+    those formats): the global backend, a notebook's for example, is left as it is. A copy of
+    the plot is drawn, never the plot itself: plotnine's ``draw`` builds on the plot object and
+    reuses its figure, so a plot saved twice would be drawn the second time over the first. A
+    plot its user has drawn already (``plot.draw()``) is saved as that drawing shows it.
     """
     import matplotlib
     import matplotlib.pyplot as plt
@@ -63,7 +66,9 @@ def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
 
     out = {}
     with matplotlib.rc_context(cast(Any, RC)):
-        figure = _fresh_copy(plot).draw()
+        drawn = vars(plot).get("figure")  # the user's own drawing, left as it was found
+        figure = drawn if drawn is not None else copy.deepcopy(plot).draw()
+        canvas_before = figure.canvas
         try:
             canvas = FigureCanvasAgg(figure)
             _fix_layout(figure)
@@ -75,20 +80,11 @@ def render_all(plot: ggplot, formats: Sequence[str]) -> dict[str, bytes]:
                 canvas.print_figure(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
                 out[fmt] = buffer.getvalue()
         finally:
-            plt.close(figure)
+            if drawn is None:
+                plt.close(figure)
+            else:  # its own canvas back; its layout stays fixed as saved, so saves agree
+                figure.set_canvas(canvas_before)
     return out
-
-
-def _fresh_copy(plot: ggplot) -> ggplot:
-    """Return a copy of the plot to draw, so that the plot itself is never drawn.
-
-    plotnine's ``draw`` builds on the plot object and reuses its figure: a plot saved twice
-    would be drawn the second time over its first drawing. (A plot a user has drawn with
-    ``draw()`` is changed by plotnine itself; its copies are saved as plotnine would draw it.)
-    """
-    fresh = copy.deepcopy(plot)
-    vars(fresh).pop("figure", None)  # shared by plotnine's copies: a new one is made
-    return fresh
 
 
 def _png(canvas: Any) -> bytes:
