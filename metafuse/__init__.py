@@ -47,11 +47,19 @@ _PLOTS = ("forest_data", "forest_plot", "funnel_plot", "save_plot")
 
 
 def __getattr__(name: str) -> object:
-    """Return a public name, importing its module on first use."""
+    """Return a public name, or a subpackage (``metafuse.pooling``), importing it on first use."""
     module = "metafuse.plots" if name in _PLOTS else _LAZY.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(import_module(module), name)
+    elif not name.startswith("_"):
+        try:
+            value = import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 
