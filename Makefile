@@ -5,15 +5,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-# compileall: the package's bytecode written as pip writes it for a regular install; an editable
-# install's modules are otherwise compiled afresh in every process where Python may not write
-# __pycache__ itself (PYTHONDONTWRITEBYTECODE), about 0.25 s of each command. `analysis` refreshes
-# it for sources changed since.
+# Bytecode is written by compileall on every CPU (pip writes it on one; --no-compile skips that),
+# for the dependencies and for the package itself: an editable install's modules are otherwise
+# compiled afresh in every process where Python may not write __pycache__ itself
+# (PYTHONDONTWRITEBYTECODE), about 0.25 s of each command. `analysis` refreshes the package's
+# for sources changed since.
+PURELIB = $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt \
-	  -e '.[all,test,docs]'
-	$(BIN)/python -m compileall -q metafuse
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile \
+	  -c constraints.txt -e '.[all,test,docs]'
+	$(BIN)/python -m compileall -q -j 0 "$(PURELIB)" metafuse
 	touch $@
 
 ## install  : create .venv (if missing) and install metafuse with pinned dependencies
