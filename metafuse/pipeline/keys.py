@@ -98,12 +98,8 @@ class Digest:
         and a build restored from the cache never loads them.
         """
         np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
-        if np is not None and isinstance(value, np.bool_):
-            self._token(b"B", b"1" if value else b"0")
-        elif np is not None and isinstance(value, np.integer):
-            self._token(b"I", str(int(value)).encode())
-        elif np is not None and isinstance(value, np.floating):
-            self._token(b"R", float(value).hex().encode())
+        if np is not None and isinstance(value, np.bool_ | np.integer | np.floating):
+            self._feed(value.item())  # as the Python bool, int or float of the same value
         elif pd is not None and isinstance(value, pd.DataFrame):
             self._frame(value)
         elif pd is not None and isinstance(value, pd.Series):

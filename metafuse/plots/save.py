@@ -33,15 +33,14 @@ METADATA = {
 def preload() -> None:
     """Import and look up what drawing and saving a figure needs, before worker processes fork.
 
-    plotnine, matplotlib's pyplot and its Agg and SVG writers, PIL's PNG writer, and the pinned
-    font's file found in matplotlib's font list: worker processes forked afterwards share these
+    plotnine, matplotlib's pyplot and its Agg and SVG writers, and the pinned font's file found
+    in matplotlib's font list: worker processes forked afterwards share these
     instead of each importing them and searching the font list on its first figure (open font
     files are not shared: each process opens its own).
     """
     import matplotlib.backends.backend_agg
     import matplotlib.backends.backend_svg
     import matplotlib.pyplot  # noqa: F401
-    import PIL.PngImagePlugin  # noqa: F401
     import plotnine  # noqa: F401
     from matplotlib.font_manager import FontProperties, findfont
 

@@ -18,6 +18,7 @@ import numpy as np
 from plotnine.geoms.geom import geom
 
 from metafuse.plots.forest.layout import ROW_INCHES
+from metafuse.plots.style import FONT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +36,6 @@ PREDICTION_ALPHA = 0.85
 ARROW_INCHES = 0.05
 ARROW_DEGREES = 30.0
 LINE_SPACING = 1.15
-FONT = "DejaVu Sans"
 SQUARE = "#1f5f8b"
 PREDICTION = "#c7202f"
 
