@@ -75,10 +75,16 @@ def _write_tables(
 
     written = []
     for comparison, table in sof_tables(analyses, plan.records, related):
+        # the table is keyed once; each of its files by that key, its kind, format and name
+        table_key = None if cache is None else value_key("table", table)
         for kind, stem in (("sof", "sof"), ("profile", "evidence_profile")):
             for fmt in FORMATS:
                 path = out_dir / f"{stem}_{comparison}.{fmt}"
-                key = None if cache is None else value_key("table", table, kind, fmt, path.name)
+                key = (
+                    None
+                    if table_key is None
+                    else value_key("table file", table_key, kind, fmt, path.name)
+                )
                 written += cached_files(
                     cache, key, out_dir, partial(render, table, kind, fmt, path)
                 )
