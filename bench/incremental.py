@@ -8,7 +8,10 @@ On a copy of the project (``analyses/`` and ``studies/``), each in a fresh proce
 - ``unchanged``: the same build again, nothing changed;
 - ``changed``: the build after one trial's numbers change (one cell of outcomes.csv, by default
   Fairbank 2005's adjusted ODI difference at 24 months, given a new value for every run so that
-  each run redraws what a real edit redraws).
+  each run redraws what a real edit redraws);
+- ``floor``: what any fresh process pays for that rebuild before reading a record, and the redraw
+  of the analyses that pool the changed record (``bench/rebuild_floor.py``), a floor under
+  ``changed``.
 
 Medians of ``--repeats`` runs, with ``--jobs`` processes (default: the CPUs available). Every
 rebuild's results are compared byte for byte with the cold build of the same inputs.
@@ -33,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "bench" / "incremental_report.json"
@@ -78,6 +82,20 @@ def value_of(outcomes: Path, record: str, column: str) -> float:
     return float(next(r[column] for r in rows if r["record_id"] == record))
 
 
+def rebuild_floor(work: Path, record: str) -> dict[str, Any]:
+    """Return ``bench/rebuild_floor.py``'s measures, run in a fresh process in ``work``."""
+    script = ROOT / "bench" / "rebuild_floor.py"
+    done = subprocess.run(
+        [sys.executable, str(script), record],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return dict(json.loads(done.stdout))
+
+
 def median(values: list[float]) -> float:
     return round(statistics.median(values), 3)
 
@@ -120,6 +138,7 @@ def main() -> int:
             wall["changed"].append(w)
         run([*build, "--out", "results_cold", "--no-cache"], work)
         assert tree(work / "results_first") == tree(work / "results_cold"), "rebuild != cold"
+        floors = [rebuild_floor(work, args.record) for _ in range(args.repeats)]
     cold = statistics.median(cpu["cold"])
     cpu_median = {k: median(v) for k, v in cpu.items()}
     wall_median = {k: median(v) for k, v in wall.items()}
@@ -133,12 +152,27 @@ def main() -> int:
         "wall_s_median": wall_median,
         "ratio_to_cold_cpu": ratio,
         "identical_to_cold": True,
+        "floor": {
+            "analyses_redrawn": floors[0]["analyses"],
+            "imports_cpu_s": median([f["imports"] for f in floors]),
+            "draw_cpu_s": median([f["draw"] for f in floors]),
+            "cpu_s": median([f["imports"] + f["draw"] for f in floors]),
+            "ratio_to_cold_cpu": round(
+                statistics.median([f["imports"] + f["draw"] for f in floors]) / cold, 3
+            ),
+        },
     }
     for name in cpu:
         print(
             f"{name:>9}: {cpu_median[name]:6.2f} s CPU ({ratio[name]:.3f} of cold), "
             f"{wall_median[name]:6.2f} s wall"
         )
+    floor = report["floor"]
+    print(
+        f"    floor: {floor['cpu_s']:6.2f} s CPU ({floor['ratio_to_cold_cpu']:.3f} of cold): "
+        f"imports {floor['imports_cpu_s']:.2f} s, redrawing "
+        f"{len(floor['analyses_redrawn'])} analyses {floor['draw_cpu_s']:.2f} s"
+    )
     args.report.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {args.report}")
     return 0

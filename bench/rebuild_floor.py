@@ -1,0 +1,54 @@
+"""What any fresh ``metafuse analysis`` process pays before and for redrawing one trial's analyses.
+
+Run in a project folder (``analyses/`` and ``studies/``) by ``bench/incremental.py``; prints JSON:
+
+- ``imports``: CPU seconds to import what a build that draws a figure imports (the pipeline, and
+  the plotting libraries the build loads before it draws: :func:`metafuse.plots.save.preload`);
+- ``draw``: CPU seconds to write the outputs of the analyses whose selection holds ``record``
+  (what a rebuild after that record changes must redraw), once the plan is fitted;
+- ``analyses``: their names.
+
+Reading, checking and planning the records, the SoF tables, review pages and site are left out:
+the sum is a floor under the CPU of any rebuild in a fresh process, not an estimate of one.
+Usage: ``python bench/rebuild_floor.py RECORD_ID``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    record = sys.argv[1]
+    start = time.process_time()
+    from metafuse.pipeline import render
+    from metafuse.pipeline.outputs import make_plan, run_plan
+    from metafuse.plots.save import preload
+
+    preload()
+    imports = time.process_time() - start
+    plan = make_plan(Path("analyses"))
+    selections = plan.selections
+    analyses = [
+        a
+        for a in run_plan(plan)
+        if a.spec.name in selections and record in selections[a.spec.name].records.values()
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.process_time()
+        for analysis in analyses:
+            folder = Path(tmp) / analysis.spec.name
+            records = plan.records[analysis.spec.studies] if analysis.spec.studies else None
+            render.write_analysis(analysis, folder, records)
+        draw = time.process_time() - start
+    names = [a.spec.name for a in analyses]
+    print(json.dumps({"imports": imports, "draw": draw, "analyses": names}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
