@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from metafuse.text.metrics import FONT as FONT  # the one pinned font: figures draw what it measures
+
 if TYPE_CHECKING:
     from plotnine import theme
 
-FONT: Final = "DejaVu Sans"  # ships with matplotlib: the same glyphs on every machine
 TITLE_SIZE: Final = 10.5
 #: matplotlib settings of every metafuse figure.
 RC: Final[dict[str, Any]] = {

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
-FONT = "DejaVu Sans"  # ships with matplotlib, so every machine draws the same glyphs
+#: The font of every figure (:mod:`metafuse.plots.style`) and of every width measured here: it
+#: ships with matplotlib, so every machine draws the same glyphs.
+FONT: Final = "DejaVu Sans"
 _MEASURE_PT = 100.0
 
 
