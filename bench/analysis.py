@@ -11,9 +11,12 @@ analysis, fits ``rma`` to the same effect sizes with the same method, prints it,
 is not part of the R work by default (metafor's ``gosh`` at k = 13 takes tens of seconds);
 ``--r-gosh`` adds it (k >= 5, as metafuse draws it).
 
-CPU time is user + system time of the child processes (``getrusage``), best of ``--repeats``.
-Run: ``make bench-analysis`` or ``.venv/bin/python bench/analysis.py [--repeats 3] [--r-gosh]``.
-Prints the metafuse/R CPU ratio and writes bench/analysis_report.json. R is optional: without
+CPU time is user + system time of the child processes (``getrusage``). The commands run side by
+side: ``--repeats`` rounds, each running every command once, so that the machine's slower and
+faster spells fall on metafuse and R alike. Times are medians over the rounds; each ratio is
+the median of the rounds' own ratios, with their range.
+Run: ``make bench-analysis`` or ``.venv/bin/python bench/analysis.py [--repeats 5] [--r-gosh]``.
+Prints the metafuse/R CPU ratios and writes bench/analysis_report.json. R is optional: without
 Rscript the R side is skipped with a message.
 """
 
@@ -26,6 +29,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -102,8 +106,8 @@ def child_cpu(command: list[str], cwd: Path) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def best(command: list[str], cwd: Path, repeats: int) -> float:
-    return min(child_cpu(command, cwd) for _ in range(repeats))
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
 
 
 def export_effects(spec_dir: Path, target: Path) -> tuple[int, int]:
@@ -145,7 +149,7 @@ def r_versions() -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--r-gosh", action="store_true", help="add metafor's gosh (k >= 5) to R")
     parser.add_argument("--specs", type=Path, default=ROOT / "analyses")
     args = parser.parse_args()
@@ -154,26 +158,17 @@ def main() -> int:
     python = sys.executable
     metafuse = str(Path(python).with_name("metafuse"))
     report: dict[str, object] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores"}
+    jobs = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        command = [metafuse, "analysis", str(args.specs), "--out", str(work / "full"), "--no-cache"]
-        full = best([*command, "--jobs", "1"], ROOT, args.repeats)
-        jobs = len(os.sched_getaffinity(0))
-        parallel = best([*command, "--jobs", str(jobs)], ROOT, args.repeats)
+        build = [metafuse, "analysis", str(args.specs), "--out", str(work / "full"), "--no-cache"]
         (work / "same").mkdir()
-        same = best([python, "-c", SAME_WORK, str(args.specs), str(work / "same")],
-                    ROOT, args.repeats)  # fmt: skip
-        n_analyses, n_studies = export_effects(args.specs, work / "effects.csv")
-        report |= {
-            "analyses_pooled": n_analyses,
-            "studies": n_studies,
-            "metafuse_make_analysis_cpu_s": round(full, 3),
-            f"metafuse_make_analysis_jobs_{jobs}_cpu_s": round(parallel, 3),
-            "metafuse_fits_and_figures_cpu_s": round(same, 3),
+        commands = {
+            "full": [*build, "--jobs", "1"],
+            "parallel": [*build, "--jobs", str(jobs)],
+            "same": [python, "-c", SAME_WORK, str(args.specs), str(work / "same")],
         }
-        print(f"metafuse analysis (every output):   {full:6.2f} s CPU ({parallel:.2f} s with "
-              f"--jobs {jobs})")  # fmt: skip
-        print(f"metafuse fits + forest/funnel only: {same:6.2f} s CPU")
+        n_analyses, n_studies = export_effects(args.specs, work / "effects.csv")
         if shutil.which("Rscript") is None:
             print("Rscript not found: the R side is skipped")
         else:
@@ -181,18 +176,55 @@ def main() -> int:
             script = work / "analysis.R"
             script.write_text(R_SCRIPT, encoding="utf-8")
             gosh = "yes" if args.r_gosh else "no"
-            command = ["Rscript", str(script), str(work / "effects.csv"), str(work / "r"), gosh]
-            r_cpu = best(command, ROOT, args.repeats)
+            commands["r"] = [
+                "Rscript",
+                str(script),
+                str(work / "effects.csv"),
+                str(work / "r"),
+                gosh,
+            ]
+        # side by side: each round runs every command once, so a slower or faster spell of the
+        # machine falls on metafuse and R alike; ratios are taken within a round
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.repeats):
+            for name, command in commands.items():
+                cpu[name].append(child_cpu(command, ROOT))
+        full, parallel, same = (median(cpu[k]) for k in ("full", "parallel", "same"))
+        report |= {
+            "analyses_pooled": n_analyses,
+            "studies": n_studies,
+            "rounds": args.repeats,
+            "metafuse_make_analysis_cpu_s": round(full, 3),
+            f"metafuse_make_analysis_jobs_{jobs}_cpu_s": round(parallel, 3),
+            "metafuse_fits_and_figures_cpu_s": round(same, 3),
+        }
+        print(f"metafuse analysis (every output):   {full:6.2f} s CPU ({parallel:.2f} s with "
+              f"--jobs {jobs})")  # fmt: skip
+        print(f"metafuse fits + forest/funnel only: {same:6.2f} s CPU")
+        if "r" in cpu:
+            r_cpu = median(cpu["r"])
+            ratios = {
+                key: [m / r for m, r in zip(cpu[name], cpu["r"], strict=True)]
+                for key, name in (("every", "full"), ("same", "same"))
+            }
             report |= {
                 **r_versions(),
                 "r_includes_gosh": args.r_gosh,
                 "r_metafor_cpu_s": round(r_cpu, 3),
-                "ratio_make_analysis_to_r": round(full / r_cpu, 3),
-                "ratio_same_work_to_r": round(same / r_cpu, 3),
-            }
+                "ratio_make_analysis_to_r": round(median(ratios["every"]), 3),
+                "ratio_same_work_to_r": round(median(ratios["same"]), 3),
+                "ratio_make_analysis_to_r_range": [round(min(ratios["every"]), 3),
+                                                   round(max(ratios["every"]), 3)],
+                "ratio_same_work_to_r_range": [round(min(ratios["same"]), 3),
+                                               round(max(ratios["same"]), 3)],
+            }  # fmt: skip
             print(f"R metafor fits + forest/funnel:     {r_cpu:6.2f} s CPU")
-            print(f"metafuse/R CPU ratio: {full / r_cpu:.2f} (every output), "
-                  f"{same / r_cpu:.2f} (the same work)")  # fmt: skip
+            print(
+                f"metafuse/R CPU ratio, median of {args.repeats} rounds (range): "
+                f"{median(ratios['every']):.2f} ({min(ratios['every']):.2f}-"
+                f"{max(ratios['every']):.2f}) every output, {median(ratios['same']):.2f} "
+                f"({min(ratios['same']):.2f}-{max(ratios['same']):.2f}) the same work"
+            )
     REPORT.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {REPORT.relative_to(ROOT)}")
     return 0
