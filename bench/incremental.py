@@ -155,10 +155,15 @@ def main() -> int:
         "floor": {
             "analyses_redrawn": floors[0]["analyses"],
             "imports_cpu_s": median([f["imports"] for f in floors]),
+            "plan_cpu_s": median([f["plan"] for f in floors]),
             "draw_cpu_s": median([f["draw"] for f in floors]),
             "cpu_s": median([f["imports"] + f["draw"] for f in floors]),
             "ratio_to_cold_cpu": round(
                 statistics.median([f["imports"] + f["draw"] for f in floors]) / cold, 3
+            ),
+            "with_plan_ratio_to_cold_cpu": round(
+                statistics.median([f["imports"] + f["plan"] + f["draw"] for f in floors]) / cold,
+                3,
             ),
         },
     }
@@ -171,7 +176,9 @@ def main() -> int:
     print(
         f"    floor: {floor['cpu_s']:6.2f} s CPU ({floor['ratio_to_cold_cpu']:.3f} of cold): "
         f"imports {floor['imports_cpu_s']:.2f} s, redrawing "
-        f"{len(floor['analyses_redrawn'])} analyses {floor['draw_cpu_s']:.2f} s"
+        f"{len(floor['analyses_redrawn'])} analyses {floor['draw_cpu_s']:.2f} s; with reading, "
+        f"checking and planning the records ({floor['plan_cpu_s']:.2f} s): "
+        f"{floor['with_plan_ratio_to_cold_cpu']:.3f} of cold"
     )
     args.report.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {args.report}")
