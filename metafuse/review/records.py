@@ -142,10 +142,10 @@ def _check(
         if table is None:
             problems += found
             continue
-        _frame, found = schema_problems(layouts[name], table.frame, paths[name], table.lines)
+        validated, found = schema_problems(layouts[name], table.frame, paths[name], table.lines)
         problems += found
         if not found:
-            tables[name] = layouts[name].validate(table.frame).reset_index(drop=True)
+            tables[name] = validated.reset_index(drop=True)
             lines[name] = table.lines
     if "outcomes" in tables:
         problems += apply_derivations(tables["outcomes"], paths["outcomes"], lines["outcomes"])

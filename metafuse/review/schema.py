@@ -217,7 +217,8 @@ def schema_problems(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Validate one file's frame; every failure as a :class:`Problem` with its file line.
 
-    Numeric cells must be numbers as a spreadsheet reads them
+    Returns the validated frame (the schema's types) and no problem, or the frame as given and
+    every problem. Numeric cells must be numbers as a spreadsheet reads them
     (:func:`metafuse.data.numbers.parse_number`), which pandera's conversion does not check.
     """
     problems = set(_number_problems(schema, frame, path, lines))

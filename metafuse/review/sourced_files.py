@@ -76,10 +76,10 @@ def read_sourced_file(
     except DataError as err:
         return None, (), [Problem(str(path), err.line() or 0, "", err.message)]
     frame = table.frame.map(lambda v: None if isinstance(v, str) and v in MISSING_TEXTS else v)
-    _frame, problems = schema_problems(schema, frame, str(path), table.lines)
+    validated, problems = schema_problems(schema, frame, str(path), table.lines)
     if problems:
         return None, table.lines, problems
-    valid = schema.validate(frame).reset_index(drop=True)
+    valid = validated.reset_index(drop=True)
     valid = valid.assign(**{f"printed_{c}": frame[c].to_numpy() for c in printed})
     for i, row in valid.iterrows():
         line = table.lines[int(str(i))]
