@@ -121,7 +121,8 @@ def read_regular_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTE
         ) from None
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """Return the process's umask (read by setting it, and set back at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -138,7 +139,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from metafuse.files import current_umask
+
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
@@ -98,7 +100,7 @@ def staging(out_dir: Path) -> Iterator[Path]:
     stage = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir.parent))
     try:
         yield stage
-        os.chmod(stage, 0o777 & ~_umask())
+        os.chmod(stage, 0o777 & ~current_umask())
         if out_dir.exists() and _exchange(stage, out_dir):
             shutil.rmtree(stage)
             return
@@ -109,9 +111,3 @@ def staging(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
