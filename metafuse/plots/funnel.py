@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from scipy import special
 
+from metafuse.engine.inverse_variance import normal_quantile
 from metafuse.results import PooledResult
 from metafuse.toolbox.trimfill import TrimFillResult
 
@@ -87,7 +88,7 @@ def funnel_plot(result: PooledResult | TrimFillResult, *, title: str | None = No
     se_max = float(pts["sei"].max()) * 1.1 if not pts.empty else 1.0
     null = 0.0
     est = result.estimate if result.estimate is not None else 0.0
-    z = special.ndtri(0.975)  # what scipy.stats.norm's ppf and isf call (the same bits)
+    z = normal_quantile(0.95)
     bounds = [-special.ndtri(p / 2) for p, _ in CONTOURS]  # 1.645, 1.96, 2.576
     # symmetric about the null, wide enough for every point, the pseudo limits and the contours
     half = max([abs(x) for x in pts["yi"]] + [abs(est) + z * se_max, max(bounds) * se_max]) * 1.08

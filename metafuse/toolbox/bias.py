@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import special
 
 from metafuse._arrays import FloatArray
+from metafuse.engine.inverse_variance import t_quantile
 from metafuse.engine.mixed import fit_mixed
 from metafuse.measures import BINARY_MEASURES, TABLE_METHODS
 from metafuse.results import PooledResult
@@ -338,7 +339,7 @@ def _wls_test(y: FloatArray, v: FloatArray, X: FloatArray, level: float) -> dict
     if not se[1] > 0:
         raise ValueError("the regression test is not estimable: no residual variation")
     t = float(beta[1] / se[1])
-    q = float(special.stdtrit(k - 2, 0.5 + level / 2))  # = scipy.stats.t.ppf
+    q = float(t_quantile(level, k - 2))
     return {
         "statistic": t,
         "df": k - 2,
