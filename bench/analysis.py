@@ -52,7 +52,7 @@ plan = make_plan(Path(sys.argv[1]))
 for a in run_plan(plan):
     if a.result is None:
         continue
-    recs = plan.records.get(a.spec.studies) if a.spec.studies else None
+    recs = plan.records_of(a.spec)
     p = forest_plot(a.result, title=a.spec.title, subgroups=a.subgroups, **forest_options(a, recs))
     save_plot(p, [out / f"{a.spec.name}_forest.png", out / f"{a.spec.name}_forest.svg"])
     if a.result.k >= 10:

@@ -48,8 +48,7 @@ def main() -> int:
         start = time.process_time()
         for analysis in analyses:
             folder = Path(tmp) / analysis.spec.name
-            records = plan.records[analysis.spec.studies] if analysis.spec.studies else None
-            render.write_analysis(analysis, folder, records)
+            render.write_analysis(analysis, folder, plan.records_of(analysis.spec))
         draw = time.process_time() - start
     names = [a.spec.name for a in analyses]
     print(json.dumps({"imports": imports, "plan": planning, "draw": draw, "analyses": names}))

@@ -118,7 +118,7 @@ def export_command(
                 f"no analysis {analysis!r} in {spec_dir} (analyses: {', '.join(sorted(specs))})"
             )
         spec = specs[analysis]
-        records = plan.records.get(spec.studies) if spec.studies is not None else None
+        records = plan.records_of(spec)
         fitted = run_analysis(spec, plan.selections.get(spec.name), records)
         if fitted.result is None:
             raise click.ClickException(f"{analysis}: no study has data to pool")

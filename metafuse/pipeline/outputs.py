@@ -45,8 +45,7 @@ def run_plan(plan: Plan, progress: Progress | None = None) -> list[Analysis]:
     for spec in plan.specs:
         if progress:
             progress(spec.name)
-        records = plan.records.get(spec.studies) if spec.studies is not None else None
-        out.append(run_analysis(spec, plan.selections.get(spec.name), records))
+        out.append(run_analysis(spec, plan.selections.get(spec.name), plan.records_of(spec)))
     return out
 
 

@@ -47,6 +47,10 @@ class Plan:
     #: The spec files read (inputs of the manifest).
     spec_files: tuple[Path, ...]
 
+    def records_of(self, spec: AnalysisSpec) -> StudyRecords | None:
+        """Return the records folder a spec draws on (None for a spec with a CSV file)."""
+        return self.records.get(spec.studies) if spec.studies is not None else None
+
     @property
     def title(self) -> str:
         """The review's title when the build has one records folder, else ''."""

@@ -66,16 +66,12 @@ def write_analysis(
     return written
 
 
-def _records(analysis: Analysis, plan: Plan) -> StudyRecords | None:
-    return plan.records.get(analysis.spec.studies) if analysis.spec.studies else None
-
-
 def _write_nth(index: int) -> list[Path]:
     """Write the ``index``-th analysis of the forked work (in a worker process)."""
     assert _WORK is not None
     analyses, plan, out_dir = _WORK
     analysis = analyses[index]
-    return write_analysis(analysis, out_dir / analysis.spec.name, _records(analysis, plan))
+    return write_analysis(analysis, out_dir / analysis.spec.name, plan.records_of(analysis.spec))
 
 
 def _worker_signals() -> None:
@@ -176,7 +172,7 @@ def write_analyses(
     for index, analysis in enumerate(analyses):
         if cache is not None:
             selection = plan.selections.get(analysis.spec.name)
-            key = analysis_key(analysis, selection, _records(analysis, plan))
+            key = analysis_key(analysis, selection, plan.records_of(analysis.spec))
             entry = None if key is None else cache.get(key)
             if entry is not None:
                 done(index, entry.write_into(out_dir / analysis.spec.name))
@@ -190,6 +186,6 @@ def write_analyses(
         for index in todo:
             analysis = analyses[index]
             folder = out_dir / analysis.spec.name
-            done(index, write_analysis(analysis, folder, _records(analysis, plan)))
+            done(index, write_analysis(analysis, folder, plan.records_of(analysis.spec)))
         meanwhile()
     return [path for index in range(len(analyses)) for path in written[index]]
