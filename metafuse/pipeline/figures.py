@@ -47,15 +47,13 @@ def _arm_data(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def _risk_of_bias(analysis: Analysis, records: StudyRecords) -> dict[str, dict[str, str]]:
-    from metafuse.review.study_facts import rob_judgements
+    from metafuse.review.study_facts import report_of, rob_judgements
 
     s = analysis.selection
     assert s is not None
-    o = records.outcomes
     out = {}
-    for label, record in s.records.items():
-        report = str(o.loc[o["record_id"] == record, "report_id"].iloc[0])
-        judgements = rob_judgements(records, report, s.outcome.key)
+    for label in s.records:
+        judgements = rob_judgements(records, report_of(s, records, label), s.outcome.key)
         if judgements:
             out[label] = judgements
     return out
