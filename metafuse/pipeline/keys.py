@@ -187,7 +187,7 @@ def library_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def record_rows(records: StudyRecords, selection: Selection) -> dict[str, pd.DataFrame]:
+def selection_inputs(records: StudyRecords, selection: Selection) -> dict[str, pd.DataFrame]:
     """Return the rows of the record files that feed a selection.
 
     Its records (every arm; derived numbers as derived) in outcomes.csv, the trials.csv rows and
@@ -221,7 +221,7 @@ def analysis_key(
     if analysis.spec.data is not None:
         values.append(analysis.spec.data.read_bytes())
     if selection is not None and records is not None:
-        values += [selection, record_rows(records, selection), review_key(records)]
+        values += [selection, selection_inputs(records, selection), review_key(records)]
     return value_key("analysis", *values)
 
 
