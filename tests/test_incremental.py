@@ -21,15 +21,7 @@ from metafuse.pipeline.cache import CACHE_DIR, BuildCache, default_cache_dir
 from metafuse.pipeline.keys import Digest
 from metafuse.pipeline.outputs import run_all
 from metafuse.pipeline.run import Analysis
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder``, by relative path."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+from tests.hostile_cases import snapshot
 
 
 @pytest.fixture
@@ -59,16 +51,16 @@ def change_one_trial(studies: Path) -> None:
 def test_cold_warm_and_changed_builds_are_identical(
     project: Path, built: tuple[Path, list[Path]], drawn: list[str]
 ) -> None:
-    cold = tree(built[0] / "results")
+    cold = snapshot(built[0] / "results")
     out = project / "results"
     cache = BuildCache(default_cache_dir(out))
     assert cache.folder == project / CACHE_DIR
     run_all(project / "analyses", out, jobs=2, cache=cache)
-    assert tree(out) == cold  # drawn in two processes and stored: the cold bytes
+    assert snapshot(out) == cold  # drawn in two processes and stored: the cold bytes
     first = len(drawn)
 
     warm = run_all(project / "analyses", out, cache=BuildCache(cache.folder))
-    assert tree(out) == cold
+    assert snapshot(out) == cold
     assert len(drawn) == first  # nothing drawn, nothing planned
     assert sorted(p.relative_to(out).as_posix() for p in warm) == sorted(cold)
 
@@ -81,7 +73,7 @@ def test_cold_warm_and_changed_builds_are_identical(
     assert not [name for name in drawn if not name.startswith("B_odi")]  # only what pools it
     changed = project / "changed"
     run_all(project / "analyses", changed, jobs=2)  # cold
-    assert tree(out) == tree(changed) != cold
+    assert snapshot(out) == snapshot(changed) != cold
     assert CACHE_DIR not in json.loads((out / "manifest.json").read_text())["outputs"]
 
     # a cache that cannot be trusted (edited, partial, unreadable) is ignored, never believed
@@ -94,7 +86,7 @@ def test_cold_warm_and_changed_builds_are_identical(
     del drawn[:]
     run_all(project / "analyses", out, cache=BuildCache(cache.folder))
     assert drawn  # redrawn where the cache could not be believed
-    assert tree(out) == cold
+    assert snapshot(out) == cold
 
 
 def test_cache_entries_are_checked_before_use(tmp_path: Path) -> None:
@@ -181,7 +173,7 @@ def test_the_command_line_cache_and_jobs(tmp_path: Path) -> None:
         args = ["analysis", str(tmp_path / "analyses"), "--out", str(tmp_path / out), "--quiet"]
         done = runner.invoke(main, [*args, *options])
         assert done.exit_code == 0, done.output
-        return tree(tmp_path / out)
+        return snapshot(tmp_path / out)
 
     cold = build("cold", "--no-cache", "--jobs", "1")
     assert not (tmp_path / CACHE_DIR).exists()
